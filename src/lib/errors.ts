@@ -1,0 +1,84 @@
+// Typed errors thrown by src/lib. The base command maps each to one stderr line and
+// a documented exit code; nothing in src/lib prints or exits.
+
+/** The exit codes pdsctl documents (README, "Exit codes"). */
+export const ExitCode = {
+  OK: 0,
+  /** The PDS, the network or a proxy failed (includes XRPC errors not listed below). */
+  SERVER: 1,
+  /** Bad input: a malformed flag or argument, conflicting flags, a missing flag when not interactive. */
+  USAGE: 2,
+  /** The PDS rejected the admin password (or an account's password / token). */
+  AUTH: 3,
+  /** The account, invite or other subject does not exist. */
+  NOT_FOUND: 4,
+  /** A batch ran and some of its items failed. */
+  PARTIAL: 5,
+  /** A health or diagnostic check reported a failure. */
+  CHECK_FAILED: 6,
+  /** kubectl could not set up the port-forward or read the Secret. */
+  KUBE: 7,
+  /** Interrupted by SIGINT (128 + 2). */
+  INTERRUPTED: 130,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface PdsctlErrorOptions {
+  /** What the user can do about it; appended to the one-line message. */
+  hint?: string
+  cause?: unknown
+}
+
+export class PdsctlError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.SERVER
+  readonly hint?: string
+  constructor(message: string, opts: PdsctlErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = new.target.name
+    this.hint = opts.hint
+  }
+  /** The one line shown to the user. */
+  get line(): string {
+    return this.hint ? `${this.message}. ${this.hint}` : this.message
+  }
+}
+
+export class UsageError extends PdsctlError {
+  override readonly exitCode = ExitCode.USAGE
+}
+export class AuthError extends PdsctlError {
+  override readonly exitCode = ExitCode.AUTH
+}
+export class NotFoundError extends PdsctlError {
+  override readonly exitCode = ExitCode.NOT_FOUND
+}
+export class NetworkError extends PdsctlError {
+  override readonly exitCode = ExitCode.SERVER
+}
+export class KubeError extends PdsctlError {
+  override readonly exitCode = ExitCode.KUBE
+}
+export class CheckFailedError extends PdsctlError {
+  override readonly exitCode = ExitCode.CHECK_FAILED
+}
+export class PartialFailureError extends PdsctlError {
+  override readonly exitCode = ExitCode.PARTIAL
+}
+
+/** An error answer from the PDS (or from something in front of it). */
+export class XrpcError extends PdsctlError {
+  override readonly exitCode: ExitCodeValue
+  constructor(
+    readonly nsid: string,
+    readonly status: number,
+    /** The XRPC error name (`error` field), when the server sent one. */
+    readonly xrpcName: string | undefined,
+    /** The XRPC `message` field, when the server sent one. */
+    readonly xrpcMessage: string | undefined,
+    opts: PdsctlErrorOptions & { exitCode?: ExitCodeValue; summary?: string } = {},
+  ) {
+    const detail = xrpcName ? `${xrpcName}${xrpcMessage ? `: ${xrpcMessage}` : ''}` : `HTTP ${status}`
+    super(opts.summary ? `${opts.summary} (${detail})` : `${nsid} failed (${detail})`, opts)
+    this.exitCode = opts.exitCode ?? ExitCode.SERVER
+  }
+}
