@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// pdsctl entry point (the published binary). Runs the compiled commands in dist/ with
+// the oclif manifest, so start-up never scans or compiles anything.
+const [major] = process.versions.node.split('.').map(Number)
+if (major < 22) {
+  process.stderr.write(`Error: pdsctl needs Node.js 22 or newer (this is ${process.version}). Install a current Node.js.\n`)
+  process.exit(2)
+}
+const { execute } = await import('@oclif/core')
+await execute({ dir: import.meta.url })

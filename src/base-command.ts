@@ -1,0 +1,260 @@
+// The base commands. BaseCommand owns output (--json, table vs TSV), prompts policy,
+// errors (one stderr line + a documented exit code) and signals. PdsCommand adds the
+// connection: where the PDS is (URL or Kubernetes port-forward) and who we are (the
+// admin password), resolved once from flags, environment, env file and saved context.
+import { Command, Flags, type Interfaces } from '@oclif/core'
+import { ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
+import { Output, type OutputMode } from './lib/output.js'
+import type { ConnectionSettings, SavedContext } from './lib/settings.js'
+import type { PdsClient } from './lib/xrpcClient.js'
+import type { Target } from './lib/target.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type PdsFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
+export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({ description: 'Print the result as JSON (shape documented in the README).', helpGroup: 'OUTPUT' }),
+    debug: Flags.boolean({ description: 'Log requests (never secrets) and show stack traces.', helpGroup: 'OUTPUT' }),
+    'no-input': Flags.boolean({ description: 'Never prompt; fail naming the missing flag instead.', helpGroup: 'OUTPUT' }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: Args<T>
+  protected out!: Output
+  private cleanups: Array<() => Promise<void>> = []
+  private stdinUsedFor?: string
+
+  override async init(): Promise<void> {
+    await super.init()
+    // Decide the output mode before parsing, so a parse error under --json is JSON too.
+    this.out = this.makeOutput(this.argv.includes('--json'))
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+      enableJsonFlag: false,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as Args<T>
+    this.out = this.makeOutput(Boolean(flags.json))
+    process.once('SIGINT', () => void this.onSignal('SIGINT'))
+    process.once('SIGTERM', () => void this.onSignal('SIGTERM'))
+  }
+
+  private makeOutput(json: boolean): Output {
+    const tty = Boolean(process.stdout.isTTY) || process.env.PDSCTL_FORCE_TTY === '1'
+    const mode: OutputMode = json ? 'json' : tty ? 'table' : 'tsv'
+    return new Output({ mode, stdout: process.stdout, stderr: process.stderr })
+  }
+
+  /** Prompts only when both ends are terminals and neither --json nor --no-input is set. */
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.flags?.json && !this.flags?.['no-input']
+  }
+
+  /** Ask for a secret on the terminal (hidden), or fail naming the flag to use instead. */
+  protected async promptSecret(message: string, flagHint: string): Promise<string> {
+    if (!this.interactive) {
+      throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
+    }
+    const { password } = await import('@inquirer/prompts')
+    const value = await password({ message, mask: false })
+    if (!value) throw new UsageError(`no ${message.replace(/:$/, '').toLowerCase()} given`)
+    return value
+  }
+
+  protected async promptText(message: string, flagHint: string): Promise<string> {
+    if (!this.interactive) throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
+    const { input } = await import('@inquirer/prompts')
+    return (await input({ message })).trim()
+  }
+
+  /** Destructive verbs: ask on a terminal, else require --yes. */
+  protected async confirmOrYes(question: string, yes: boolean | undefined): Promise<void> {
+    if (yes) return
+    if (!this.interactive) throw new UsageError('--yes is required when not running interactively', { hint: `Re-run with --yes to ${question.replace(/\?$/, '').toLowerCase()}` })
+    const { confirm } = await import('@inquirer/prompts')
+    if (!(await confirm({ message: question, default: false }))) {
+      throw new PdsctlError('cancelled')
+    }
+  }
+
+  /** Read all of stdin (for --*-stdin flags); one reader per run. Strips one trailing newline. */
+  protected async readStdin(what: string): Promise<string> {
+    if (this.stdinUsedFor) {
+      throw new UsageError(`stdin is already used for ${this.stdinUsedFor}; cannot also read ${what} from it`)
+    }
+    this.stdinUsedFor = what
+    if (process.stdin.isTTY) this.out.status(`Reading ${what} from stdin (end with Ctrl-D)…`)
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  }
+
+  /** Register something to undo when the command ends, however it ends. */
+  protected onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn)
+  }
+
+  private async runCleanups(): Promise<void> {
+    const fns = this.cleanups.splice(0).reverse()
+    for (const fn of fns) await fn().catch(() => {})
+  }
+
+  private async onSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+    await this.runCleanups()
+    process.exit(signal === 'SIGINT' ? ExitCode.INTERRUPTED : 143)
+  }
+
+  protected debugLog = (line: string): void => {
+    if (this.flags?.debug) process.stderr.write(`debug: ${line}\n`)
+  }
+
+  override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<never> {
+    const { line, exitCode, json } = describeError(err)
+    if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
+    process.stderr.write(`Error: ${line}\n`)
+    if (this.out?.json) process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
+    await this.runCleanups()
+    const quiet = Object.assign(new Error(line), { skipOclifErrorHandling: true, oclif: { exit: exitCode } })
+    throw quiet
+  }
+
+  override async finally(err: Error | undefined): Promise<void> {
+    await this.runCleanups()
+    await super.finally(err)
+  }
+}
+
+export function describeError(err: Error & { oclif?: { exit?: number }; code?: string }): {
+  line: string
+  exitCode: ExitCodeValue | number
+  json: Record<string, unknown>
+} {
+  if (err instanceof PdsctlError) {
+    const json: Record<string, unknown> = { name: err.name, message: err.line }
+    if (err instanceof XrpcError) Object.assign(json, { xrpcError: err.xrpcName ?? null, xrpcMessage: err.xrpcMessage ?? null, status: err.status })
+    return { line: err.line, exitCode: err.exitCode, json }
+  }
+  if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+    return { line: 'interrupted', exitCode: ExitCode.INTERRUPTED, json: { name: 'Interrupted', message: 'interrupted' } }
+  }
+  if (err.oclif?.exit !== undefined) {
+    // oclif's own parse errors (unknown flag, missing argument, bad option value).
+    const first = err.message.split('\n').map((s) => s.trim()).filter(Boolean)
+    const line = first.filter((s) => !/^See more help/.test(s)).join(' ') + ' (see --help)'
+    const exitCode = err.oclif.exit === 0 ? 0 : ExitCode.USAGE
+    return { line, exitCode, json: { name: 'UsageError', message: line } }
+  }
+  const line = `internal error: ${err.message} (run with --debug for details)`
+  return { line, exitCode: ExitCode.SERVER, json: { name: 'InternalError', message: err.message } }
+}
+
+export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    url: Flags.string({ description: 'PDS URL (env PDS_URL; falls back to PDS_HOST, then https://$PDS_HOSTNAME).', helpGroup: 'CONNECTION' }),
+    'env-file': Flags.string({ description: 'Read settings from a pds.env (as data, never executed) (env PDS_ENV_FILE).', helpGroup: 'CONNECTION' }),
+    'admin-password-stdin': Flags.boolean({ description: 'Read the admin password from stdin (else PDS_ADMIN_PASSWORD, the env file, or a prompt).', helpGroup: 'CONNECTION' }),
+    'allow-insecure-http': Flags.boolean({ description: 'Allow plain http:// to a non-loopback host (sends the admin password unencrypted).', helpGroup: 'CONNECTION' }),
+    timeout: Flags.integer({ description: 'Seconds to wait for each request.', default: 30, helpGroup: 'CONNECTION' }),
+    context: Flags.string({ description: 'Use a saved context (env PDSCTL_CONTEXT); see `pdsctl context`.', helpGroup: 'CONNECTION' }),
+    'kube-namespace': Flags.string({ description: 'Reach the PDS in this Kubernetes namespace through kubectl port-forward.', helpGroup: 'KUBERNETES' }),
+    'kube-service': Flags.string({ description: 'The Service that runs the PDS.', helpGroup: 'KUBERNETES' }),
+    'kube-pod': Flags.string({ description: 'The Pod that runs the PDS (instead of a Service).', helpGroup: 'KUBERNETES' }),
+    'kube-port': Flags.integer({ description: 'The PDS port on the Service or Pod [default: 3000].', helpGroup: 'KUBERNETES' }),
+    'kube-context': Flags.string({ description: 'The kubeconfig context (KUBECONFIG is honoured).', helpGroup: 'KUBERNETES' }),
+    'kube-secret': Flags.string({ description: 'Read the admin password from this Secret: NAME[:KEY] (key default adminPassword).', helpGroup: 'KUBERNETES' }),
+    kubectl: Flags.string({ description: 'Path to kubectl (env PDSCTL_KUBECTL).', helpGroup: 'KUBERNETES' }),
+  }
+
+  protected declare flags: PdsFlags<T>
+  private settingsPromise?: Promise<ConnectionSettings>
+  private clientPromise?: Promise<PdsClient>
+  private adminPasswordPromise?: Promise<string>
+
+  /** The resolved connection settings (flags > environment > env file > context > defaults). */
+  protected settings(): Promise<ConnectionSettings> {
+    this.settingsPromise ??= (async () => {
+      const { resolveConnection } = await import('./lib/settings.js')
+      const context = await this.savedContext()
+      return resolveConnection(this.flags, process.env, context)
+    })()
+    return this.settingsPromise
+  }
+
+  protected async savedContext(): Promise<SavedContext | undefined> {
+    const name = this.flags.context ?? process.env.PDSCTL_CONTEXT
+    const { loadContext } = await import('./lib/contexts.js')
+    return loadContext(this.config.configDir, name)
+  }
+
+  /** The client, with the target set up (a port-forward is started here, once per command). */
+  protected client(): Promise<PdsClient> {
+    this.clientPromise ??= (async () => {
+      const settings = await this.settings()
+      const target = await this.makeTarget(settings)
+      this.onCleanup(() => target.dispose())
+      const { PdsClient } = await import('./lib/xrpcClient.js')
+      const client = new PdsClient({
+        target,
+        adminPassword: () => this.adminPassword(),
+        timeoutMs: settings.timeoutMs,
+        debug: this.debugLog,
+        userAgent: `pdsctl/${this.config.version}`,
+      })
+      this.onCleanup(() => client.close())
+      return client
+    })()
+    return this.clientPromise
+  }
+
+  private async makeTarget(settings: ConnectionSettings): Promise<Target> {
+    if (settings.kube) {
+      const { createKubeTarget } = await import('./lib/kube/kubeTarget.js')
+      this.out.status(`Starting kubectl port-forward to ${settings.kube.pod ? `pod/${settings.kube.pod}` : `svc/${settings.kube.service}`}…`)
+      return createKubeTarget({ ...settings.kube, env: process.env, onDebug: this.debugLog })
+    }
+    if (!settings.url) {
+      throw new UsageError('no PDS given', {
+        hint: 'Pass --url https://your.pds, set PDS_URL (or PDS_HOSTNAME), use --env-file /pds/pds.env, the --kube-* flags, or a saved --context',
+      })
+    }
+    const { directTarget } = await import('./lib/target.js')
+    return directTarget(settings.url)
+  }
+
+  /** The admin password, from the first source that has it; prompts last. Never logged. */
+  protected adminPassword(): Promise<string> {
+    this.adminPasswordPromise ??= (async () => {
+      const settings = await this.settings()
+      const src = settings.adminPassword
+      switch (src.kind) {
+        case 'value':
+          return src.value
+        case 'stdin': {
+          const pw = await this.readStdin('the admin password')
+          if (!pw) throw new UsageError('--admin-password-stdin was given but stdin was empty')
+          return pw
+        }
+        case 'kube-secret': {
+          const { readKubeSecret } = await import('./lib/kube/secret.js')
+          return readKubeSecret({
+            namespace: settings.kube?.namespace,
+            context: settings.kube?.context,
+            kubectl: settings.kube?.kubectl,
+            name: src.name,
+            key: src.key,
+            env: process.env,
+          })
+        }
+        case 'prompt':
+          return this.promptSecret('Admin password:', 'Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret')
+      }
+    })()
+    return this.adminPasswordPromise
+  }
+}
