@@ -62,15 +62,18 @@ export class Output {
 
   /** Stream a JSON array, one element per line, without holding it all in memory. */
   async printJsonArray<T>(pages: AsyncIterable<T[]> | Iterable<T[]>): Promise<number> {
+    // Nothing is written until the first page is in hand, so an error before any data
+    // (a rejected password) leaves stdout clean for the JSON error object.
     let n = 0
-    await this.write('[')
     for await (const page of pages) {
+      let chunk = ''
       for (const item of page) {
-        await this.write((n === 0 ? '\n  ' : ',\n  ') + JSON.stringify(item))
+        chunk += (n === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(item)
         n++
       }
+      if (chunk) await this.write(chunk)
     }
-    await this.write(n === 0 ? ']\n' : '\n]\n')
+    await this.write(n === 0 ? '[]\n' : '\n]\n')
     return n
   }
 
@@ -102,7 +105,7 @@ export class Output {
     const { default: Table } = await import('cli-table3')
     const table = new Table({
       head: columns.map((c) => c.header),
-      style: { head: [], border: [] },
+      style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
       chars: {
         top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
         bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
@@ -111,7 +114,7 @@ export class Output {
       },
     })
     for (const row of rows) table.push(columns.map((c) => ttyCell(c.value(row))))
-    await this.write(table.toString() + '\n')
+    await this.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n')
   }
 
   /** Key/value pairs: aligned on a terminal, `key<TAB>value` when piped. */

@@ -24,6 +24,7 @@ Piped output is tab-separated (same column order, no header) and streams; --json
   ]
   static override flags = {
     limit: Flags.integer({ description: 'Stop after this many accounts.', min: 1 }),
+    'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
   }
 
   async run(): Promise<AccountSummary[]> {
@@ -34,7 +35,7 @@ Piped output is tab-separated (same column order, no header) and streams; --json
         all.push(...page)
         yield page
       }
-    })(listAccounts(client, { limit: this.flags.limit }))
+    })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'] }))
     if (this.out.json) await this.out.printJsonArray(pages)
     else await this.out.printRows(pages, ACCOUNT_COLUMNS)
     if (!this.out.json) this.out.status(`${all.length} account${all.length === 1 ? '' : 's'}`)

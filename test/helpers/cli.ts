@@ -1,0 +1,111 @@
+// Run pdsctl the two ways tests need: as a child process through bin/run.js (argv, env,
+// stdin, exit code, stdout and stderr exactly as a user or script sees them), and in
+// process through oclif's `run` (the typed result a command returns).
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const BIN = path.join(ROOT, 'bin/run.js')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  /** Extra environment (merged over a clean one: PATH, HOME and a temp config dir). */
+  env?: Record<string, string | undefined>
+  stdin?: string
+  timeoutMs?: number
+  cwd?: string
+}
+
+/** A clean environment: no PDS_* or KUBE* from the developer's shell leaks into a test. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const home = mkdtempSync(path.join(tmpdir(), 'pdsctl-home-'))
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_DATA_HOME: path.join(home, '.local/share'),
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    ...extra,
+  }
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>
+}
+
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: cleanEnv(opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`pdsctl ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, opts.timeoutMs ?? 30000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+    child.stdin.end(opts.stdin ?? '')
+  })
+}
+
+export interface InProcessResult<T = unknown> extends CliResult {
+  result?: T
+}
+
+/**
+ * Run a command in this process (compiled dist/, as shipped). stdout/stderr are captured;
+ * env overrides are applied for the duration only. Not safe to run two at once.
+ */
+export async function runInProcess<T = unknown>(args: string[], env: Record<string, string | undefined> = {}): Promise<InProcessResult<T>> {
+  const { run } = await import('@oclif/core')
+  const saved = { ...process.env }
+  const clean = cleanEnv(env)
+  for (const k of Object.keys(process.env)) if (/^(PDS_|PDSCTL_|KUBE)/.test(k)) delete process.env[k]
+  Object.assign(process.env, clean)
+  let stdout = ''
+  let stderr = ''
+  const outWrite = process.stdout.write.bind(process.stdout)
+  const errWrite = process.stderr.write.bind(process.stderr)
+  // pdsctl writes strings; the test runner's own reporting (binary frames when run under
+  // `node --test`) passes through untouched.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    typeof chunk === 'string' ? ((stdout += chunk), true) : outWrite(chunk, ...rest)) as typeof process.stdout.write
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    typeof chunk === 'string' ? ((stderr += chunk), true) : errWrite(chunk, ...rest)) as typeof process.stderr.write
+  let code = 0
+  let result: T | undefined
+  try {
+    result = (await run(args, path.join(ROOT, 'package.json'))) as T
+  } catch (err) {
+    const e = err as { oclif?: { exit?: number } }
+    code = e.oclif?.exit ?? 1
+  } finally {
+    process.stdout.write = outWrite
+    process.stderr.write = errWrite
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+    Object.assign(process.env, saved)
+  }
+  return { code, signal: null, stdout, stderr, result }
+}
+
+/** The admin-password environment for a test bed. */
+export function bedEnv(bed: { url: string; adminPassword: string }, extra: Record<string, string | undefined> = {}) {
+  return { PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword, ...extra }
+}
