@@ -44,7 +44,8 @@ export async function loginAsAccount(client: PdsClient, ref: AccountRef | string
     return { did: s.did, handle: s.handle, email: s.email ?? null, emailConfirmed: Boolean(s.emailConfirmed), accessJwt: s.accessJwt }
   } catch (err) {
     if (err instanceof XrpcError && err.status === 401) {
-      throw new AuthError(`the PDS rejected the password for ${typeof ref === 'string' ? ref : did} (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, {
+      const label = typeof ref === 'string' ? ref : ref.kind === 'handle' ? ref.handle : ref.did
+      throw new AuthError(`the PDS rejected the password for ${label} (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, {
         hint: "Give the account's own password (not the admin password), with --password-stdin or at the prompt",
       })
     }

@@ -115,6 +115,7 @@ export async function resolveConnection(
       ['PDS_URL', nonEmpty(env.PDS_URL), (v) => v],
       ['PDS_HOST', nonEmpty(env.PDS_HOST), (v) => v],
       ['PDS_HOSTNAME', nonEmpty(env.PDS_HOSTNAME), (v) => `https://${v}`],
+      [`PDS_URL in ${envFilePath}`, fileVal('PDS_URL'), (v) => v],
       [`PDS_HOSTNAME in ${envFilePath}`, fileVal('PDS_HOSTNAME'), (v) => `https://${v}`],
       ['the saved context', context?.url, (v) => v],
     ]

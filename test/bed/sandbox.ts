@@ -1,0 +1,57 @@
+// `npm run sandbox`: the real test-bed PDS for a person to try every command against.
+// Starts the PDS (in-memory PLC, SMTP catcher), seeds a few accounts, runs a first
+// pdsctl command against it, prints the environment to use, and runs until Ctrl-C.
+// Caught mail (confirmation codes!) is echoed here as it arrives.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { startTestBed } from './pds.js'
+import { ROOT } from '../helpers/cli.js'
+
+const count = Number(process.env.SANDBOX_ACCOUNTS ?? 5)
+const bed = await startTestBed({ inviteRequired: process.env.SANDBOX_INVITES === '1' })
+const accounts = await bed.seed(count, 'alice')
+const envFile = path.join(ROOT, '.sandbox.env')
+writeFileSync(envFile, `PDS_URL=${bed.url}\nPDS_ADMIN_PASSWORD=${bed.adminPassword}\n`, { mode: 0o600 })
+
+const bin = path.join(ROOT, 'bin/run.js')
+const env = { ...process.env, PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword }
+process.stdout.write(`\nSandbox PDS running at ${bed.url} with ${count} accounts (password of each below).\n\n$ pdsctl account list\n`)
+// Async: the PDS lives in this process, so a blocking spawn would deadlock it.
+await once(spawn(process.execPath, [bin, 'account', 'list'], { env, stdio: 'inherit' }), 'close')
+
+process.stdout.write(`
+Try it from another terminal in ${ROOT}:
+
+  export PDS_URL=${bed.url}
+  export PDS_ADMIN_PASSWORD=${bed.adminPassword}      # also in .sandbox.env (mode 0600): pdsctl --env-file .sandbox.env …
+  alias pdsctl="${process.execPath} ${bin}"
+
+  pdsctl health
+  pdsctl account list --json
+  pdsctl invite create --count 3
+  pdsctl email status ${accounts[0].handle}
+  pdsctl email confirm ${accounts[0].handle}        # password: ${accounts[0].password}; the code is printed here when mailed
+
+Account passwords: ${accounts.map((a) => `${a.handle}=${a.password}`).join('  ')}
+Press Ctrl-C to stop.
+`)
+
+let seen = 0
+const timer = setInterval(() => {
+  for (const m of bed.mail.messages.slice(seen)) {
+    const code = /[A-Z0-9]{5}-[A-Z0-9]{5}/.exec(m.text)?.[0]
+    process.stdout.write(`[mail] to ${m.to.join(', ')}: ${m.subject}${code ? `  code: ${code}` : ''}\n`)
+  }
+  seen = bed.mail.messages.length
+}, 300)
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, async () => {
+    clearInterval(timer)
+    process.stdout.write('\nStopping the sandbox PDS…\n')
+    await bed.close()
+    process.exit(0)
+  })
+}
