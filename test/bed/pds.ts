@@ -109,7 +109,7 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     async seed(count, prefix = 'user') {
       const out: SeededAccount[] = []
       // A few in flight at once: the PDS serialises PLC writes anyway, this just hides latency.
-      const width = 4
+      const width = 8
       for (let i = 0; i < count; i += width) {
         const batch = []
         for (let j = i; j < Math.min(count, i + width); j++) {

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import { PdsCommand } from '../../base-command.js'
 import { emailStatus, type EmailStatus } from '../../lib/email.js'
 import { parseAccountRef } from '../../lib/identifiers.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base-command.js'
 import { resolveDid } from '../../lib/accounts.js'
 import { parseAccountRef } from '../../lib/identifiers.js'
