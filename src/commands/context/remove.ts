@@ -1,0 +1,19 @@
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+import { BaseCommand } from '../../base-command.js'
+import { removeContext } from '../../lib/contexts.js'
+
+export default class ContextRemove extends BaseCommand<typeof ContextRemove> {
+  static override summary = 'Remove a saved context'
+  static override examples = ['<%= config.bin %> context remove lab --yes']
+  static override args = { name: Args.string({ description: 'The context.', required: true }) }
+  static override flags = { yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' }) }
+
+  async run(): Promise<{ removed: string }> {
+    await this.confirmOrYes(`Remove the saved context "${this.args.name}"?`, this.flags.yes)
+    await removeContext(this.config.configDir, this.args.name)
+    if (this.out.json) await this.out.printJson({ removed: this.args.name })
+    else this.out.status(`Removed context ${this.args.name}`)
+    return { removed: this.args.name }
+  }
+}
