@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import { ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
+import { CheckFailedError, ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
 import { Output, type OutputMode } from './lib/output.js'
 import type { ConnectionSettings, SavedContext } from './lib/settings.js'
 import type { PdsClient } from './lib/xrpcClient.js'
@@ -121,7 +121,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const { line, exitCode, json } = describeError(err)
     if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
     process.stderr.write(`Error: ${line}\n`)
-    if (this.out?.json) process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
+    // A failed check has already printed its report (with ok/healthy false) as the JSON
+    // result: stdout stays one JSON document.
+    if (this.out?.json && !(err instanceof CheckFailedError)) {
+      process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
+    }
     await this.runCleanups()
     const quiet = Object.assign(new Error(line), { skipOclifErrorHandling: true, oclif: { exit: exitCode } })
     throw quiet
@@ -214,6 +218,15 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
       return client
     })()
     return this.clientPromise
+  }
+
+  /** A client for another host (a relay, the public URL): it is never given any credential. */
+  protected async anonymousClient(url: string): Promise<PdsClient> {
+    const settings = await this.settings()
+    const [{ PdsClient }, { directTarget }] = await Promise.all([import('./lib/xrpcClient.js'), import('./lib/target.js')])
+    const client = new PdsClient({ target: directTarget(url), timeoutMs: settings.timeoutMs, debug: this.debugLog, userAgent: `pdsctl/${this.config.version}` })
+    this.onCleanup(() => client.close())
+    return client
   }
 
   private async makeTarget(settings: ConnectionSettings): Promise<Target> {

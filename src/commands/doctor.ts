@@ -1,0 +1,90 @@
+import * as Flags from '@oclif/core/flags'
+import { PdsCommand } from '../base-command.js'
+import { runDoctor, type DoctorReport } from '../lib/doctor.js'
+import { CheckFailedError, UsageError } from '../lib/errors.js'
+import { parsePdsUrl } from '../lib/identifiers.js'
+import type { PdsClient } from '../lib/xrpcClient.js'
+
+export default class Doctor extends PdsCommand<typeof Doctor> {
+  static override summary = 'Check a deployed PDS end to end: public URL, proxy traps, WebSockets, email, relays'
+  static override description = `Each check passes, warns or fails, with the fix:
+- the PDS answers at its public URL (and through the port-forward when --kube-* is given, with the same version);
+- a body-less POST through the public URL reaches the PDS as body-less (a proxy that adds chunked encoding breaks email verification behind a Cloudflare tunnel);
+- a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it);
+- describeServer: invite codes, user domains, contact email;
+- email: whether an SMTP server and from-address are configured (judged from the env file or the Secret; no mail is sent);
+- the relays (PDS_CRAWLERS, else https://bsky.network) know this host (com.atproto.sync.getHostStatus). Relays never get credentials.
+The public URL is --public-url, else https://$PDS_HOSTNAME, else --url. Exits 6 when a check fails.
+JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}]}.`
+  static override examples = [
+    '<%= config.bin %> doctor --env-file /pds/pds.env',
+    '<%= config.bin %> doctor --kube-namespace bluesky --kube-service bluesky --kube-secret bluesky --public-url https://pds.example.com',
+    '<%= config.bin %> doctor --json | jq \'.checks[] | select(.status != "pass")\'',
+  ]
+  static override flags = {
+    'public-url': Flags.string({ description: 'The URL users and relays reach the PDS at (default https://$PDS_HOSTNAME, else --url).' }),
+    relay: Flags.string({ description: 'A relay to ask about this host (repeatable; default PDS_CRAWLERS, else https://bsky.network).', multiple: true }),
+    'no-relays': Flags.boolean({ description: 'Skip the relay checks (no network beyond the PDS).' }),
+  }
+
+  async run(): Promise<DoctorReport> {
+    const settings = await this.settings()
+    const f = this.flags
+    if (f.relay && f['no-relays']) throw new UsageError('--relay and --no-relays cannot be used together')
+    const relayUrls = f['no-relays'] ? [] : (f.relay ?? (settings.crawlers.length ? settings.crawlers : ['https://bsky.network']))
+    const relays = relayUrls.map((r) => parsePdsUrl(r, { what: 'relay URL' }))
+    let publicUrl: string | undefined
+    if (f['public-url']) publicUrl = parsePdsUrl(f['public-url'], { what: 'public URL' })
+    else if (settings.kube && settings.hostname) publicUrl = parsePdsUrl(`https://${settings.hostname}`, { what: 'public URL (from PDS_HOSTNAME)' })
+
+    let publicClient: PdsClient
+    let forwardClient: PdsClient | undefined
+    if (settings.kube) {
+      if (!publicUrl) throw new UsageError('with --kube-* the doctor needs the public URL too', { hint: 'Pass --public-url https://your.pds, or set PDS_HOSTNAME' })
+      forwardClient = await this.client()
+      publicClient = await this.anonymousClient(publicUrl)
+    } else if (publicUrl && publicUrl !== settings.url) {
+      publicClient = await this.anonymousClient(publicUrl)
+    } else {
+      publicClient = await this.client()
+    }
+    const hostname = settings.hostname ?? new URL(publicClient.url).hostname
+    const emailConfig = await this.emailConfig()
+    this.out.status(`Checking ${publicClient.url}…`)
+    const report = await runDoctor({
+      publicClient,
+      forwardClient,
+      hostname,
+      relays: await Promise.all(relays.map((r) => this.anonymousClient(r))),
+      emailConfig,
+    })
+    if (this.out.json) await this.out.printJson(report)
+    else {
+      await this.out.printTable(report.checks, [
+        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
+        { header: 'CHECK', value: (c) => c.id },
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
+      ])
+    }
+    const failed = report.checks.filter((c) => c.status === 'fail')
+    if (failed.length) throw new CheckFailedError(`${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.id).join(', ')}`)
+    return report
+  }
+
+  /** Where the SMTP settings can be read from: the env file, else the Secret (--kube-secret). */
+  private async emailConfig(): Promise<{ source: string; smtpUrl?: string; fromAddress?: string } | undefined> {
+    const settings = await this.settings()
+    if (settings.envFile) {
+      const v = settings.envFile.values
+      return { source: settings.envFile.path, smtpUrl: v.PDS_EMAIL_SMTP_URL || undefined, fromAddress: v.PDS_EMAIL_FROM_ADDRESS || undefined }
+    }
+    const src = settings.adminPassword
+    if (src.kind === 'kube-secret' && settings.kube) {
+      const { readKubeSecret } = await import('../lib/kube/secret.js')
+      const read = (key: string) =>
+        readKubeSecret({ namespace: settings.kube!.namespace, context: settings.kube!.context, kubectl: settings.kube!.kubectl, name: src.name, key, env: process.env }).catch(() => undefined)
+      return { source: `Secret ${src.name}`, smtpUrl: await read('smtpServer'), fromAddress: await read('smtpFromAddress') }
+    }
+    return undefined
+  }
+}
