@@ -108,9 +108,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     for (const fn of fns) await fn().catch(() => {})
   }
 
+  /** Set by commands whose normal end is Ctrl-C (e.g. `kube forward`): exit with this instead of 130/143. */
+  protected exitCodeOnSignal?: number
+
   private async onSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     await this.runCleanups()
-    process.exit(signal === 'SIGINT' ? ExitCode.INTERRUPTED : 143)
+    process.exit(this.exitCodeOnSignal ?? (signal === 'SIGINT' ? ExitCode.INTERRUPTED : 143))
   }
 
   protected debugLog = (line: string): void => {
@@ -176,6 +179,7 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
     'kube-port': Flags.integer({ description: 'The PDS port on the Service or Pod [default: 3000].', helpGroup: 'KUBERNETES' }),
     'kube-context': Flags.string({ description: 'The kubeconfig context (KUBECONFIG is honoured).', helpGroup: 'KUBERNETES' }),
     'kube-secret': Flags.string({ description: 'Read the admin password from this Secret: NAME[:KEY] (key default adminPassword).', helpGroup: 'KUBERNETES' }),
+    'kube-timeout': Flags.integer({ description: 'Seconds to wait for the port-forward and a Running pod [default: 30].', min: 1, helpGroup: 'KUBERNETES' }),
     kubectl: Flags.string({ description: 'Path to kubectl (env PDSCTL_KUBECTL).', helpGroup: 'KUBERNETES' }),
   }
 
@@ -233,7 +237,14 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
     if (settings.kube) {
       const { createKubeTarget } = await import('./lib/kube/kubeTarget.js')
       this.out.status(`Starting kubectl port-forward to ${settings.kube.pod ? `pod/${settings.kube.pod}` : `svc/${settings.kube.service}`}…`)
-      return createKubeTarget({ ...settings.kube, env: process.env, onDebug: this.debugLog })
+      const { timeoutS, ...kube } = settings.kube
+      return createKubeTarget({
+        ...kube,
+        env: process.env,
+        onDebug: this.debugLog,
+        readyTimeoutMs: (timeoutS ?? 30) * 1000,
+        podRunningTimeout: timeoutS ? `${timeoutS}s` : undefined,
+      })
     }
     if (!settings.url) {
       throw new UsageError('no PDS given', {

@@ -13,6 +13,8 @@ export interface KubeSettings {
   port: number
   context?: string
   kubectl: string
+  /** Seconds to wait for the forward (and for a pod to be Running). */
+  timeoutS?: number
 }
 
 /** What a saved context holds (see `pdsctl context add`). No secret unless the user asked. */
@@ -41,6 +43,7 @@ export interface ConnectionFlags {
   'kube-port'?: number
   'kube-context'?: string
   'kube-secret'?: string
+  'kube-timeout'?: number
   kubectl?: string
 }
 
@@ -91,6 +94,7 @@ export async function resolveConnection(
       port: flags['kube-port'] ?? k.port ?? 3000,
       context: flags['kube-context'] ?? k.context,
       kubectl: flags.kubectl ?? k.kubectl ?? env.PDSCTL_KUBECTL ?? 'kubectl',
+      timeoutS: flags['kube-timeout'] ?? k.timeoutS,
     }
     if (kube.service && kube.pod) throw new UsageError('--kube-service and --kube-pod cannot be used together')
     if (!kube.service && !kube.pod) {

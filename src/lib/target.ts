@@ -12,6 +12,10 @@ export interface Target {
    * against the (possibly new) `url`; false if nothing can be done.
    */
   recover?(): Promise<boolean>
+  /** False once whatever carries the connection (kubectl) has gone; absent for direct URLs. */
+  alive?(): boolean
+  /** Why the carrier died (kubectl's last error line), once it has; undefined while alive. */
+  failure?(): string | undefined
   /** Release everything the target holds (stop kubectl). Safe to call twice. */
   dispose(): Promise<void>
 }

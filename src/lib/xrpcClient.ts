@@ -12,6 +12,7 @@ import type { Agent as UndiciAgent, Dispatcher } from 'undici'
 import {
   AuthError,
   ExitCode,
+  KubeError,
   NetworkError,
   PdsctlError,
   XrpcError,
@@ -238,6 +239,13 @@ export class PdsClient {
   private networkError(req: RawRequest, err: unknown): PdsctlError {
     if (err instanceof PdsctlError) return err
     const code = errorCode(err)
+    const dropped = this.target.failure?.()
+    if (dropped) {
+      return new KubeError(`the port-forward to ${this.target.description} dropped: ${dropped}`, {
+        hint: 'Check the pod (`kubectl get pods`, `kubectl logs`) and try again',
+        cause: err,
+      })
+    }
     const where = this.target.description
     const name = req.name ?? req.path
     switch (code) {

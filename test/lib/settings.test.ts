@@ -42,7 +42,7 @@ test('crawlers and hostname come from the env file', async () => {
 
 test('kube flags: validated, exclusive with --url, and beat a context URL', async () => {
   const s = await resolveConnection({ 'kube-namespace': 'bluesky', 'kube-service': 'bluesky' }, {}, { url: 'https://ctx.example' })
-  assert.deepEqual(s.kube, { namespace: 'bluesky', service: 'bluesky', pod: undefined, port: 3000, context: undefined, kubectl: 'kubectl' })
+  assert.deepEqual(s.kube, { namespace: 'bluesky', service: 'bluesky', pod: undefined, port: 3000, context: undefined, kubectl: 'kubectl', timeoutS: undefined })
   assert.equal(s.url, undefined)
   await assert.rejects(resolveConnection({ url: 'https://x.example', 'kube-service': 'pds' }, {}), /--url and --kube-\* flags cannot be used together/)
   await assert.rejects(resolveConnection({ 'kube-service': 'a', 'kube-pod': 'b' }, {}), /cannot be used together/)
