@@ -242,7 +242,8 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
         ...kube,
         env: process.env,
         onDebug: this.debugLog,
-        readyTimeoutMs: (timeoutS ?? 30) * 1000,
+        // A little longer than kubectl's own wait, so that its message is the one shown.
+        readyTimeoutMs: (timeoutS ?? 30) * 1000 + 5000,
         podRunningTimeout: timeoutS ? `${timeoutS}s` : undefined,
       })
     }

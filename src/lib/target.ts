@@ -14,8 +14,11 @@ export interface Target {
   recover?(): Promise<boolean>
   /** False once whatever carries the connection (kubectl) has gone; absent for direct URLs. */
   alive?(): boolean
-  /** Why the carrier died (kubectl's last error line), once it has; undefined while alive. */
-  failure?(): string | undefined
+  /**
+   * After a failed request: wait briefly for the carrier (kubectl) to exit and say why it
+   * did (its last error line); undefined when it is still fine.
+   */
+  whyDropped?(): Promise<string | undefined>
   /** Release everything the target holds (stop kubectl). Safe to call twice. */
   dispose(): Promise<void>
 }

@@ -130,12 +130,12 @@ export class PdsClient {
         return res
       } catch (err) {
         const code = errorCode(err)
-        if (attempt >= maxRetries || !code || !CONNECT_CODES.has(code)) throw this.networkError(req, err)
+        if (attempt >= maxRetries || !code || !CONNECT_CODES.has(code)) throw await this.networkError(req, err)
         // Only a read may be retried after the request could have reached the server;
         // a write is retried only when the connection was refused (it never arrived).
-        if (!safe && code !== 'ECONNREFUSED') throw this.networkError(req, err)
+        if (!safe && code !== 'ECONNREFUSED') throw await this.networkError(req, err)
         const recovered = (await this.target.recover?.()) ?? false
-        if (code === 'ECONNREFUSED' && !recovered) throw this.networkError(req, err)
+        if (code === 'ECONNREFUSED' && !recovered) throw await this.networkError(req, err)
         this.debug(`retrying ${req.name ?? req.path} after ${code}${recovered ? ' (target re-established)' : ''}`)
         await sleep(RETRY_DELAYS_MS[attempt])
       }
@@ -236,10 +236,10 @@ export class PdsClient {
     return new XrpcError(name, res.status, xname, xmsg, { exitCode, hint })
   }
 
-  private networkError(req: RawRequest, err: unknown): PdsctlError {
+  private async networkError(req: RawRequest, err: unknown): Promise<PdsctlError> {
     if (err instanceof PdsctlError) return err
     const code = errorCode(err)
-    const dropped = this.target.failure?.()
+    const dropped = await this.target.whyDropped?.()
     if (dropped) {
       return new KubeError(`the port-forward to ${this.target.description} dropped: ${dropped}`, {
         hint: 'Check the pod (`kubectl get pods`, `kubectl logs`) and try again',

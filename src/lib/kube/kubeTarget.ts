@@ -20,6 +20,10 @@ export async function createKubeTarget(opts: PortForwardOptions): Promise<Target
     },
     alive: () => pf.alive(),
     failure: () => pf.failure(),
+    async whyDropped() {
+      if (pf.alive()) await Promise.race([pf.exited, new Promise((r) => setTimeout(r, 500))])
+      return pf.failure()
+    },
     async recover() {
       if (disposed) return false
       // kubectl exits shortly after it loses the pod; give it a moment to say so.
