@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import { CheckFailedError, ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
+import { ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
 import { Output, type OutputMode } from './lib/output.js'
 import type { ConnectionSettings, SavedContext } from './lib/settings.js'
 import type { PdsClient } from './lib/xrpcClient.js'
@@ -26,6 +26,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: Args<T>
+  /** Every positional argument, for commands with `strict = false` (a list of codes). */
+  protected positionals: string[] = []
   protected out!: Output
   private cleanups: Array<() => Promise<void>> = []
   private stdinUsedFor?: string
@@ -34,7 +36,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     // Decide the output mode before parsing, so a parse error under --json is JSON too.
     this.out = this.makeOutput(this.argv.includes('--json'))
-    const { args, flags } = await this.parse({
+    const { args, flags, argv } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       args: this.ctor.args,
@@ -43,6 +45,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as Args<T>
+    this.positionals = argv as string[]
     this.out = this.makeOutput(Boolean(flags.json))
     process.once('SIGINT', () => void this.onSignal('SIGINT'))
     process.once('SIGTERM', () => void this.onSignal('SIGTERM'))
@@ -124,9 +127,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const { line, exitCode, json } = describeError(err)
     if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
     process.stderr.write(`Error: ${line}\n`)
-    // A failed check has already printed its report (with ok/healthy false) as the JSON
+    // A failed check or a partly failed batch has already printed its report as the JSON
     // result: stdout stays one JSON document.
-    if (this.out?.json && !(err instanceof CheckFailedError)) {
+    if (this.out?.json && !(err instanceof PdsctlError && err.reported)) {
       process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
     }
     await this.runCleanups()

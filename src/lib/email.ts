@@ -96,3 +96,33 @@ export async function confirmEmail(client: PdsClient, session: AccountSession, c
   const after = await client.query('com.atproto.server.getSession', {}, { bearer: session.accessJwt })
   return { email: after.email ?? session.email, emailConfirmed: Boolean(after.emailConfirmed) }
 }
+
+/** `pdsctl email send --json`. */
+export interface SentEmail {
+  did: string
+  handle: string
+  email: string | null
+  subject: string
+  sent: boolean
+}
+
+/** admin.sendEmail: through the PDS's moderation mailer (PDS_MODERATION_EMAIL_SMTP_URL). */
+export async function sendEmail(client: PdsClient, ref: AccountRef, input: { subject: string; body: string; comment?: string }): Promise<SentEmail> {
+  if (!input.subject.trim()) throw new UsageError('the subject is empty')
+  if (!input.body.trim()) throw new UsageError('the message body is empty', { hint: 'Give it with --body, --body-file FILE, or --body-file - (stdin)' })
+  const info = await getAccountInfo(client, ref)
+  const server = await client.query('com.atproto.server.describeServer', {}, 'none')
+  try {
+    const res = await client.procedure(
+      'com.atproto.admin.sendEmail',
+      { recipientDid: info.did, senderDid: server.did, subject: input.subject, content: input.body, comment: input.comment },
+      'admin',
+    )
+    return { did: info.did, handle: info.handle, email: info.email ?? null, subject: input.subject, sent: res.sent }
+  } catch (err) {
+    if (err instanceof XrpcError && /moderation|mailer|smtp/i.test(err.xrpcMessage ?? '')) {
+      throw new XrpcError(err.nsid, err.status, err.xrpcName, err.xrpcMessage, { summary: 'the PDS could not send the mail', hint: 'Set PDS_MODERATION_EMAIL_SMTP_URL and PDS_MODERATION_EMAIL_ADDRESS on the PDS' })
+    }
+    throw err
+  }
+}

@@ -32,6 +32,8 @@ export interface PdsctlErrorOptions {
 export class PdsctlError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.SERVER
   readonly hint?: string
+  /** The command already printed its result (a failed check, a partly failed batch): no JSON error object. */
+  readonly reported: boolean = false
   constructor(message: string, opts: PdsctlErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = new.target.name
@@ -60,9 +62,11 @@ export class KubeError extends PdsctlError {
 }
 export class CheckFailedError extends PdsctlError {
   override readonly exitCode = ExitCode.CHECK_FAILED
+  override readonly reported = true
 }
 export class PartialFailureError extends PdsctlError {
   override readonly exitCode = ExitCode.PARTIAL
+  override readonly reported = true
 }
 
 /** An error answer from the PDS (or from something in front of it). */

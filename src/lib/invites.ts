@@ -28,3 +28,57 @@ export async function createInvites(
   }
   return out
 }
+
+/** One row of `pdsctl invite list` (its JSON shape). */
+export interface InviteSummary {
+  code: string
+  /** Uses left. */
+  available: number
+  used: number
+  disabled: boolean
+  forAccount: string
+  createdBy: string
+  createdAt: string
+  usedBy: string[]
+}
+
+export type InviteFilter = 'all' | 'available' | 'used' | 'disabled'
+
+function matches(i: InviteSummary, filter: InviteFilter, forDid?: string): boolean {
+  if (forDid && i.forAccount !== forDid) return false
+  switch (filter) {
+    case 'available':
+      return !i.disabled && i.available - i.used > 0
+    case 'used':
+      return i.used > 0
+    case 'disabled':
+      return i.disabled
+    default:
+      return true
+  }
+}
+
+/** Every invite code, newest first, paged with cursors (500 a page), filtered here. */
+export async function* listInvites(client: PdsClient, opts: { filter?: InviteFilter; forDid?: string; pageSize?: number } = {}): AsyncGenerator<InviteSummary[]> {
+  let cursor: string | undefined
+  do {
+    const page = await client.query('com.atproto.admin.getInviteCodes', { sort: 'recent', limit: opts.pageSize ?? 500, cursor }, 'admin')
+    const rows = page.codes.map((c) => ({
+      code: c.code,
+      available: c.available,
+      used: c.uses.length,
+      disabled: c.disabled,
+      forAccount: c.forAccount,
+      createdBy: c.createdBy,
+      createdAt: c.createdAt,
+      usedBy: c.uses.map((u) => u.usedBy),
+    }))
+    yield rows.filter((r) => matches(r, opts.filter ?? 'all', opts.forDid))
+    cursor = page.codes.length ? page.cursor : undefined
+  } while (cursor)
+}
+
+export async function disableInvites(client: PdsClient, input: { codes?: string[]; accounts?: string[] }): Promise<void> {
+  if (!input.codes?.length && !input.accounts?.length) throw new UsageError('name the codes to disable, or --for ACCOUNT')
+  await client.procedure('com.atproto.admin.disableInviteCodes', { codes: input.codes, accounts: input.accounts }, 'admin')
+}

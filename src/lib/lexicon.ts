@@ -25,6 +25,9 @@ import type {
   ComAtprotoServerGetSession as GetSession,
   ComAtprotoSyncGetRepoStatus as GetRepoStatus,
   ComAtprotoSyncListRepos as ListRepos,
+  ComAtprotoRepoGetRecord as GetRecord,
+  ComAtprotoSyncGetHostStatus as GetHostStatus,
+  ComAtprotoSyncRequestCrawl as RequestCrawl,
 } from '@atproto/api'
 
 export type { ComAtprotoAdminDefs as AdminDefs, ComAtprotoServerDefs as ServerDefs } from '@atproto/api'
@@ -41,6 +44,9 @@ export interface Queries {
   'com.atproto.server.getSession': { params: Record<string, never>; output: GetSession.OutputSchema }
   'com.atproto.sync.getRepoStatus': { params: GetRepoStatus.QueryParams; output: GetRepoStatus.OutputSchema }
   'com.atproto.sync.listRepos': { params: ListRepos.QueryParams; output: ListRepos.OutputSchema }
+  'com.atproto.repo.getRecord': { params: GetRecord.QueryParams; output: GetRecord.OutputSchema }
+  /** Served by relays, not by the PDS. */
+  'com.atproto.sync.getHostStatus': { params: GetHostStatus.QueryParams; output: GetHostStatus.OutputSchema }
 }
 
 export interface Procedures {
@@ -60,4 +66,6 @@ export interface Procedures {
   'com.atproto.server.createSession': P<CreateSession.InputSchema, CreateSession.OutputSchema>
   /** Takes no input: sent with an empty body and Content-Length: 0. */
   'com.atproto.server.requestEmailConfirmation': P<undefined, void>
+  /** Served by relays, not by the PDS. */
+  'com.atproto.sync.requestCrawl': P<RequestCrawl.InputSchema, void>
 }

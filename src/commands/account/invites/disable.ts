@@ -1,0 +1,22 @@
+import * as Flags from '@oclif/core/flags'
+import { AccountCommand, accountArg } from '../../../account-command.js'
+
+export default class AccountInvitesDisable extends AccountCommand<typeof AccountInvitesDisable> {
+  static override summary = 'Disable invite codes for an account (codes it already has stop working too)'
+  static override description = `Calls com.atproto.admin.disableAccountInvites.
+ACCOUNT is a handle, a DID, or - to read many from stdin (one per line; exit 5 if some fail).
+JSON: {did, handle, action, dryRun}; with -: {results, ok, failed}.`
+  static override examples = ['<%= config.bin %> account invites disable alice.example.com']
+  static override args = accountArg
+  static override flags = {
+    note: Flags.string({ description: 'A note stored with the change.' }),
+    'dry-run': Flags.boolean({ description: 'Resolve and check the account(s), change nothing.' }),
+  }
+
+  async run() {
+    return this.runAction(this.args.account, { kind: 'invites', enabled: false, note: this.flags.note }, {
+      dryRun: this.flags['dry-run'],
+      done: 'Disabled invites for',
+    })
+  }
+}

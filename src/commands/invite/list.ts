@@ -1,0 +1,48 @@
+import * as Flags from '@oclif/core/flags'
+import { PdsCommand } from '../../base-command.js'
+import { resolveDid } from '../../lib/accounts.js'
+import { parseAccountRef } from '../../lib/identifiers.js'
+import { listInvites, type InviteFilter, type InviteSummary } from '../../lib/invites.js'
+
+export default class InviteList extends PdsCommand<typeof InviteList> {
+  static override summary = 'List invite codes (every page), optionally only available, used or disabled ones'
+  static override description = `Pages through com.atproto.admin.getInviteCodes with cursors (500 a page), newest first.
+Columns: code, uses left, used, disabled, for account, created by, created. Piped: tab-separated, streamed.
+JSON: an array of {code, available (uses granted), used, disabled, forAccount, createdBy, createdAt, usedBy[]}.`
+  static override examples = ['<%= config.bin %> invite list --available', '<%= config.bin %> invite list --for alice.example.com --json']
+  static override flags = {
+    available: Flags.boolean({ description: 'Only codes with uses left and not disabled.', exclusive: ['used', 'disabled'] }),
+    used: Flags.boolean({ description: 'Only codes used at least once.', exclusive: ['available', 'disabled'] }),
+    disabled: Flags.boolean({ description: 'Only disabled codes.', exclusive: ['available', 'used'] }),
+    for: Flags.string({ description: 'Only codes made for this account (handle or DID).' }),
+    'page-size': Flags.integer({ description: 'Codes per getInviteCodes page (1-500).', min: 1, max: 500, default: 500, hidden: true }),
+  }
+
+  async run(): Promise<InviteSummary[]> {
+    const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
+    const filter: InviteFilter = this.flags.available ? 'available' : this.flags.used ? 'used' : this.flags.disabled ? 'disabled' : 'all'
+    const client = await this.client()
+    const forDid = ref ? await resolveDid(client, ref) : undefined
+    const all: InviteSummary[] = []
+    const pages = (async function* (it: AsyncIterable<InviteSummary[]>) {
+      for await (const page of it) {
+        all.push(...page)
+        yield page
+      }
+    })(listInvites(client, { filter, forDid, pageSize: this.flags['page-size'] }))
+    if (this.out.json) await this.out.printJsonArray(pages)
+    else {
+      await this.out.printRows(pages, [
+        { header: 'CODE', value: (i) => i.code },
+        { header: 'LEFT', value: (i) => Math.max(0, i.available - i.used) },
+        { header: 'USED', value: (i) => i.used },
+        { header: 'DISABLED', value: (i) => i.disabled },
+        { header: 'FOR', value: (i) => i.forAccount },
+        { header: 'CREATED BY', value: (i) => i.createdBy },
+        { header: 'CREATED', value: (i) => i.createdAt },
+      ])
+      this.out.status(`${all.length} invite code${all.length === 1 ? '' : 's'}`)
+    }
+    return all
+  }
+}
