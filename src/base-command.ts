@@ -228,10 +228,10 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
   }
 
   /** A client for another host (a relay, the public URL): it is never given any credential. */
-  protected async anonymousClient(url: string): Promise<PdsClient> {
+  protected async anonymousClient(url: string, role = 'the server'): Promise<PdsClient> {
     const settings = await this.settings()
     const [{ PdsClient }, { directTarget }] = await Promise.all([import('./lib/xrpcClient.js'), import('./lib/target.js')])
-    const client = new PdsClient({ target: directTarget(url), timeoutMs: settings.timeoutMs, debug: this.debugLog, userAgent: `pdsctl/${this.config.version}` })
+    const client = new PdsClient({ target: directTarget(url), timeoutMs: settings.timeoutMs, debug: this.debugLog, userAgent: `pdsctl/${this.config.version}`, role })
     this.onCleanup(() => client.close())
     return client
   }

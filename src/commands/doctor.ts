@@ -42,9 +42,9 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     if (settings.kube) {
       if (!publicUrl) throw new UsageError('with --kube-* the doctor needs the public URL too', { hint: 'Pass --public-url https://your.pds, or set PDS_HOSTNAME' })
       forwardClient = await this.client()
-      publicClient = await this.anonymousClient(publicUrl)
+      publicClient = await this.anonymousClient(publicUrl, 'the PDS')
     } else if (publicUrl && publicUrl !== settings.url) {
-      publicClient = await this.anonymousClient(publicUrl)
+      publicClient = await this.anonymousClient(publicUrl, 'the PDS')
     } else {
       publicClient = await this.client()
     }
@@ -55,7 +55,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       publicClient,
       forwardClient,
       hostname,
-      relays: await Promise.all(relays.map((r) => this.anonymousClient(r))),
+      relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
     })
     if (this.out.json) await this.out.printJson(report)

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../base-command.js'
-import { PartialFailureError, XrpcError, UsageError } from '../lib/errors.js'
+import { NetworkError, PartialFailureError, UsageError } from '../lib/errors.js'
 import { DEFAULT_RELAY, parseHostname, parseRelayUrl, requestCrawl, type CrawlResult } from '../lib/relays.js'
 
 export default class RequestCrawl extends PdsCommand<typeof RequestCrawl> {
@@ -21,7 +21,7 @@ Exits 5 when some relays failed, 1 when all did. JSON: an array of {relay, hostn
     const hostname = explicitHost ?? (settings.hostname ? parseHostname(settings.hostname) : undefined)
     if (!hostname) throw new UsageError('no PDS hostname', { hint: 'Pass --hostname, set PDS_HOSTNAME, or --env-file /pds/pds.env' })
     const relays = relayUrls.length ? relayUrls : settings.crawlers.length ? settings.crawlers.map(parseRelayUrl) : [DEFAULT_RELAY]
-    const clients = await Promise.all(relays.map((r) => this.anonymousClient(r)))
+    const clients = await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay')))
     const results = await requestCrawl(clients, hostname)
     if (this.out.json) await this.out.printJson(results)
     else {
@@ -32,7 +32,7 @@ Exits 5 when some relays failed, 1 when all did. JSON: an array of {relay, hostn
       ])
     }
     const failed = results.filter((r) => !r.ok)
-    if (failed.length === results.length) throw new XrpcError('com.atproto.sync.requestCrawl', 0, undefined, undefined, { summary: `no relay accepted the crawl request for ${hostname}: ${failed[0].error}` })
+    if (failed.length === results.length) throw new NetworkError(`no relay accepted the crawl request for ${hostname}: ${failed[0].error}`)
     if (failed.length) throw new PartialFailureError(`${failed.length} of ${results.length} relays failed`)
     this.out.status(`Asked ${results.length} relay${results.length === 1 ? '' : 's'} to crawl ${hostname}.`)
     return results

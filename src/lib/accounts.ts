@@ -92,14 +92,24 @@ function toSummary(repo: RepoEntry, info: AdminDefs.AccountView | undefined): Ac
   }
 }
 
-/** Resolve a handle (through the PDS itself, not public DNS) or check a DID's syntax. */
-export async function resolveDid(client: PdsClient, ref: AccountRef | string): Promise<string> {
+/**
+ * Resolve a handle (through the PDS itself, not public DNS) or check a DID's syntax.
+ * The PDS does not resolve the handles of taken-down or deactivated accounts; with
+ * `admin`, those are found in the admin view of every account instead.
+ */
+export async function resolveDid(client: PdsClient, ref: AccountRef | string, opts: { admin?: boolean } = {}): Promise<string> {
   const r = typeof ref === 'string' ? parseAccountRef(ref) : ref
   if (r.kind === 'did') return r.did
   try {
     const res = await client.query('com.atproto.identity.resolveHandle', { handle: r.handle }, 'none')
     return res.did
   } catch (err) {
+    if (err instanceof XrpcError && err.status === 400 && opts.admin) {
+      for await (const page of listAccounts(client)) {
+        const hit = page.find((a) => a.handle === r.handle)
+        if (hit) return hit.did
+      }
+    }
     if (err instanceof XrpcError && err.status === 400) {
       throw new NotFoundError(`no account with handle ${r.handle} on this PDS (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, {
         hint: 'Check the spelling, or name the account by DID; `pdsctl account list` shows them all',
@@ -111,7 +121,7 @@ export async function resolveDid(client: PdsClient, ref: AccountRef | string): P
 
 /** The admin view of one account; NotFoundError when the PDS does not host it. */
 export async function getAccountInfo(client: PdsClient, ref: AccountRef | string): Promise<AdminDefs.AccountView> {
-  const did = await resolveDid(client, ref)
+  const did = await resolveDid(client, ref, { admin: true })
   try {
     return await client.query('com.atproto.admin.getAccountInfo', { did }, 'admin')
   } catch (err) {

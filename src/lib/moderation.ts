@@ -36,7 +36,7 @@ export function parseCid(input: string): string {
 
 export async function takedownRecord(client: PdsClient, input: { uri: string; applied: boolean; ref?: string; dryRun?: boolean }): Promise<SubjectTakedownResult> {
   const parsed = parseAtUri(input.uri)
-  const did = await resolveDid(client, parsed.host)
+  const did = await resolveDid(client, parsed.host, { admin: true })
   const uri = `at://${did}/${parsed.collection}/${parsed.rkey}`
   // A visible record gives its CID through getRecord; a taken-down one only through the admin view.
   let cid = await client
@@ -62,7 +62,7 @@ export async function takedownRecord(client: PdsClient, input: { uri: string; ap
 export async function takedownBlob(client: PdsClient, input: { account: string; cid: string; applied: boolean; ref?: string; dryRun?: boolean }): Promise<SubjectTakedownResult> {
   const ref = parseAccountRef(input.account)
   const cid = parseCid(input.cid)
-  const did = await resolveDid(client, ref)
+  const did = await resolveDid(client, ref, { admin: true })
   const result: SubjectTakedownResult = { subject: { did, cid }, takendown: input.applied, ref: input.ref ?? null, dryRun: Boolean(input.dryRun) }
   if (input.dryRun) return result
   await client.procedure(

@@ -33,6 +33,8 @@ export interface ClientOptions {
   userAgent?: string
   /** Retries for safe reads (default 2). */
   readRetries?: number
+  /** What the server is, for messages ("the PDS", "the relay"). */
+  role?: string
 }
 
 export interface RawResponse {
@@ -250,21 +252,21 @@ export class PdsClient {
     const name = req.name ?? req.path
     switch (code) {
       case 'ECONNREFUSED':
-        return new NetworkError(`cannot connect to the PDS at ${where} (connection refused)`, {
-          hint: 'Is it running, and is --url / PDS_URL right?',
+        return new NetworkError(`cannot connect to ${this.opts.role ?? 'the PDS'} at ${where} (connection refused)`, {
+          hint: this.opts.role ? 'Is it running, and is the URL right?' : 'Is it running, and is --url / PDS_URL right?',
           cause: err,
         })
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
-        return new NetworkError(`cannot resolve the PDS host ${hostOf(this.url)} (${code})`, {
+        return new NetworkError(`cannot resolve the host ${hostOf(this.url)} of ${this.opts.role ?? 'the PDS'} (${code})`, {
           hint: 'Check the hostname in --url / PDS_URL / PDS_HOSTNAME',
           cause: err,
         })
       case 'UND_ERR_CONNECT_TIMEOUT':
-        return new NetworkError(`timed out connecting to the PDS at ${where}`, { hint: 'Check the address and any firewall', cause: err })
+        return new NetworkError(`timed out connecting to ${this.opts.role ?? 'the PDS'} at ${where}`, { hint: 'Check the address and any firewall', cause: err })
       case 'UND_ERR_HEADERS_TIMEOUT':
       case 'UND_ERR_BODY_TIMEOUT':
-        return new NetworkError(`${name}: the PDS at ${where} did not answer in time`, {
+        return new NetworkError(`${name}: ${this.opts.role ?? 'the PDS'} at ${where} did not answer in time`, {
           hint: 'Try again, or raise --timeout',
           cause: err,
         })

@@ -21,7 +21,7 @@ export default class InviteCreate extends PdsCommand<typeof InviteCreate> {
   async run(): Promise<CreatedInvite[]> {
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const client = await this.client()
-    const forAccounts = ref ? [await resolveDid(client, ref)] : undefined
+    const forAccounts = ref ? [await resolveDid(client, ref, { admin: true })] : undefined
     const invites = await createInvites(client, { count: this.flags.count, uses: this.flags.uses, forAccounts })
     if (this.out.json) await this.out.printJson(invites)
     else if (this.out.mode === 'tsv') await this.out.write(invites.map((i) => i.code + '\n').join(''))

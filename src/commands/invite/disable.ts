@@ -32,7 +32,7 @@ JSON: {codes, forAccount, dryRun}.`
     if (!codes.length && !this.flags.for) throw new UsageError('name the codes to disable, or --for ACCOUNT')
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const client = await this.client()
-    const forDid = ref ? await resolveDid(client, ref) : null
+    const forDid = ref ? await resolveDid(client, ref, { admin: true }) : null
     const result: InviteDisableResult = { codes, forAccount: forDid, dryRun: Boolean(this.flags['dry-run']) }
     const what = [codes.length ? `${codes.length} invite code${codes.length === 1 ? '' : 's'}` : '', forDid ? `every code of ${this.flags.for}` : ''].filter(Boolean).join(' and ')
     if (!this.flags['dry-run']) {

@@ -22,7 +22,7 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const filter: InviteFilter = this.flags.available ? 'available' : this.flags.used ? 'used' : this.flags.disabled ? 'disabled' : 'all'
     const client = await this.client()
-    const forDid = ref ? await resolveDid(client, ref) : undefined
+    const forDid = ref ? await resolveDid(client, ref, { admin: true }) : undefined
     const all: InviteSummary[] = []
     const pages = (async function* (it: AsyncIterable<InviteSummary[]>) {
       for await (const page of it) {

@@ -19,7 +19,7 @@ JSON: {relay, hostname, known, status, accountCount, seq}.`
     const hostname = explicitHost ?? (settings.hostname ? parseHostname(settings.hostname) : undefined)
     if (!hostname) throw new UsageError('no PDS hostname', { hint: 'Pass --hostname, set PDS_HOSTNAME, or --env-file /pds/pds.env' })
     const relay = relayArg ?? (settings.crawlers[0] ? parseRelayUrl(settings.crawlers[0]) : DEFAULT_RELAY)
-    const status = await relayHostStatus(await this.anonymousClient(relay), hostname)
+    const status = await relayHostStatus(await this.anonymousClient(relay, 'the relay'), hostname)
     if (this.out.json) await this.out.printJson(status)
     else await this.out.printFields([['relay', status.relay], ['hostname', status.hostname], ['known', status.known], ['status', status.status], ['accounts', status.accountCount], ['seq', status.seq]])
     if (!status.known) this.out.status(`${relay} does not know ${hostname} yet; ask it with \`${this.config.bin} request-crawl ${relay}\`.`)
