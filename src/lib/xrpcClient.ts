@@ -7,8 +7,7 @@
 // - safe reads are retried on a dropped connection or a 502/503/504, after asking the
 //   target to recover (a kubectl port-forward that died is restarted);
 // - nothing secret is ever logged: debug lines carry method, path, status and timing only.
-import { createRequire } from 'node:module'
-import type { Agent as UndiciAgent, Dispatcher } from 'undici'
+import { Agent, requestVia, type UndiciAgent } from './http.js'
 import {
   AuthError,
   ExitCode,
@@ -61,16 +60,6 @@ export interface RawRequest {
   /** Treat as idempotent even though it is a POST (never used for writes). */
   idempotent?: boolean
 }
-
-// undici's index also loads fetch, WebSocket, caches and more (~125 ms of start-up);
-// pdsctl needs only the Agent and the request API (~70 ms). Both are plain CommonJS
-// modules of the pinned undici; the client tests exercise them on every run.
-const require = createRequire(import.meta.url)
-const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent
-const requestVia = require('undici/lib/api/api-request.js') as (
-  this: Dispatcher,
-  opts: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>
 
 const RETRY_DELAYS_MS = [200, 600, 1500]
 const RETRYABLE_STATUS = new Set([502, 503, 504])

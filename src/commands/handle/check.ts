@@ -1,0 +1,50 @@
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+import { PdsCommand } from '../../base-command.js'
+import { CheckFailedError, UsageError } from '../../lib/errors.js'
+import { checkHandle, type HandleReport } from '../../lib/handleCheck.js'
+import { parseHandle, parsePdsUrl } from '../../lib/identifiers.js'
+
+export default class HandleCheck extends PdsCommand<typeof HandleCheck> {
+  static override summary = 'Check that a handle verifies: DNS TXT, HTTPS well-known, this PDS, the DID document'
+  static override description = `What bsky-debug does, from the terminal. Checks, each pass / warn / fail with the fix:
+- dns: TXT _atproto.HANDLE = did=…;  https: https://HANDLE/.well-known/atproto-did (one of the two is enough);
+- agree: both name the same DID;  pds: this PDS resolves HANDLE to that DID;
+- didDoc: the DID document (PLC directory --plc-url, default PDS_DID_PLC_URL from the env file, else https://plc.directory; did:web from the host);
+- alsoKnownAs: it claims at://HANDLE;  pdsEndpoint: its #atproto_pds service is this PDS (--public-url, else https://$PDS_HOSTNAME).
+--dns-server HOST:PORT (env PDSCTL_DNS_SERVER) asks that DNS server instead of the system's. Exits 6 when a check fails.
+JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
+  static override examples = ['<%= config.bin %> handle check alice.example.com --env-file /pds/pds.env', '<%= config.bin %> handle check alice.example.com --dns-server 1.1.1.1:53 --json']
+  static override args = { handle: Args.string({ description: 'The handle.', required: true }) }
+  static override flags = {
+    'plc-url': Flags.string({ description: 'The PLC directory (default PDS_DID_PLC_URL, else https://plc.directory).' }),
+    'dns-server': Flags.string({ description: 'A DNS server HOST:PORT to ask (env PDSCTL_DNS_SERVER).' }),
+    'public-url': Flags.string({ description: 'The URL the DID document must point at (default https://$PDS_HOSTNAME).' }),
+  }
+
+  async run(): Promise<HandleReport> {
+    const handle = parseHandle(this.args.handle)
+    const dns = this.flags['dns-server'] ?? process.env.PDSCTL_DNS_SERVER
+    if (dns !== undefined && !/^[\w.:[\]-]+:\d{1,5}$|^[\w.:[\]-]+$/.test(dns)) throw new UsageError(`--dns-server "${dns}" is not HOST or HOST:PORT`)
+    const settings = await this.settings()
+    const plcUrl = parsePdsUrl(this.flags['plc-url'] ?? settings.envFile?.values.PDS_DID_PLC_URL ?? 'https://plc.directory', { what: 'PLC URL' })
+    const publicUrl = this.flags['public-url']
+      ? parsePdsUrl(this.flags['public-url'], { what: 'public URL' })
+      : settings.hostname
+        ? `https://${settings.hostname}`
+        : undefined
+    if (!publicUrl) throw new UsageError('the PDS public URL is unknown', { hint: 'Pass --public-url, or set PDS_HOSTNAME' })
+    const report = await checkHandle({ handle, client: await this.client(), publicUrl, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: (await this.settings()).timeoutMs })
+    if (this.out.json) await this.out.printJson(report)
+    else {
+      await this.out.printTable(report.checks, [
+        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
+        { header: 'CHECK', value: (c) => c.id },
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
+      ])
+    }
+    const failed = report.checks.filter((c) => c.status === 'fail')
+    if (failed.length) throw new CheckFailedError(`${handle} does not verify: ${failed.map((c) => c.id).join(', ')} failed`)
+    return report
+  }
+}
