@@ -10,7 +10,7 @@ export interface RecordedRequest {
   body: string
 }
 
-export type Handler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => void | Promise<void>
+export type Handler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => unknown
 
 export interface Recorder {
   url: string

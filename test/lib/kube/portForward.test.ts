@@ -81,7 +81,7 @@ describe('kubectl port-forward helper', () => {
 
   test('kubectl not installed', async () => {
     await assert.rejects(startPortForward({ service: 'bluesky', kubectl: '/nonexistent/kubectl' }), /kubectl not found \(\/nonexistent\/kubectl\)/)
-    assert.throws(() => startPortForward({ service: 'a', pod: 'b' }), UsageError)
+    await assert.rejects(startPortForward({ service: 'a', pod: 'b' }), UsageError)
   })
 
   test('the backend failing mid-command: kubectl exits with "lost connection to pod"; recover() starts a new forward', async () => {
