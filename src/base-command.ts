@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import { ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
+import { CheckFailedError, ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from './lib/errors.js'
 import { Output, type OutputMode } from './lib/output.js'
 import type { ConnectionSettings, SavedContext } from './lib/settings.js'
 import type { PdsClient } from './lib/xrpcClient.js'
@@ -99,6 +99,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
     return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  }
+
+  /**
+   * Print a check report (doctor, handle check): JSON, or a STATUS / CHECK / RESULT table
+   * with each fix; then fail with exit 6 when any check failed.
+   */
+  protected async reportChecks<R extends { checks: Array<{ id: string; status: string; message: string; fix?: string }> }>(
+    report: R,
+    failure: (failedIds: string[]) => string,
+  ): Promise<R> {
+    if (this.out.json) await this.out.printJson(report)
+    else {
+      await this.out.printTable(report.checks, [
+        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
+        { header: 'CHECK', value: (c) => c.id },
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
+      ])
+    }
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
+    if (failed.length) throw new CheckFailedError(failure(failed))
+    return report
   }
 
   /** Register something to undo when the command ends, however it ends. */

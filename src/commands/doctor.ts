@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../base-command.js'
 import { runDoctor, type DoctorReport } from '../lib/doctor.js'
-import { CheckFailedError, UsageError } from '../lib/errors.js'
+import { UsageError } from '../lib/errors.js'
 import { parsePdsUrl } from '../lib/identifiers.js'
 import type { PdsClient } from '../lib/xrpcClient.js'
 
@@ -58,17 +58,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
     })
-    if (this.out.json) await this.out.printJson(report)
-    else {
-      await this.out.printTable(report.checks, [
-        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
-        { header: 'CHECK', value: (c) => c.id },
-        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
-      ])
-    }
-    const failed = report.checks.filter((c) => c.status === 'fail')
-    if (failed.length) throw new CheckFailedError(`${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.id).join(', ')}`)
-    return report
+    return this.reportChecks(report, (ids) => `${ids.length} check${ids.length === 1 ? '' : 's'} failed: ${ids.join(', ')}`)
   }
 
   /** Where the SMTP settings can be read from: the env file, else the Secret (--kube-secret). */

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base-command.js'
-import { CheckFailedError, UsageError } from '../../lib/errors.js'
+import { UsageError } from '../../lib/errors.js'
 import { checkHandle, type HandleReport } from '../../lib/handleCheck.js'
 import { parseHandle, parsePdsUrl } from '../../lib/identifiers.js'
 
@@ -35,16 +35,6 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
         : undefined
     if (!publicUrl) throw new UsageError('the PDS public URL is unknown', { hint: 'Pass --public-url, or set PDS_HOSTNAME' })
     const report = await checkHandle({ handle, client: await this.client(), publicUrl, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: (await this.settings()).timeoutMs })
-    if (this.out.json) await this.out.printJson(report)
-    else {
-      await this.out.printTable(report.checks, [
-        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
-        { header: 'CHECK', value: (c) => c.id },
-        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
-      ])
-    }
-    const failed = report.checks.filter((c) => c.status === 'fail')
-    if (failed.length) throw new CheckFailedError(`${handle} does not verify: ${failed.map((c) => c.id).join(', ')} failed`)
-    return report
+    return this.reportChecks(report, (ids) => `${handle} does not verify: ${ids.join(', ')} failed`)
   }
 }
