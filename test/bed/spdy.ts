@@ -45,7 +45,7 @@ export function dataFrame(streamId: number, chunk: Buffer, fin = false): Buffer 
 
 /** Split a byte stream into frames: calls onFrame(head, payload) for each complete one. */
 export function frameReader(onFrame: (head: Buffer, payload: Buffer) => void): (chunk: Buffer) => void {
-  let buf = Buffer.alloc(0)
+  let buf: Buffer = Buffer.alloc(0)
   return (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
     while (buf.length >= 8) {
@@ -89,7 +89,7 @@ export function serveSpdy(socket: net.Socket, opts: SpdySessionOptions): void {
   const pairs = new Map<string, StreamPair>()
   const byStream = new Map<number, { pair: StreamPair; type: string }>()
 
-  const write = (b: Buffer) => {
+  const write = (b: Uint8Array) => {
     if (!socket.destroyed) socket.write(b)
   }
   const data = (streamId: number, chunk: Buffer, fin = false) => {

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process'
 import { startFakeKube, type FakeKube } from '../../bed/fakeKube.js'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
-import { noKubectlLeft } from '../../helpers/processes.js'
+import { kubectlsUsing, noKubectlLeft } from '../../helpers/processes.js'
+import { readFileSync } from 'node:fs'
 import type { AccountSummary } from '../../../src/lib/accounts.js'
 
 const KUBE = ['--kube-namespace', 'bluesky', '--kube-service', 'bluesky']
@@ -39,6 +40,41 @@ describe('pdsctl through kubectl port-forward', () => {
     assert.ok(!res.stderr.includes(bed.adminPassword), 'the password is not in debug output')
     assert.match(res.stderr, /\$ kubectl port-forward --address 127\.0\.0\.1 --namespace bluesky svc\/bluesky :3000/)
     assert.equal(k.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/portforward')).length >= 1, true)
+  })
+
+  test('no process carries the admin password in its argv while pdsctl reads it from the Secret and forwards', async () => {
+    const child = spawn(process.execPath, [BIN, 'account', 'list', ...KUBE, '--kube-secret', 'bluesky', '--json'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const seen = new Set<string>()
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    let done = false
+    void closed.then(() => (done = true))
+    while (!done) {
+      for (const pid of [child.pid!, ...kubectlsUsing(k.cacheDir)]) {
+        try {
+          seen.add(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))
+        } catch {
+          // gone already
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    assert.equal(await closed, 0)
+    assert.ok([...seen].some((c) => c.includes('kubectl') && c.includes('port-forward')), 'saw the port-forward')
+    assert.ok([...seen].some((c) => c.includes('kubectl') && c.includes('get secret')), 'saw the Secret read')
+    for (const cmd of seen) assert.ok(!cmd.includes(bed.adminPassword), cmd)
+  })
+
+  test('doctor through the port-forward: the pod and the public URL report the same version; email judged from the Secret', async () => {
+    const f = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, smtpServer: 'smtps://u:p@smtp.example.com:465', smtpFromAddress: 'pds@example.com' } } })
+    fakes.push(f)
+    const res = await runCli(['doctor', ...KUBE, '--kube-secret', 'bluesky', '--public-url', bed.url, '--no-relays', '--json'], { env: f.env })
+    assert.equal(res.code, 0, res.stdout + res.stderr)
+    const report = JSON.parse(res.stdout) as { checks: Array<{ id: string; status: string; message: string }> }
+    const by = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    assert.equal(by['forward-health'].status, 'pass')
+    assert.equal(by['same-version'].status, 'pass')
+    assert.equal(by.email.status, 'pass')
+    assert.match(by.email.message, /judged from Secret bluesky/)
   })
 
   test('a saved context: `context add` once, then `--context home account list`', async () => {
