@@ -6,7 +6,8 @@ import { UsageError } from '../../lib/errors.js'
 export default class AccountResetPassword extends AccountCommand<typeof AccountResetPassword> {
   static override summary = "Set a new password for an account (generated and shown once, or from stdin)"
   static override description = `Calls com.atproto.admin.updateAccountPassword. The generated password is printed once on stdout and never logged.
-JSON: {did, handle, action, dryRun, password? (only when generated)}.`
+ACCOUNT may be - to read many from stdin (one per line): each gets its own generated password.
+JSON: {did, handle, action, dryRun, password? (only when generated)}; with -: {results, ok, failed}.`
   static override examples = ['<%= config.bin %> account reset-password alice.example.com', "printf '%s' \"$NEW\" | <%= config.bin %> account reset-password alice.example.com --password-stdin --yes"]
   static override args = accountArg
   static override flags = {
@@ -16,7 +17,9 @@ JSON: {did, handle, action, dryRun, password? (only when generated)}.`
   }
 
   async run() {
-    if (this.args.account === '-') throw new UsageError('reset-password takes one account', { hint: 'Each account needs its own password; run it once per account' })
+    if (this.args.account === '-' && this.flags['password-stdin']) {
+      throw new UsageError('with - (accounts on stdin) each account gets a generated password', { hint: 'Drop --password-stdin, or name one account' })
+    }
     const password = this.flags['password-stdin'] ? await this.readStdin('the new password') : undefined
     if (password === '') throw new UsageError('--password-stdin was given but stdin was empty')
     return this.forAccounts<PasswordResetResult>(this.args.account, (client, ref) => resetPassword(client, ref, { password, dryRun: this.flags['dry-run'] }), {

@@ -117,6 +117,14 @@ describe('account admin verbs', () => {
     assert.equal(given.code, 0, given.stderr)
     assert.ok(!given.stdout.includes('chosen-password-9'))
     assert.ok((await login(bed, t.handle, 'chosen-password-9')).accessJwt)
+    // Many from stdin: a generated password each, in the batch result.
+    const batch = await runCli(['account', 'reset-password', '-', '--yes', '--json'], { env: bedEnv(bed), stdin: `${t.handle}\n${a[0].handle}\n` })
+    assert.equal(batch.code, 0, batch.stderr)
+    const results = (JSON.parse(batch.stdout) as BatchOutput<PasswordResetResult>).results
+    assert.equal(results.length, 2)
+    assert.notEqual(results[0].result?.password, results[1].result?.password)
+    assert.ok((await login(bed, a[0].handle, results[1].result!.password!)).accessJwt)
+    a[0].password = results[1].result!.password!
   })
 
   test('update: new handle resolves, new email is unconfirmed with a warning; a reserved handle is allowed to the admin', async () => {
