@@ -29,8 +29,8 @@ export async function createKubeTarget(opts: PortForwardOptions): Promise<KubeTa
   let recovering: Promise<boolean> | undefined
   const description = `${describeForward(opts)} (kubectl port-forward)`
 
+  // Also when kubectl has exited: `exited` settles once its last stderr line is read.
   const waitForExit = async () => {
-    if (!pf.alive()) return
     let timer: NodeJS.Timeout | undefined
     await Promise.race([pf.exited, new Promise((r) => (timer = setTimeout(r, EXIT_GRACE_MS)))])
     clearTimeout(timer)
