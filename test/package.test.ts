@@ -29,12 +29,13 @@ test('npm pack → npm install -g → pdsctl from PATH', { timeout: 240_000 }, a
     cwd: dir,
     maxBuffer: 16 * 1024 * 1024,
   })
-  const env = { ...process.env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}` }
+  const env = { ...process.env, NO_COLOR: '1', PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}` }
   const version = await run('pdsctl', ['--version'], { env, cwd: dir })
   assert.match(version.stdout, new RegExp(`^pdsctl/${pkg.version.replace(/\./g, '\\.')} `))
   const help = await run('pdsctl', ['account', 'list', '--help'], { env, cwd: dir })
   assert.match(help.stdout, /List every account/)
   const typo = (await run('pdsctl', ['acount', 'list'], { env, cwd: dir }).catch((e: unknown) => e)) as { stderr: string; code: number }
   assert.equal(typo.code, 127)
-  assert.match(typo.stderr, /acount list is not a pdsctl command/)
+  // eslint-disable-next-line no-control-regex
+  assert.match(typo.stderr.replace(/\x1b\[[0-9;]*m/g, ''), /acount list is not a pdsctl command/)
 })
