@@ -13,7 +13,7 @@ import zlib from 'node:zlib'
 import { startFakeKube, startLoopbackBackend, patternBytes, type FakeKube, type FakeKubeOptions, type LoopbackBackend } from './fakeKube.js'
 import { controlFrame, dataFrame, frameReader, headerDecoder, FLAG_FIN, GOAWAY, PING, SYN_REPLY, SYN_STREAM } from './spdy.js'
 import { SPDY3_DICTIONARY } from './spdyDictionary.js'
-import { kubectlsUsing, noKubectlLeft } from '../helpers/processes.js'
+import { kubectlsUsing, reapKubectls } from '../helpers/processes.js'
 
 const PF_PATH = '/api/v1/namespaces/bluesky/pods/bluesky-0/portforward'
 
@@ -363,15 +363,3 @@ function u32(n: number): Buffer {
   return b
 }
 
-/** The kubectl processes a test left behind (found by its fake's cache dir), killed so the run can go on. */
-async function reapKubectls(cacheDir: string): Promise<number[]> {
-  const left = await noKubectlLeft(cacheDir)
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  return left
-}

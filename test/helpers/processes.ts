@@ -28,3 +28,16 @@ export async function noKubectlLeft(cacheDir: string, timeoutMs = 5000): Promise
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/** The kubectl processes a test left behind (found by its fake's cache dir), killed so the run can go on. */
+export async function reapKubectls(cacheDir: string): Promise<number[]> {
+  const left = await noKubectlLeft(cacheDir)
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  return left
+}

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { patternBytes, startFakeKube, startLoopbackBackend, type FakeKube, type FakeKubeOptions, type LoopbackBackend } from '../../bed/fakeKube.js'
 import { startTestBed } from '../../bed/pds.js'
 import { ROOT } from '../../helpers/cli.js'
-import { kubectlsUsing, noKubectlLeft } from '../../helpers/processes.js'
+import { kubectlsUsing, noKubectlLeft, reapKubectls } from '../../helpers/processes.js'
 import { portForwardArgs, startPortForward, stopAllPortForwards, type PortForward, type PortForwardOptions } from '../../../src/lib/kube/portForward.js'
 import { createKubeTarget, forwardFailureError } from '../../../src/lib/kube/kubeTarget.js'
 import { KubeError, UsageError } from '../../../src/lib/errors.js'
@@ -342,15 +342,3 @@ function request(url: string, opts: { agent?: http.Agent; method?: string; body?
   })
 }
 
-/** The kubectl processes a test left behind (found by its fake's cache dir), killed so the run can go on. */
-async function reapKubectls(cacheDir: string): Promise<number[]> {
-  const left = await noKubectlLeft(cacheDir)
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  return left
-}

@@ -8,7 +8,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startFakeKube, type FakeKube } from '../../bed/fakeKube.js'
-import { kubectlsUsing, noKubectlLeft } from '../../helpers/processes.js'
+import { kubectlsUsing, reapKubectls } from '../../helpers/processes.js'
 import { parseSecretRef, readKubeSecret, readSecretArgs, type ReadSecretOptions } from '../../../src/lib/kube/secret.js'
 import { KubeError, UsageError } from '../../../src/lib/errors.js'
 
@@ -131,15 +131,3 @@ describe('reading a Kubernetes Secret with kubectl', () => {
   })
 })
 
-/** The kubectl processes a test left behind (found by its fake's cache dir), killed so the run can go on. */
-async function reapKubectls(cacheDir: string): Promise<number[]> {
-  const left = await noKubectlLeft(cacheDir)
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  return left
-}
