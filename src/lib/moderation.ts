@@ -49,26 +49,25 @@ export async function takedownRecord(client: PdsClient, input: { uri: string; ap
     cid = subject?.cid
   }
   if (!cid) throw new NotFoundError(`no record ${uri} on this PDS`)
-  const result: SubjectTakedownResult = { subject: { uri, cid }, takendown: input.applied, ref: input.ref ?? null, dryRun: Boolean(input.dryRun) }
-  if (input.dryRun) return result
-  await client.procedure(
-    'com.atproto.admin.updateSubjectStatus',
-    { subject: { $type: 'com.atproto.repo.strongRef', uri, cid }, takedown: { applied: input.applied, ref: input.ref } },
-    'admin',
-  )
-  return result
+  return setTakedown(client, { $type: 'com.atproto.repo.strongRef', uri, cid }, { uri, cid }, input)
 }
 
 export async function takedownBlob(client: PdsClient, input: { account: string; cid: string; applied: boolean; ref?: string; dryRun?: boolean }): Promise<SubjectTakedownResult> {
   const ref = parseAccountRef(input.account)
   const cid = parseCid(input.cid)
   const did = await resolveDid(client, ref, { admin: true })
-  const result: SubjectTakedownResult = { subject: { did, cid }, takendown: input.applied, ref: input.ref ?? null, dryRun: Boolean(input.dryRun) }
+  return setTakedown(client, { $type: 'com.atproto.admin.defs#repoBlobRef', did, cid }, { did, cid }, input)
+}
+
+/** The one updateSubjectStatus call both takedowns make (skipped on --dry-run). */
+async function setTakedown(
+  client: PdsClient,
+  subject: { $type: 'com.atproto.repo.strongRef'; uri: string; cid: string } | { $type: 'com.atproto.admin.defs#repoBlobRef'; did: string; cid: string },
+  shown: SubjectTakedownResult['subject'],
+  input: { applied: boolean; ref?: string; dryRun?: boolean },
+): Promise<SubjectTakedownResult> {
+  const result: SubjectTakedownResult = { subject: shown, takendown: input.applied, ref: input.ref ?? null, dryRun: Boolean(input.dryRun) }
   if (input.dryRun) return result
-  await client.procedure(
-    'com.atproto.admin.updateSubjectStatus',
-    { subject: { $type: 'com.atproto.admin.defs#repoBlobRef', did, cid }, takedown: { applied: input.applied, ref: input.ref } },
-    'admin',
-  )
+  await client.procedure('com.atproto.admin.updateSubjectStatus', { subject, takedown: { applied: input.applied, ref: input.ref } }, 'admin')
   return result
 }
