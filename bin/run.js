@@ -10,5 +10,5 @@ if (major < 22) {
 }
 // Cache V8 bytecode of the modules pdsctl loads (oclif, undici, …) between runs.
 module.enableCompileCache?.()
-const [{ hoistLeadingFlags }, { execute }] = await Promise.all([import('../dist/argv.js'), import('@oclif/core/execute')])
+const [{ hoistLeadingFlags }, { execute }] = await Promise.all([import('../dist/lib/cli/argv.js'), import('@oclif/core/execute')])
 await execute({ dir: import.meta.url, args: hoistLeadingFlags(process.argv.slice(2)) })

@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../base-command.js'
-import { runDoctor, type DoctorReport } from '../lib/doctor.js'
+import { PdsCommand } from '../base/base-command.js'
+import { runDoctor, type DoctorReport } from '../lib/selfhost/doctor.js'
 import { UsageError } from '../lib/errors.js'
-import { parsePdsUrl } from '../lib/identifiers.js'
-import type { PdsClient } from '../lib/xrpcClient.js'
+import { parsePdsUrl } from '../lib/pds/identifiers.js'
+import type { PdsClient } from '../lib/pds/xrpcClient.js'
 
 export default class Doctor extends PdsCommand<typeof Doctor> {
   static override summary = 'Check a deployed PDS end to end: public URL, proxy traps, WebSockets, email, relays'
@@ -70,7 +70,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     }
     const src = settings.adminPassword
     if (src.kind === 'kube-secret' && settings.kube) {
-      const { readKubeSecret } = await import('../lib/kube/secret.js')
+      const { readKubeSecret } = await import('../lib/k8s/secret.js')
       const read = (key: string) =>
         readKubeSecret({ namespace: settings.kube!.namespace, context: settings.kube!.context, kubectl: settings.kube!.kubectl, name: src.name, key, env: process.env }).catch(() => undefined)
       return { source: `Secret ${src.name}`, smtpUrl: await read('smtpServer'), fromAddress: await read('smtpFromAddress') }

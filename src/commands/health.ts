@@ -1,6 +1,6 @@
-import { PdsCommand } from '../base-command.js'
+import { PdsCommand } from '../base/base-command.js'
 import { CheckFailedError } from '../lib/errors.js'
-import { checkHealth, type HealthReport } from '../lib/health.js'
+import { checkHealth, type HealthReport } from '../lib/pds/health.js'
 
 export default class Health extends PdsCommand<typeof Health> {
   static override summary = 'Check that the PDS is up: version, what it says about itself, round-trip time'

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../base-command.js'
+import { PdsCommand } from '../base/base-command.js'
 import { NetworkError, PartialFailureError, UsageError } from '../lib/errors.js'
-import { DEFAULT_RELAY, parseHostname, parseRelayUrl, requestCrawl, type CrawlResult } from '../lib/relays.js'
+import { DEFAULT_RELAY, parseHostname, parseRelayUrl, requestCrawl, type CrawlResult } from '../lib/federation/relays.js'
 
 export default class RequestCrawl extends PdsCommand<typeof RequestCrawl> {
   static override summary = 'Ask relays to crawl this PDS'

@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { readFile } from 'node:fs/promises'
-import { PdsCommand } from '../base-command.js'
+import { PdsCommand } from '../base/base-command.js'
 import { UsageError } from '../lib/errors.js'
-import { callXrpc, lookupMethodType, parseNsid, parseParams } from '../lib/xrpcCall.js'
+import { callXrpc, lookupMethodType, parseNsid, parseParams } from '../lib/pds/xrpcCall.js'
 
 export default class Xrpc extends PdsCommand<typeof Xrpc> {
   static override summary = 'Call any XRPC method on the PDS (the escape hatch), with admin auth'

@@ -7,7 +7,7 @@ import { startTestBed, type TestBed } from '../bed/pds.js'
 import { startProxy, type Proxy } from '../bed/proxy.js'
 import { runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
-import type { DoctorReport } from '../../src/lib/doctor.js'
+import type { DoctorReport } from '../../src/lib/selfhost/doctor.js'
 
 const status = (r: DoctorReport, id: string) => r.checks.find((c) => c.id === id)?.status
 

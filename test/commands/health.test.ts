@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
-import type { HealthReport } from '../../src/lib/health.js'
+import type { HealthReport } from '../../src/lib/pds/health.js'
 
 describe('pdsctl health', () => {
   let bed: TestBed

@@ -1,4 +1,4 @@
-import { AccountCommand, accountArg, destructiveFlags } from '../../account-command.js'
+import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountActivate extends AccountCommand<typeof AccountActivate> {
   static override summary = 'Activate an account deactivated by an admin (or by its user)'

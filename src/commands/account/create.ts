@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { createAccount, type CreatedAccount } from '../../lib/accountAdmin.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { createAccount, type CreatedAccount } from '../../lib/admin/accountAdmin.js'
 import { UsageError } from '../../lib/errors.js'
 
 export default class AccountCreate extends PdsCommand<typeof AccountCreate> {
@@ -20,7 +20,7 @@ JSON: {did, handle, email, inviteCode, password? (only when generated)}.`
   }
 
   async run(): Promise<CreatedAccount> {
-    const { parseEmail, parseHandle } = await import('../../lib/identifiers.js')
+    const { parseEmail, parseHandle } = await import('../../lib/pds/identifiers.js')
     parseHandle(this.flags.handle)
     parseEmail(this.flags.email)
     const password = this.flags['password-stdin'] ? await this.readStdin('the new password') : undefined

@@ -1,4 +1,4 @@
-import { AccountCommand, accountArg, destructiveFlags } from '../../account-command.js'
+import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountDeactivate extends AccountCommand<typeof AccountDeactivate> {
   static override summary = 'Deactivate an account (admin deactivation; reversible with account activate)'

@@ -1,4 +1,4 @@
-import { AccountCommand, accountArg, destructiveFlags } from '../../account-command.js'
+import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountDelete extends AccountCommand<typeof AccountDelete> {
   static override summary = 'Delete an account and its repository (irreversible)'

@@ -1,6 +1,6 @@
-import { PdsCommand } from '../../base-command.js'
-import { accountInfo, type AccountInfo } from '../../lib/accountAdmin.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { accountInfo, type AccountInfo } from '../../lib/admin/accountAdmin.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
 import * as Args from '@oclif/core/args'
 
 export default class AccountInfoCommand extends PdsCommand<typeof AccountInfoCommand> {

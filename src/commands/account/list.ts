@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { listAccounts, type AccountSummary } from '../../lib/accounts.js'
-import type { Column } from '../../lib/output.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { listAccounts, type AccountSummary } from '../../lib/admin/accounts.js'
+import type { Column } from '../../lib/cli/output.js'
 
 export const ACCOUNT_COLUMNS: Column<AccountSummary>[] = [
   { header: 'HANDLE', value: (a) => a.handle },

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import { AccountCommand, accountArg } from '../../account-command.js'
-import { resetPassword, type PasswordResetResult } from '../../lib/accountAdmin.js'
+import { AccountCommand, accountArg } from '../../base/account-command.js'
+import { resetPassword, type PasswordResetResult } from '../../lib/admin/accountAdmin.js'
 import { UsageError } from '../../lib/errors.js'
 
 export default class AccountResetPassword extends AccountCommand<typeof AccountResetPassword> {

@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import { AccountCommand, accountArg, destructiveFlags } from '../../account-command.js'
+import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountTakedown extends AccountCommand<typeof AccountTakedown> {
   static override summary = 'Take an account down (its repository stops being served; reversible)'

@@ -1,4 +1,4 @@
-import { AccountCommand, accountArg, destructiveFlags } from '../../account-command.js'
+import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountUntakedown extends AccountCommand<typeof AccountUntakedown> {
   static override summary = 'Reverse a takedown'

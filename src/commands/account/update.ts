@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { updateAccount, type AccountUpdateResult } from '../../lib/accountAdmin.js'
-import { parseAccountRef, parseEmail, parseHandle } from '../../lib/identifiers.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { updateAccount, type AccountUpdateResult } from '../../lib/admin/accountAdmin.js'
+import { parseAccountRef, parseEmail, parseHandle } from '../../lib/pds/identifiers.js'
 
 export default class AccountUpdate extends PdsCommand<typeof AccountUpdate> {
   static override summary = "Change an account's email and/or handle"

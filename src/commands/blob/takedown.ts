@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
-import { parseCid, takedownBlob, type SubjectTakedownResult } from '../../lib/moderation.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
+import { parseCid, takedownBlob, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
 export default class BlobTakedown extends PdsCommand<typeof BlobTakedown> {
   static override summary = 'Take down one blob (an image or video), by account and CID'

@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../../base-command.js'
-import { saveContext, summarizeContext, validateContextName, type ContextSummary } from '../../lib/contexts.js'
+import { BaseCommand } from '../../base/base-command.js'
+import { saveContext, summarizeContext, validateContextName, type ContextSummary } from '../../lib/cli/contexts.js'
 import { UsageError } from '../../lib/errors.js'
-import { resolveConnection, type SavedContext } from '../../lib/settings.js'
+import { resolveConnection, type SavedContext } from '../../lib/cli/settings.js'
 
 export default class ContextAdd extends BaseCommand<typeof ContextAdd> {
   static override summary = 'Save a named context: where the PDS is and where its admin password comes from'

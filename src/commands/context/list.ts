@@ -1,5 +1,5 @@
-import { BaseCommand } from '../../base-command.js'
-import { readContexts, summarizeContext, type ContextSummary } from '../../lib/contexts.js'
+import { BaseCommand } from '../../base/base-command.js'
+import { readContexts, summarizeContext, type ContextSummary } from '../../lib/cli/contexts.js'
 
 export default class ContextList extends BaseCommand<typeof ContextList> {
   static override summary = 'List the saved contexts'

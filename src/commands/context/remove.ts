@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../../base-command.js'
-import { removeContext } from '../../lib/contexts.js'
+import { BaseCommand } from '../../base/base-command.js'
+import { removeContext } from '../../lib/cli/contexts.js'
 
 export default class ContextRemove extends BaseCommand<typeof ContextRemove> {
   static override summary = 'Remove a saved context'

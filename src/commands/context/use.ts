@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
-import { BaseCommand } from '../../base-command.js'
-import { useContext } from '../../lib/contexts.js'
+import { BaseCommand } from '../../base/base-command.js'
+import { useContext } from '../../lib/cli/contexts.js'
 
 export default class ContextUse extends BaseCommand<typeof ContextUse> {
   static override summary = 'Make a saved context the current one'

@@ -1,14 +1,14 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
+import { PdsCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
 import {
   confirmEmail,
   loginAsAccount,
   parseConfirmationCode,
   requestEmailConfirmation,
-} from '../../lib/email.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
+} from '../../lib/admin/email.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
 
 /** `pdsctl email confirm --json` shape. */
 export interface EmailConfirmResult {

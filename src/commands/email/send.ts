@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { readFile } from 'node:fs/promises'
-import { PdsCommand } from '../../base-command.js'
-import { sendEmail, type SentEmail } from '../../lib/email.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { sendEmail, type SentEmail } from '../../lib/admin/email.js'
 import { UsageError } from '../../lib/errors.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
 
 export default class EmailSend extends PdsCommand<typeof EmailSend> {
   static override summary = "Send an email to an account's address, from the PDS"

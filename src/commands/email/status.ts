@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
-import { PdsCommand } from '../../base-command.js'
-import { emailStatus, type EmailStatus } from '../../lib/email.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { emailStatus, type EmailStatus } from '../../lib/admin/email.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
 
 export default class EmailStatusCommand extends PdsCommand<typeof EmailStatusCommand> {
   static override summary = "Show an account's email address and when it was confirmed"

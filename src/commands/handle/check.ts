@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
+import { PdsCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
-import { checkHandle, type HandleReport } from '../../lib/handleCheck.js'
-import { parseHandle, parsePdsUrl } from '../../lib/identifiers.js'
+import { checkHandle, type HandleReport } from '../../lib/selfhost/handleCheck.js'
+import { parseHandle, parsePdsUrl } from '../../lib/pds/identifiers.js'
 
 export default class HandleCheck extends PdsCommand<typeof HandleCheck> {
   static override summary = 'Check that a handle verifies: DNS TXT, HTTPS well-known, this PDS, the DID document'

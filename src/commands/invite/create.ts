@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { resolveDid } from '../../lib/accounts.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
-import { createInvites, type CreatedInvite } from '../../lib/invites.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { resolveDid } from '../../lib/admin/accounts.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
+import { createInvites, type CreatedInvite } from '../../lib/admin/invites.js'
 
 export default class InviteCreate extends PdsCommand<typeof InviteCreate> {
   static override summary = 'Create invite codes (all in one createInviteCodes call)'

@@ -1,10 +1,10 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { resolveDid } from '../../lib/accounts.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { resolveDid } from '../../lib/admin/accounts.js'
 import { UsageError } from '../../lib/errors.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
-import { disableInvites } from '../../lib/invites.js'
-import { parseBatchLines } from '../../lib/batch.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
+import { disableInvites } from '../../lib/admin/invites.js'
+import { parseBatchLines } from '../../lib/admin/batch.js'
 
 /** `pdsctl invite disable --json`. */
 export interface InviteDisableResult {

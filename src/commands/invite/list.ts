@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { resolveDid } from '../../lib/accounts.js'
-import { parseAccountRef } from '../../lib/identifiers.js'
-import { listInvites, type InviteFilter, type InviteSummary } from '../../lib/invites.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { resolveDid } from '../../lib/admin/accounts.js'
+import { parseAccountRef } from '../../lib/pds/identifiers.js'
+import { listInvites, type InviteFilter, type InviteSummary } from '../../lib/admin/invites.js'
 
 export default class InviteList extends PdsCommand<typeof InviteList> {
   static override summary = 'List invite codes (every page), optionally only available, used or disabled ones'

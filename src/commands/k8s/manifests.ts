@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../../base-command.js'
-import { DEFAULT_IMAGE_TAG, PDS_IMAGE, writeManifests } from '../../lib/k8sManifests.js'
+import { BaseCommand } from '../../base/base-command.js'
+import { DEFAULT_IMAGE_TAG, PDS_IMAGE, writeManifests } from '../../lib/k8s/manifests.js'
 
 export default class K8sManifests extends BaseCommand<typeof K8sManifests> {
   static override summary = 'Write a kustomize folder that deploys a PDS on Kubernetes'

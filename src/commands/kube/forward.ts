@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
+import { PdsCommand } from '../../base/base-command.js'
 import { KubeError, UsageError } from '../../lib/errors.js'
 
 /** `pdsctl kube forward --json` shape (printed once the forward is up). */

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/moderation.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
 export default class RecordTakedown extends PdsCommand<typeof RecordTakedown> {
   static override summary = 'Take down one record, by AT-URI'

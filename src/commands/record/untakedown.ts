@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
-import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/moderation.js'
+import { PdsCommand } from '../../base/base-command.js'
+import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
 export default class RecordUntakedown extends PdsCommand<typeof RecordUntakedown> {
   static override summary = 'Reverse the takedown of one record, by AT-URI'

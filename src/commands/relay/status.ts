@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base-command.js'
+import { PdsCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
-import { DEFAULT_RELAY, parseHostname, parseRelayUrl, relayHostStatus, type RelayHostStatus } from '../../lib/relays.js'
+import { DEFAULT_RELAY, parseHostname, parseRelayUrl, relayHostStatus, type RelayHostStatus } from '../../lib/federation/relays.js'
 
 export default class RelayStatus extends PdsCommand<typeof RelayStatus> {
   static override summary = 'What a relay knows of this PDS (com.atproto.sync.getHostStatus)'

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
-import { generateSecrets, renderSecrets, writeSecretFile, type GeneratedSecrets, type SecretsFormat } from '../../lib/secrets.js'
+import { generateSecrets, renderSecrets, writeSecretFile, type GeneratedSecrets, type SecretsFormat } from '../../lib/selfhost/secrets.js'
 
 export default class SecretsGenerate extends BaseCommand<typeof SecretsGenerate> {
   static override summary = "Generate a PDS's secrets: JWT secret, admin password, PLC rotation key"

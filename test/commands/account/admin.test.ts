@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { AccountInfo, CreatedAccount, AccountActionResult, AccountUpdateResult, PasswordResetResult } from '../../../src/lib/accountAdmin.js'
-import type { BatchOutput } from '../../../src/account-command.js'
+import type { AccountInfo, CreatedAccount, AccountActionResult, AccountUpdateResult, PasswordResetResult } from '../../../src/lib/admin/accountAdmin.js'
+import type { BatchOutput } from '../../../src/base/account-command.js'
 
 const login = (bed: TestBed, identifier: string, password: string) => xrpc(bed.url, 'com.atproto.server.createSession', { identifier, password })
 const DOWN = { PDS_URL: 'http://127.0.0.1:9', PDS_ADMIN_PASSWORD: 'x' }

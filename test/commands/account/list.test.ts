@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli, runInProcess } from '../../helpers/cli.js'
-import type { AccountSummary } from '../../../src/lib/accounts.js'
+import type { AccountSummary } from '../../../src/lib/admin/accounts.js'
 
 describe('pdsctl account list', () => {
   let bed: TestBed

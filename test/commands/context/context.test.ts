@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { runCli } from '../../helpers/cli.js'
-import type { ContextSummary } from '../../../src/lib/contexts.js'
+import type { ContextSummary } from '../../../src/lib/cli/contexts.js'
 
 describe('pdsctl context add/list/use/remove and --context', () => {
   let bed: TestBed

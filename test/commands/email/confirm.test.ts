@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
 import type { EmailConfirmResult } from '../../../src/commands/email/confirm.js'
-import type { EmailStatus } from '../../../src/lib/email.js'
+import type { EmailStatus } from '../../../src/lib/admin/email.js'
 
 const CODE_RE = /[A-Z0-9]{5}-[A-Z0-9]{5}/
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { SentEmail } from '../../../src/lib/email.js'
+import type { SentEmail } from '../../../src/lib/admin/email.js'
 
 describe('pdsctl email send', () => {
   let bed: TestBed

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { startDnsServer, type DnsServer } from '../../bed/dns.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { HandleReport } from '../../../src/lib/handleCheck.js'
+import type { HandleReport } from '../../../src/lib/selfhost/handleCheck.js'
 
 const statusOf = (r: HandleReport) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]))
 

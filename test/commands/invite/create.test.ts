@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, xrpc, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { CreatedInvite } from '../../../src/lib/invites.js'
+import type { CreatedInvite } from '../../../src/lib/admin/invites.js'
 
 describe('pdsctl invite create', () => {
   let bed: TestBed

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { InviteSummary } from '../../../src/lib/invites.js'
+import type { InviteSummary } from '../../../src/lib/admin/invites.js'
 import type { InviteDisableResult } from '../../../src/commands/invite/disable.js'
 
 describe('pdsctl invite list / invite disable', () => {

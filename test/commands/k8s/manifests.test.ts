@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseAllDocuments, parse, stringify } from 'yaml'
 import { runCli } from '../../helpers/cli.js'
-import { installerEnv } from '../../../src/lib/k8sManifests.js'
+import { installerEnv } from '../../../src/lib/k8s/manifests.js'
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string> }
 const kustomize = (dir: string): Obj[] => parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJSON())

@@ -8,7 +8,7 @@ import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { kubectlsUsing, noKubectlLeft } from '../../helpers/processes.js'
 import { readFileSync } from 'node:fs'
-import type { AccountSummary } from '../../../src/lib/accounts.js'
+import type { AccountSummary } from '../../../src/lib/admin/accounts.js'
 
 const KUBE = ['--kube-namespace', 'bluesky', '--kube-service', 'bluesky']
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
-import type { SubjectTakedownResult } from '../../../src/lib/moderation.js'
+import type { SubjectTakedownResult } from '../../../src/lib/admin/moderation.js'
 
 describe('pdsctl record / blob takedown', () => {
   let bed: TestBed

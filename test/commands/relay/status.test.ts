@@ -8,7 +8,7 @@ import path from 'node:path'
 import { startRelay } from '../../bed/relay.js'
 import { runCli } from '../../helpers/cli.js'
 import type { Recorder } from '../../helpers/recorder.js'
-import type { CrawlResult, RelayHostStatus } from '../../../src/lib/relays.js'
+import type { CrawlResult, RelayHostStatus } from '../../../src/lib/federation/relays.js'
 
 describe('pdsctl request-crawl / relay status', () => {
   let r1: Recorder

@@ -6,8 +6,8 @@ import path from 'node:path'
 import { parse } from 'yaml'
 import { Secp256k1Keypair, verifySignature } from '@atproto/crypto'
 import { runCli } from '../../helpers/cli.js'
-import { parseEnvFile } from '../../../src/lib/envFile.js'
-import type { GeneratedSecrets } from '../../../src/lib/secrets.js'
+import { parseEnvFile } from '../../../src/lib/cli/envFile.js'
+import type { GeneratedSecrets } from '../../../src/lib/selfhost/secrets.js'
 
 test('json: hex lengths as the installer makes them; the rotation key is a valid secp256k1 key matching its did:key', async () => {
   const res = await runCli(['secrets', 'generate', '--json'])

@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import { AccountCommand, accountArg } from '../../../account-command.js'
+import { AccountCommand, accountArg } from '../../../base/account-command.js'
 
 export default class AccountInvitesDisable extends AccountCommand<typeof AccountInvitesDisable> {
   static override summary = 'Disable invite codes for an account (codes it already has stop working too)'

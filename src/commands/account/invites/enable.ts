@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import { AccountCommand, accountArg } from '../../../account-command.js'
+import { AccountCommand, accountArg } from '../../../base/account-command.js'
 
 export default class AccountInvitesEnable extends AccountCommand<typeof AccountInvitesEnable> {
   static override summary = 'Enable invite codes for an account'

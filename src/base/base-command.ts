@@ -1,0 +1,313 @@
+// The base commands. BaseCommand owns output (--json, table vs TSV), prompts policy,
+// errors (one stderr line + a documented exit code) and signals. PdsCommand adds the
+// connection: where the PDS is (URL or Kubernetes port-forward) and who we are (the
+// admin password), resolved once from flags, environment, env file and saved context.
+// Subpath imports: @oclif/core's index loads help, ux and more that a command run does
+// not need (~20 ms of start-up).
+import type { Interfaces } from '@oclif/core'
+import { Command } from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import { CheckFailedError, ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
+import { Output, type OutputMode } from '../lib/cli/output.js'
+import type { ConnectionSettings, SavedContext } from '../lib/cli/settings.js'
+import type { PdsClient } from '../lib/pds/xrpcClient.js'
+import type { Target } from '../lib/pds/target.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type PdsFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
+export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({ description: 'Print the result as JSON (shape documented in the README).', helpGroup: 'OUTPUT' }),
+    debug: Flags.boolean({ description: 'Log requests (never secrets) and show stack traces.', helpGroup: 'OUTPUT' }),
+    'no-input': Flags.boolean({ description: 'Never prompt; fail naming the missing flag instead.', helpGroup: 'OUTPUT' }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: Args<T>
+  /** Every positional argument, for commands with `strict = false` (a list of codes). */
+  protected positionals: string[] = []
+  protected out!: Output
+  private cleanups: Array<() => Promise<void>> = []
+  private stdinUsedFor?: string
+
+  override async init(): Promise<void> {
+    await super.init()
+    // Decide the output mode before parsing, so a parse error under --json is JSON too.
+    this.out = this.makeOutput(this.argv.includes('--json'))
+    const { args, flags, argv } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+      enableJsonFlag: false,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as Args<T>
+    this.positionals = argv as string[]
+    this.out = this.makeOutput(Boolean(flags.json))
+    process.once('SIGINT', () => void this.onSignal('SIGINT'))
+    process.once('SIGTERM', () => void this.onSignal('SIGTERM'))
+  }
+
+  private makeOutput(json: boolean): Output {
+    const tty = Boolean(process.stdout.isTTY) || process.env.PDSCTL_FORCE_TTY === '1'
+    const mode: OutputMode = json ? 'json' : tty ? 'table' : 'tsv'
+    return new Output({ mode, stdout: process.stdout, stderr: process.stderr })
+  }
+
+  /** Prompts only when both ends are terminals and neither --json nor --no-input is set. */
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.flags?.json && !this.flags?.['no-input']
+  }
+
+  /** Ask for a secret on the terminal (hidden), or fail naming the flag to use instead. */
+  protected async promptSecret(message: string, flagHint: string): Promise<string> {
+    if (!this.interactive) {
+      throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
+    }
+    const { password } = await import('@inquirer/prompts')
+    const value = await password({ message, mask: false })
+    if (!value) throw new UsageError(`no ${message.replace(/:$/, '').toLowerCase()} given`)
+    return value
+  }
+
+  protected async promptText(message: string, flagHint: string): Promise<string> {
+    if (!this.interactive) throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
+    const { input } = await import('@inquirer/prompts')
+    return (await input({ message })).trim()
+  }
+
+  /** Destructive verbs: ask on a terminal, else require --yes. */
+  protected async confirmOrYes(question: string, yes: boolean | undefined): Promise<void> {
+    if (yes) return
+    if (!this.interactive) throw new UsageError('--yes is required when not running interactively', { hint: `Re-run with --yes to ${question.replace(/\?$/, '').toLowerCase()}` })
+    const { confirm } = await import('@inquirer/prompts')
+    if (!(await confirm({ message: question, default: false }))) {
+      throw new PdsctlError('cancelled')
+    }
+  }
+
+  /** Read all of stdin (for --*-stdin flags); one reader per run. Strips one trailing newline. */
+  protected async readStdin(what: string): Promise<string> {
+    if (this.stdinUsedFor) {
+      throw new UsageError(`stdin is already used for ${this.stdinUsedFor}; cannot also read ${what} from it`)
+    }
+    this.stdinUsedFor = what
+    if (process.stdin.isTTY) this.out.status(`Reading ${what} from stdin (end with Ctrl-D)…`)
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  }
+
+  /**
+   * Print a check report (doctor, handle check): JSON, or a STATUS / CHECK / RESULT table
+   * with each fix; then fail with exit 6 when any check failed.
+   */
+  protected async reportChecks<R extends { checks: Array<{ id: string; status: string; message: string; fix?: string }> }>(
+    report: R,
+    failure: (failedIds: string[]) => string,
+  ): Promise<R> {
+    if (this.out.json) await this.out.printJson(report)
+    else {
+      await this.out.printTable(report.checks, [
+        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
+        { header: 'CHECK', value: (c) => c.id },
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
+      ])
+    }
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
+    if (failed.length) throw new CheckFailedError(failure(failed))
+    return report
+  }
+
+  /** Register something to undo when the command ends, however it ends. */
+  protected onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn)
+  }
+
+  private async runCleanups(): Promise<void> {
+    const fns = this.cleanups.splice(0).reverse()
+    for (const fn of fns) await fn().catch(() => {})
+  }
+
+  /** Set by commands whose normal end is Ctrl-C (e.g. `kube forward`): exit with this instead of 130/143. */
+  protected exitCodeOnSignal?: number
+
+  private async onSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+    await this.runCleanups()
+    process.exit(this.exitCodeOnSignal ?? (signal === 'SIGINT' ? ExitCode.INTERRUPTED : 143))
+  }
+
+  protected debugLog = (line: string): void => {
+    if (this.flags?.debug) process.stderr.write(`debug: ${line}\n`)
+  }
+
+  override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<never> {
+    const { line, exitCode, json } = describeError(err)
+    if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
+    process.stderr.write(`Error: ${line}\n`)
+    // A failed check or a partly failed batch has already printed its report as the JSON
+    // result: stdout stays one JSON document.
+    if (this.out?.json && !(err instanceof PdsctlError && err.reported)) {
+      process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
+    }
+    await this.runCleanups()
+    const quiet = Object.assign(new Error(line), { skipOclifErrorHandling: true, oclif: { exit: exitCode } })
+    throw quiet
+  }
+
+  override async finally(err: Error | undefined): Promise<void> {
+    await this.runCleanups()
+    await super.finally(err)
+  }
+}
+
+export function describeError(err: Error & { oclif?: { exit?: number }; code?: string }): {
+  line: string
+  exitCode: ExitCodeValue | number
+  json: Record<string, unknown>
+} {
+  if (err instanceof PdsctlError) {
+    const json: Record<string, unknown> = { name: err.name, message: err.line }
+    if (err instanceof XrpcError) Object.assign(json, { xrpcError: err.xrpcName ?? null, xrpcMessage: err.xrpcMessage ?? null, status: err.status })
+    return { line: err.line, exitCode: err.exitCode, json }
+  }
+  if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+    return { line: 'interrupted', exitCode: ExitCode.INTERRUPTED, json: { name: 'Interrupted', message: 'interrupted' } }
+  }
+  if (err.oclif?.exit !== undefined) {
+    // oclif's own parse errors (unknown flag, missing argument, bad option value).
+    const first = err.message.split('\n').map((s) => s.trim()).filter(Boolean)
+    const line = first.filter((s) => !/^See more help/.test(s)).join(' ') + ' (see --help)'
+    const exitCode = err.oclif.exit === 0 ? 0 : ExitCode.USAGE
+    return { line, exitCode, json: { name: 'UsageError', message: line } }
+  }
+  const line = `internal error: ${err.message} (run with --debug for details)`
+  return { line, exitCode: ExitCode.SERVER, json: { name: 'InternalError', message: err.message } }
+}
+
+export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    url: Flags.string({ description: 'PDS URL (env PDS_URL; falls back to PDS_HOST, then https://$PDS_HOSTNAME).', helpGroup: 'CONNECTION' }),
+    'env-file': Flags.string({ description: 'Read settings from a pds.env (as data, never executed) (env PDS_ENV_FILE).', helpGroup: 'CONNECTION' }),
+    'admin-password-stdin': Flags.boolean({ description: 'Read the admin password from stdin (else PDS_ADMIN_PASSWORD, the env file, or a prompt).', helpGroup: 'CONNECTION' }),
+    'allow-insecure-http': Flags.boolean({ description: 'Allow plain http:// to a non-loopback host (sends the admin password unencrypted).', helpGroup: 'CONNECTION' }),
+    timeout: Flags.integer({ description: 'Seconds to wait for each request.', default: 30, helpGroup: 'CONNECTION' }),
+    context: Flags.string({ description: 'Use a saved context (env PDSCTL_CONTEXT); see `pdsctl context`.', helpGroup: 'CONNECTION' }),
+    'kube-namespace': Flags.string({ description: 'Reach the PDS in this Kubernetes namespace through kubectl port-forward.', helpGroup: 'KUBERNETES' }),
+    'kube-service': Flags.string({ description: 'The Service that runs the PDS.', helpGroup: 'KUBERNETES' }),
+    'kube-pod': Flags.string({ description: 'The Pod that runs the PDS (instead of a Service).', helpGroup: 'KUBERNETES' }),
+    'kube-port': Flags.integer({ description: 'The PDS port on the Service or Pod [default: 3000].', helpGroup: 'KUBERNETES' }),
+    'kube-context': Flags.string({ description: 'The kubeconfig context (KUBECONFIG is honoured).', helpGroup: 'KUBERNETES' }),
+    'kube-secret': Flags.string({ description: 'Read the admin password from this Secret: NAME[:KEY] (key default adminPassword).', helpGroup: 'KUBERNETES' }),
+    'kube-timeout': Flags.integer({ description: 'Seconds to wait for the port-forward and a Running pod [default: 30].', min: 1, helpGroup: 'KUBERNETES' }),
+    kubectl: Flags.string({ description: 'Path to kubectl (env PDSCTL_KUBECTL).', helpGroup: 'KUBERNETES' }),
+  }
+
+  protected declare flags: PdsFlags<T>
+  private settingsPromise?: Promise<ConnectionSettings>
+  private clientPromise?: Promise<PdsClient>
+  private adminPasswordPromise?: Promise<string>
+
+  /** The resolved connection settings (flags > environment > env file > context > defaults). */
+  protected settings(): Promise<ConnectionSettings> {
+    this.settingsPromise ??= (async () => {
+      const { resolveConnection } = await import('../lib/cli/settings.js')
+      const context = await this.savedContext()
+      return resolveConnection(this.flags, process.env, context)
+    })()
+    return this.settingsPromise
+  }
+
+  protected async savedContext(): Promise<SavedContext | undefined> {
+    const name = this.flags.context ?? process.env.PDSCTL_CONTEXT
+    const { loadContext } = await import('../lib/cli/contexts.js')
+    return loadContext(this.config.configDir, name)
+  }
+
+  /** The client, with the target set up (a port-forward is started here, once per command). */
+  protected client(): Promise<PdsClient> {
+    this.clientPromise ??= (async () => {
+      const settings = await this.settings()
+      const target = await this.makeTarget(settings)
+      this.onCleanup(() => target.dispose())
+      const { PdsClient } = await import('../lib/pds/xrpcClient.js')
+      const client = new PdsClient({
+        target,
+        adminPassword: () => this.adminPassword(),
+        timeoutMs: settings.timeoutMs,
+        debug: this.debugLog,
+        userAgent: `pdsctl/${this.config.version}`,
+      })
+      this.onCleanup(() => client.close())
+      return client
+    })()
+    return this.clientPromise
+  }
+
+  /** A client for another host (a relay, the public URL): it is never given any credential. */
+  protected async anonymousClient(url: string, role = 'the server'): Promise<PdsClient> {
+    const settings = await this.settings()
+    const [{ PdsClient }, { directTarget }] = await Promise.all([import('../lib/pds/xrpcClient.js'), import('../lib/pds/target.js')])
+    const client = new PdsClient({ target: directTarget(url), timeoutMs: settings.timeoutMs, debug: this.debugLog, userAgent: `pdsctl/${this.config.version}`, role })
+    this.onCleanup(() => client.close())
+    return client
+  }
+
+  private async makeTarget(settings: ConnectionSettings): Promise<Target> {
+    if (settings.kube) {
+      const { createKubeTarget } = await import('../lib/k8s/kubeTarget.js')
+      this.out.status(`Starting kubectl port-forward to ${settings.kube.pod ? `pod/${settings.kube.pod}` : `svc/${settings.kube.service}`}…`)
+      const { timeoutS, ...kube } = settings.kube
+      return createKubeTarget({
+        ...kube,
+        env: process.env,
+        onDebug: this.debugLog,
+        // A little longer than kubectl's own wait, so that its message is the one shown.
+        readyTimeoutMs: (timeoutS ?? 30) * 1000 + 5000,
+        podRunningTimeout: timeoutS ? `${timeoutS}s` : undefined,
+      })
+    }
+    if (!settings.url) {
+      throw new UsageError('no PDS given', {
+        hint: 'Pass --url https://your.pds, set PDS_URL (or PDS_HOSTNAME), use --env-file /pds/pds.env, the --kube-* flags, or a saved --context',
+      })
+    }
+    const { directTarget } = await import('../lib/pds/target.js')
+    return directTarget(settings.url)
+  }
+
+  /** The admin password, from the first source that has it; prompts last. Never logged. */
+  protected adminPassword(): Promise<string> {
+    this.adminPasswordPromise ??= (async () => {
+      const settings = await this.settings()
+      const src = settings.adminPassword
+      switch (src.kind) {
+        case 'value':
+          return src.value
+        case 'stdin': {
+          const pw = await this.readStdin('the admin password')
+          if (!pw) throw new UsageError('--admin-password-stdin was given but stdin was empty')
+          return pw
+        }
+        case 'kube-secret': {
+          const { readKubeSecret } = await import('../lib/k8s/secret.js')
+          return readKubeSecret({
+            namespace: settings.kube?.namespace,
+            context: settings.kube?.context,
+            kubectl: settings.kube?.kubectl,
+            name: src.name,
+            key: src.key,
+            env: process.env,
+          })
+        }
+        case 'prompt':
+          return this.promptSecret('Admin password:', 'Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret')
+      }
+    })()
+    return this.adminPasswordPromise
+  }
+}

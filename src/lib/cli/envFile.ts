@@ -1,0 +1,59 @@
+// Reads a pds.env as data. pdsadmin `source`s it as bash, which runs whatever is in it
+// and breaks on values with spaces or `$`; here each line is KEY=VALUE and nothing runs.
+import { readFile } from 'node:fs/promises'
+import { UsageError } from '../errors.js'
+
+export type EnvMap = Record<string, string>
+
+/** Parse dotenv/pds.env text: `KEY=value`, optional `export `, '…' literal, "…" with \n \" \\ escapes, # comments. */
+export function parseEnvFile(text: string, source = 'env file'): EnvMap {
+  const out: EnvMap = {}
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim()
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line)
+    if (!m) throw new UsageError(`${source}:${i + 1}: not a KEY=VALUE line`, { hint: 'Fix or remove that line' })
+    const [, key, rest] = m
+    out[key] = parseValue(rest, `${source}:${i + 1}`)
+  }
+  return out
+}
+
+function parseValue(raw: string, where: string): string {
+  if (raw.startsWith("'")) {
+    const end = raw.indexOf("'", 1)
+    if (end < 0) throw new UsageError(`${where}: unterminated single quote`)
+    return raw.slice(1, end)
+  }
+  if (raw.startsWith('"')) {
+    let out = ''
+    for (let i = 1; i < raw.length; i++) {
+      const c = raw[i]
+      if (c === '\\' && i + 1 < raw.length) {
+        const n = raw[++i]
+        out += n === 'n' ? '\n' : n
+      } else if (c === '"') {
+        return out
+      } else {
+        out += c
+      }
+    }
+    throw new UsageError(`${where}: unterminated double quote`)
+  }
+  // Unquoted: an inline comment starts at whitespace followed by #.
+  return raw.replace(/\s+#.*$/, '').trim()
+}
+
+export async function readEnvFile(path: string): Promise<EnvMap> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UsageError(`cannot read env file ${path} (${code ?? String(err)})`, {
+      hint: 'Check --env-file / PDS_ENV_FILE',
+    })
+  }
+  return parseEnvFile(text, path)
+}

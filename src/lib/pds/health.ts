@@ -1,0 +1,52 @@
+// `pdsctl health`: is the PDS up, which version, what does it say about itself, how fast.
+import { PdsctlError } from '../errors.js'
+import type { PdsClient } from './xrpcClient.js'
+
+/** The documented JSON shape of `pdsctl health`. */
+export interface HealthReport {
+  url: string
+  healthy: boolean
+  /** From /xrpc/_health; null when the PDS does not say (0.4.x run from npm answers `{}`). */
+  version: string | null
+  /** Round-trip time of the /xrpc/_health request in ms; null when it failed. */
+  rttMs: number | null
+  server: {
+    did: string
+    inviteCodeRequired: boolean
+    availableUserDomains: string[]
+    contactEmail: string | null
+    links: { privacyPolicy: string | null; termsOfService: string | null }
+  } | null
+  /** Why it is not healthy (empty when healthy). */
+  problems: string[]
+}
+
+export async function checkHealth(client: PdsClient): Promise<HealthReport> {
+  const report: HealthReport = { url: client.url, healthy: false, version: null, rttMs: null, server: null, problems: [] }
+  try {
+    const res = await client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
+    report.rttMs = res.ms
+    const body = res.body as { version?: unknown; error?: unknown } | undefined
+    if (typeof body === 'object' && body && typeof body.version === 'string') report.version = body.version
+    if (res.status !== 200) {
+      report.problems.push(`/xrpc/_health answered HTTP ${res.status}${typeof body === 'object' && body?.error ? ` (${String(body.error)})` : ''}`)
+    }
+  } catch (err) {
+    report.problems.push(err instanceof PdsctlError ? err.line : String(err))
+    return report
+  }
+  try {
+    const d = await client.query('com.atproto.server.describeServer', {}, 'none')
+    report.server = {
+      did: d.did,
+      inviteCodeRequired: Boolean(d.inviteCodeRequired),
+      availableUserDomains: d.availableUserDomains ?? [],
+      contactEmail: d.contact?.email ?? null,
+      links: { privacyPolicy: d.links?.privacyPolicy ?? null, termsOfService: d.links?.termsOfService ?? null },
+    }
+  } catch (err) {
+    report.problems.push(`describeServer failed: ${err instanceof PdsctlError ? err.line : String(err)}`)
+  }
+  report.healthy = report.problems.length === 0
+  return report
+}

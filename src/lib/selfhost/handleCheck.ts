@@ -1,0 +1,187 @@
+// `pdsctl handle check`: what the bsky-debug page does, from the terminal. A handle is
+// verified by a DNS TXT record `_atproto.HANDLE` = `did=…` or by
+// `https://HANDLE/.well-known/atproto-did`; the DID document must then claim the handle
+// (alsoKnownAs) and point its #atproto_pds service at this PDS.
+import { Resolver } from 'node:dns/promises'
+import type { LookupFunction } from 'node:net'
+import { ensureValidDid } from '@atproto/syntax'
+import { Agent, requestVia } from '../pds/http.js'
+import { parseHandle } from '../pds/identifiers.js'
+import type { PdsClient } from '../pds/xrpcClient.js'
+
+export type CheckStatus = 'pass' | 'warn' | 'fail'
+/** One check (`checks[]` of `pdsctl handle check --json`). */
+export interface HandleCheck {
+  id: 'dns' | 'https' | 'agree' | 'pds' | 'didDoc' | 'alsoKnownAs' | 'pdsEndpoint'
+  status: CheckStatus
+  message: string
+  fix?: string
+  value?: string
+}
+export interface HandleReport {
+  handle: string
+  did: string | null
+  ok: boolean
+  checks: HandleCheck[]
+}
+
+export interface HandleCheckInput {
+  handle: string
+  /** A client for this PDS (handle resolution goes through it). */
+  client: PdsClient
+  /** The public URL the DID document must point at (https://PDS_HOSTNAME). */
+  publicUrl: string
+  plcUrl: string
+  /** DNS servers (host:port) instead of the system's; also used to find HANDLE's address for HTTPS. */
+  dnsServers?: string[]
+  timeoutMs?: number
+}
+
+const isDid = (v: string) => {
+  try {
+    ensureValidDid(v)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function checkHandle(input: HandleCheckInput): Promise<HandleReport> {
+  const handle = parseHandle(input.handle)
+  const timeout = input.timeoutMs ?? 10_000
+  const resolver = new Resolver({ timeout, tries: 2 })
+  if (input.dnsServers?.length) resolver.setServers(input.dnsServers)
+  const lookup: LookupFunction | undefined = input.dnsServers?.length
+    ? (hostname, _opts, cb) => {
+        resolver.resolve4(hostname).then(
+          (addrs) => (_opts as { all?: boolean })?.all ? cb(null, addrs.map((address) => ({ address, family: 4 })) as never) : cb(null, addrs[0], 4),
+          (err) => cb(err, '', 4),
+        )
+      }
+    : undefined
+  const agent = new Agent({ connect: { timeout, ...(lookup ? { lookup } : {}) }, headersTimeout: timeout, bodyTimeout: timeout })
+  const get = async (url: string): Promise<{ status: number; text: string }> => {
+    const u = new URL(url)
+    const res = await requestVia.call(agent, { origin: u.origin, path: u.pathname + u.search, method: 'GET', headers: { accept: 'application/json, text/plain' } })
+    return { status: res.statusCode, text: await res.body.text() }
+  }
+  const checks: HandleCheck[] = []
+  try {
+    // 1. DNS TXT
+    let dnsDid: string | undefined
+    let dnsCheck: HandleCheck
+    try {
+      const records = (await resolver.resolveTxt(`_atproto.${handle}`)).map((chunks) => chunks.join(''))
+      const dids = [...new Set(records.filter((r) => r.startsWith('did=')).map((r) => r.slice(4).trim()))]
+      if (dids.length > 1) dnsCheck = { id: 'dns', status: 'fail', message: `_atproto.${handle} has several DIDs: ${dids.join(', ')}`, fix: 'Keep exactly one TXT record did=<your DID>' }
+      else if (dids.length === 1 && isDid(dids[0])) {
+        dnsDid = dids[0]
+        dnsCheck = { id: 'dns', status: 'pass', message: `_atproto.${handle} TXT says ${dnsDid}`, value: dnsDid }
+      } else if (records.length) dnsCheck = { id: 'dns', status: 'fail', message: `_atproto.${handle} TXT is malformed: ${JSON.stringify(records)}`, fix: 'The TXT value must be exactly did=<your DID>' }
+      else dnsCheck = { id: 'dns', status: 'fail', message: `no TXT record at _atproto.${handle}` }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      dnsCheck = { id: 'dns', status: 'fail', message: `no TXT record at _atproto.${handle} (${code ?? String(err)})` }
+    }
+
+    // 2. HTTPS well-known
+    let httpsDid: string | undefined
+    let httpsCheck: HandleCheck
+    const wellKnown = `https://${handle}/.well-known/atproto-did`
+    try {
+      const res = await get(wellKnown)
+      const text = res.text.trim()
+      if (res.status === 200 && isDid(text)) {
+        httpsDid = text
+        httpsCheck = { id: 'https', status: 'pass', message: `${wellKnown} says ${text}`, value: text }
+      } else if (res.status === 200) httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} does not answer a DID (${JSON.stringify(text.slice(0, 60))})`, fix: 'Serve the DID alone, as text/plain' }
+      else httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} answered HTTP ${res.status}` }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
+      httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} cannot be fetched (${e.code ?? e.cause?.code ?? e.message})` }
+    }
+    // One method is enough: the other failing is only a warning.
+    if (dnsDid && !httpsDid && !httpsCheck.message.includes('does not answer a DID')) httpsCheck = { ...httpsCheck, status: 'warn', fix: 'Optional: DNS already verifies the handle' }
+    if (httpsDid && !dnsDid && dnsCheck.message.startsWith('no TXT')) dnsCheck = { ...dnsCheck, status: 'warn', fix: 'Optional: HTTPS already verifies the handle' }
+    if (!dnsDid && !httpsDid) {
+      const fix = `Add a DNS TXT record _atproto.${handle} with the value did=<the account's DID>, or serve the DID at ${wellKnown}`
+      if (dnsCheck.status === 'fail' && !dnsCheck.fix) dnsCheck = { ...dnsCheck, fix }
+      if (httpsCheck.status === 'fail' && !httpsCheck.fix) httpsCheck = { ...httpsCheck, fix }
+    }
+    checks.push(dnsCheck, httpsCheck)
+    if (dnsDid && httpsDid) {
+      checks.push(
+        dnsDid === httpsDid
+          ? { id: 'agree', status: 'pass', message: 'DNS and HTTPS name the same DID' }
+          : { id: 'agree', status: 'fail', message: `DNS says ${dnsDid} but HTTPS says ${httpsDid}`, fix: 'Make both name the account DID (or remove the wrong one)' },
+      )
+    }
+
+    // 3. The PDS
+    let pdsDid: string | undefined
+    try {
+      pdsDid = (await input.client.query('com.atproto.identity.resolveHandle', { handle }, 'none')).did
+    } catch {
+      pdsDid = undefined
+    }
+    const claimed = dnsDid ?? httpsDid
+    if (!pdsDid) {
+      checks.push({ id: 'pds', status: 'fail', message: `this PDS has no account with the handle ${handle}`, fix: `Set it with \`pdsctl account update ACCOUNT --handle ${handle}\` once DNS or HTTPS verifies it` })
+    } else if (claimed && claimed !== pdsDid) {
+      checks.push({ id: 'pds', status: 'fail', message: `the handle points at ${claimed}, but on this PDS it belongs to ${pdsDid}`, fix: `Point the TXT record / well-known at ${pdsDid}`, value: pdsDid })
+    } else {
+      checks.push({ id: 'pds', status: 'pass', message: `on this PDS ${handle} is ${pdsDid}`, value: pdsDid })
+    }
+
+    // 4. The DID document
+    const did = pdsDid ?? claimed ?? null
+    if (did) {
+      let doc: { alsoKnownAs?: string[]; service?: Array<{ id: string; type?: string; serviceEndpoint?: unknown }> } | undefined
+      const docUrl = did.startsWith('did:plc:') ? `${input.plcUrl.replace(/\/+$/, '')}/${did}` : did.startsWith('did:web:') ? `https://${decodeURIComponent(did.slice(8))}/.well-known/did.json` : undefined
+      if (!docUrl) checks.push({ id: 'didDoc', status: 'fail', message: `unsupported DID method: ${did}` })
+      else {
+        try {
+          const res = await get(docUrl)
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+          doc = JSON.parse(res.text)
+          checks.push({ id: 'didDoc', status: 'pass', message: `DID document found at ${docUrl}` })
+        } catch (err) {
+          checks.push({ id: 'didDoc', status: 'fail', message: `no DID document for ${did} at ${docUrl} (${(err as Error).message})`, fix: 'Check --plc-url, or the did:web host' })
+        }
+      }
+      if (doc) {
+        const aka = doc.alsoKnownAs ?? []
+        checks.push(
+          aka.includes(`at://${handle}`)
+            ? { id: 'alsoKnownAs', status: 'pass', message: `the DID document claims at://${handle}` }
+            : { id: 'alsoKnownAs', status: 'fail', message: `the DID document claims ${aka.join(', ') || 'no handle'}, not at://${handle}`, fix: `Update the handle on the PDS (\`pdsctl account update ${did} --handle ${handle}\`), which updates the DID document` },
+        )
+        const svc = (doc.service ?? []).find((s) => s.id === '#atproto_pds' || s.id === `${did}#atproto_pds`)
+        const endpoint = typeof svc?.serviceEndpoint === 'string' ? svc.serviceEndpoint : undefined
+        const expected = new URL(input.publicUrl).origin
+        const actual = endpoint ? safeOrigin(endpoint) : undefined
+        checks.push(
+          actual === expected
+            ? { id: 'pdsEndpoint', status: 'pass', message: `#atproto_pds is this PDS (${expected})` }
+            : {
+                id: 'pdsEndpoint',
+                status: 'fail',
+                message: `#atproto_pds is ${endpoint ?? 'missing'}, not this PDS (${expected})`,
+                fix: `The account lives on another PDS, or its DID document was never updated: migrate the account, or fix the PLC entry to ${expected}`,
+              },
+        )
+      }
+    }
+    return { handle, did, ok: !checks.some((c) => c.status === 'fail'), checks }
+  } finally {
+    await agent.close().catch(() => {})
+  }
+}
+
+function safeOrigin(u: string): string | undefined {
+  try {
+    return new URL(u).origin
+  } catch {
+    return undefined
+  }
+}
