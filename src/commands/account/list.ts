@@ -27,18 +27,31 @@ Piped output is tab-separated (same column order, no header) and streams; --json
     'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
   }
 
-  async run(): Promise<AccountSummary[]> {
+  /**
+   * The rows stream to stdout and are not kept, so memory stays flat however many accounts
+   * there are: run() returns the count. In-process callers that want the rows set
+   * PDSCTL_KEEP_ROWS=1 (they then hold them all).
+   */
+  async run(): Promise<ListResult<AccountSummary>> {
     const client = await this.client()
-    const all: AccountSummary[] = []
-    const pages = (async function* (it: AsyncIterable<AccountSummary[]>) {
-      for await (const page of it) {
-        all.push(...page)
-        yield page
+    const keep = process.env.PDSCTL_KEEP_ROWS === '1' ? ([] as AccountSummary[]) : undefined
+    let count = 0
+    const chunks = (async function* (it: AsyncIterable<AccountSummary[]>) {
+      for await (const chunk of it) {
+        count += chunk.length
+        keep?.push(...chunk)
+        yield chunk
       }
     })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'] }))
-    if (this.out.json) await this.out.printJsonArray(pages)
-    else await this.out.printRows(pages, ACCOUNT_COLUMNS)
-    if (!this.out.json) this.out.status(`${all.length} account${all.length === 1 ? '' : 's'}`)
-    return all
+    if (this.out.json) await this.out.printJsonArray(chunks)
+    else await this.out.printRows(chunks, ACCOUNT_COLUMNS)
+    if (!this.out.json) this.out.status(`${count} account${count === 1 ? '' : 's'}`)
+    return keep ? { count, rows: keep } : { count }
   }
+}
+
+/** What a listing's run() returns: the count; the rows only when PDSCTL_KEEP_ROWS=1. */
+export interface ListResult<T> {
+  count: number
+  rows?: T[]
 }

@@ -3,6 +3,7 @@ import { PdsCommand } from '../../base/base-command.js'
 import { resolveDid } from '../../lib/admin/accounts.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'
 import { listInvites, type InviteFilter, type InviteSummary } from '../../lib/admin/invites.js'
+import type { ListResult } from '../account/list.js'
 
 export default class InviteList extends PdsCommand<typeof InviteList> {
   static override summary = 'List invite codes (every page), optionally only available, used or disabled ones'
@@ -18,15 +19,18 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
     'page-size': Flags.integer({ description: 'Codes per getInviteCodes page (1-500).', min: 1, max: 500, default: 500, hidden: true }),
   }
 
-  async run(): Promise<InviteSummary[]> {
+  /** Streams the rows without keeping them: returns the count (rows with PDSCTL_KEEP_ROWS=1). */
+  async run(): Promise<ListResult<InviteSummary>> {
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const filter: InviteFilter = this.flags.available ? 'available' : this.flags.used ? 'used' : this.flags.disabled ? 'disabled' : 'all'
     const client = await this.client()
     const forDid = ref ? await resolveDid(client, ref, { admin: true }) : undefined
-    const all: InviteSummary[] = []
+    const keep = process.env.PDSCTL_KEEP_ROWS === '1' ? ([] as InviteSummary[]) : undefined
+    let count = 0
     const pages = (async function* (it: AsyncIterable<InviteSummary[]>) {
       for await (const page of it) {
-        all.push(...page)
+        count += page.length
+        keep?.push(...page)
         yield page
       }
     })(listInvites(client, { filter, forDid, pageSize: this.flags['page-size'] }))
@@ -41,8 +45,8 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
         { header: 'CREATED BY', value: (i) => i.createdBy },
         { header: 'CREATED', value: (i) => i.createdAt },
       ])
-      this.out.status(`${all.length} invite code${all.length === 1 ? '' : 's'}`)
+      this.out.status(`${count} invite code${count === 1 ? '' : 's'}`)
     }
-    return all
+    return keep ? { count, rows: keep } : { count }
   }
 }

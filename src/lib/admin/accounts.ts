@@ -1,10 +1,12 @@
 // Accounts: resolving a handle or DID to an account, and listing every account with
-// handle and email. Listing pages through sync.listRepos with cursors (1000 a page) and
-// enriches each page with batched admin.getAccountInfos (100 DIDs a call, a few in
-// flight), prefetching the next page while the current one is enriched.
-import { NotFoundError, XrpcError } from '../errors.js'
+// handle and email. The listing is a pipeline: sync.listRepos pages (1000 a page, cursor
+// by cursor) are fetched ahead while the admin.getAccountInfos batches of every fetched
+// page (100 DIDs a call) share one pool of requests in flight; rows come out in listRepos
+// order, one batch at a time, and nothing holds more than a couple of pages (flat memory
+// however many accounts the PDS has).
+import { NotFoundError, PdsctlError, XrpcError } from '../errors.js'
 import { parseAccountRef, type AccountRef } from '../pds/identifiers.js'
-import type { AdminDefs, Queries } from '../pds/lexicon.js'
+import type { AdminDefs } from '../pds/lexicon.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 
 /** One row of `pdsctl account list` (the documented JSON shape). */
@@ -21,38 +23,133 @@ export interface AccountSummary {
   invitesDisabled: boolean
 }
 
+/** One entry of sync.listRepos (the fields pdsctl reads). */
+export type RepoEntry = { did: string; active?: boolean; status?: string }
+
+/**
+ * Measured (bench/, loopback and through a delaying proxy): a 4-wide pool saturates a
+ * PDS on loopback (it spends ~190 ms of CPU per 10k accounts) and hides most of a 10 ms
+ * round trip; wider pools gain nothing there and only queue behind the page fetch on the
+ * client's 8 connections. 100 DIDs a call is the most a URL comfortably carries.
+ */
+export const LIST_DEFAULTS = { pageSize: 1000, batchSize: 100, concurrency: 4 } as const
+
 export interface ListOptions {
   /** listRepos page size, 1–1000. */
   pageSize?: number
   /** DIDs per getAccountInfos call. */
   batchSize?: number
-  /** getAccountInfos calls in flight. */
+  /** getAccountInfos calls in flight (one pool shared by every page). */
   concurrency?: number
-  /** Stop after this many accounts. */
+  /** Stop after this many accounts (listRepos is asked for exactly what is still needed). */
   limit?: number
+  /**
+   * Only enrich (and yield) the repos this accepts; listRepos gives did, active and status,
+   * so a status filter costs no getAccountInfos call for the rows it drops.
+   */
+  repoFilter?: (repo: RepoEntry) => boolean
 }
 
-type RepoEntry = { did: string; active?: boolean; status?: string }
+const LIST_REPOS = 'com.atproto.sync.listRepos'
 
-/** Yields pages of accounts, in listRepos order, until every account has been seen. */
+/**
+ * Every account, in listRepos order, in chunks of one getAccountInfos batch (≤ batchSize
+ * rows). Wrap it to filter; stop iterating to stop the listing (nothing more is fetched).
+ * A repeated cursor, or a page with no DID that the previous page did not already have,
+ * ends it with an error naming listRepos (a broken server would otherwise loop forever).
+ */
 export async function* listAccounts(client: PdsClient, opts: ListOptions = {}): AsyncGenerator<AccountSummary[]> {
-  const pageSize = opts.pageSize ?? 1000
+  const pageSize = opts.pageSize ?? LIST_DEFAULTS.pageSize
+  const batchSize = opts.batchSize ?? LIST_DEFAULTS.batchSize
+  const pool = new Pool(opts.concurrency ?? LIST_DEFAULTS.concurrency)
   const limit = opts.limit ?? Infinity
-  let seen = 0
-  const fetchPage = (cursor?: string): Promise<Queries['com.atproto.sync.listRepos']['output']> =>
-    client.query('com.atproto.sync.listRepos', { limit: Math.min(pageSize, limit), cursor }, 'none')
+  // Batches queued or in flight, in order; the page after next is fetched only once the
+  // consumer has taken enough of these (two pages' worth at most: flat memory).
+  const maxQueued = 2 * Math.ceil(pageSize / batchSize)
+  const queue: Array<Promise<AccountSummary[]>> = []
+  const consumer = new Signal()
+  const producer = new Signal()
+  let stopped = false
+  let finished = false
+  let failure: { error: unknown } | undefined
 
-  let next: ReturnType<typeof fetchPage> | undefined = fetchPage(undefined)
-  while (next) {
-    const page: Awaited<ReturnType<typeof fetchPage>> = await next
-    const repos = page.repos.slice(0, Math.max(0, limit - seen))
-    seen += repos.length
-    // Prefetch the next page while this one is being enriched.
-    next = page.cursor && page.repos.length > 0 && seen < limit ? fetchPage(page.cursor) : undefined
-    if (repos.length === 0) continue
-    const infos = await getAccountInfos(client, repos.map((r) => r.did), opts)
-    yield repos.map((r) => toSummary(r, infos.get(r.did)))
+  const produce = async () => {
+    let cursor: string | undefined
+    let remaining = limit
+    const cursors = new Set<string>()
+    let previous = new Set<string>()
+    while (!stopped && remaining > 0) {
+      while (queue.length >= maxQueued && !stopped) await producer.wait()
+      if (stopped) return
+      const page = await client.query(LIST_REPOS, { limit: Math.min(pageSize, remaining), cursor }, 'none')
+      if (!page || !Array.isArray(page.repos)) throw new PdsctlError(`the PDS answered ${LIST_REPOS} without repos`, { hint: 'Is --url really a PDS?' })
+      const all = page.repos as RepoEntry[]
+      if (all.length === 0) return
+      if (all.every((r) => previous.has(r.did))) {
+        throw new PdsctlError(`${LIST_REPOS} sent a page with no new accounts (cursor ${cursor ?? 'none'}); stopped the listing instead of looping`, {
+          hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
+        })
+      }
+      previous = new Set(all.map((r) => r.did))
+      const repos = all.length > remaining ? all.slice(0, remaining) : all
+      remaining -= repos.length
+      const wanted = opts.repoFilter ? repos.filter(opts.repoFilter) : repos
+      for (let i = 0; i < wanted.length; i += batchSize) {
+        const chunk = wanted.slice(i, i + batchSize)
+        const p = pool.run(() => enrich(client, chunk))
+        p.catch(() => {}) // observed by the consumer, in order
+        queue.push(p)
+      }
+      consumer.notify()
+      if (!page.cursor || remaining <= 0) return
+      if (cursors.has(page.cursor)) {
+        throw new PdsctlError(`${LIST_REPOS} repeated the cursor ${page.cursor}; stopped the listing instead of looping`, {
+          hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
+        })
+      }
+      cursors.add(page.cursor)
+      cursor = page.cursor
+    }
   }
+  void produce().then(
+    () => {
+      finished = true
+      consumer.notify()
+    },
+    (error: unknown) => {
+      failure = { error }
+      finished = true
+      consumer.notify()
+    },
+  )
+  try {
+    for (;;) {
+      const next = queue.shift()
+      if (next) {
+        producer.notify()
+        yield await next
+      } else if (finished) {
+        if (failure) throw failure.error
+        return
+      } else await consumer.wait()
+    }
+  } finally {
+    stopped = true
+    producer.notify()
+  }
+}
+
+/** listAccounts one row at a time (for filters that look at each row). */
+export async function* eachAccount(client: PdsClient, opts: ListOptions = {}): AsyncGenerator<AccountSummary> {
+  for await (const chunk of listAccounts(client, opts)) yield* chunk
+}
+
+async function enrich(client: PdsClient, repos: RepoEntry[]): Promise<AccountSummary[]> {
+  const res = await client.query('com.atproto.admin.getAccountInfos', { dids: repos.map((r) => r.did) }, 'admin')
+  if (!res || !Array.isArray(res.infos)) throw new PdsctlError('the PDS answered com.atproto.admin.getAccountInfos without infos', { hint: 'Is --url really a PDS?' })
+  const byDid = new Map<string, AdminDefs.AccountView>()
+  for (const info of res.infos) byDid.set(info.did, info)
+  return repos.map((r) => toSummary(r, byDid.get(r.did)))
 }
 
 /** admin.getAccountInfos in batches; unknown DIDs are simply absent from the map. */
@@ -61,20 +158,21 @@ export async function getAccountInfos(
   dids: string[],
   opts: { batchSize?: number; concurrency?: number } = {},
 ): Promise<Map<string, AdminDefs.AccountView>> {
-  const batchSize = opts.batchSize ?? 100
-  const concurrency = opts.concurrency ?? 4
-  const batches: string[][] = []
-  for (let i = 0; i < dids.length; i += batchSize) batches.push(dids.slice(i, i + batchSize))
+  const batchSize = opts.batchSize ?? LIST_DEFAULTS.batchSize
+  const pool = new Pool(opts.concurrency ?? LIST_DEFAULTS.concurrency)
   const out = new Map<string, AdminDefs.AccountView>()
-  let nextBatch = 0
-  const worker = async () => {
-    while (nextBatch < batches.length) {
-      const batch = batches[nextBatch++]
-      const res = await client.query('com.atproto.admin.getAccountInfos', { dids: batch }, 'admin')
-      for (const info of res.infos) out.set(info.did, info)
-    }
+  const calls: Promise<void>[] = []
+  for (let i = 0; i < dids.length; i += batchSize) {
+    const batch = dids.slice(i, i + batchSize)
+    calls.push(
+      pool.run(async () => {
+        const res = await client.query('com.atproto.admin.getAccountInfos', { dids: batch }, 'admin')
+        if (!res || !Array.isArray(res.infos)) throw new PdsctlError('the PDS answered com.atproto.admin.getAccountInfos without infos', { hint: 'Is --url really a PDS?' })
+        for (const info of res.infos) out.set(info.did, info)
+      }),
+    )
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker))
+  await Promise.all(calls)
   return out
 }
 
@@ -92,23 +190,88 @@ function toSummary(repo: RepoEntry, info: AdminDefs.AccountView | undefined): Ac
   }
 }
 
+/** At most `width` tasks running; the rest start in the order they were given. */
+export class Pool {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor(private readonly width: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active < this.width) this.active++
+    else await new Promise<void>((r) => this.waiting.push(r))
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}
+
+/** One waiter woken by notify() (a notify with nobody waiting is not kept: callers re-check). */
+class Signal {
+  private waiter?: () => void
+  wait(): Promise<void> {
+    return new Promise((r) => (this.waiter = r))
+  }
+  notify(): void {
+    const w = this.waiter
+    this.waiter = undefined
+    w?.()
+  }
+}
+
+// What one run learns about accounts, per client (one client per command run): the
+// handles of accounts that are not active (from one listRepos scan, done at most once),
+// and the admin views a batch prefetched (held only for its current window).
+interface RunCache {
+  inactiveHandles?: Promise<Map<string, string>>
+  handles: Map<string, string>
+  views: Map<string, AdminDefs.AccountView | null>
+}
+const runCaches = new WeakMap<PdsClient, RunCache>()
+function runCache(client: PdsClient): RunCache {
+  let c = runCaches.get(client)
+  if (!c) runCaches.set(client, (c = { handles: new Map(), views: new Map() }))
+  return c
+}
+
+/**
+ * handle → DID of every account that is not active (taken down, deactivated, …): the PDS
+ * no longer resolves their handles, so they are found in the admin view instead. One
+ * listRepos scan per run, cached; getAccountInfos only for the inactive ones (they are
+ * few), so the scan costs little more than paging listRepos.
+ */
+function inactiveHandles(client: PdsClient): Promise<Map<string, string>> {
+  const cache = runCache(client)
+  cache.inactiveHandles ??= (async () => {
+    const map = new Map<string, string>()
+    for await (const chunk of listAccounts(client, { repoFilter: (r) => r.active === false })) {
+      for (const a of chunk) if (a.handle) map.set(a.handle, a.did)
+    }
+    return map
+  })()
+  return cache.inactiveHandles
+}
+
 /**
  * Resolve a handle (through the PDS itself, not public DNS) or check a DID's syntax.
  * The PDS does not resolve the handles of taken-down or deactivated accounts; with
- * `admin`, those are found in the admin view of every account instead.
+ * `admin`, those are found in the admin view of the accounts (one scan per run).
  */
 export async function resolveDid(client: PdsClient, ref: AccountRef | string, opts: { admin?: boolean } = {}): Promise<string> {
   const r = typeof ref === 'string' ? parseAccountRef(ref) : ref
   if (r.kind === 'did') return r.did
+  const known = runCache(client).handles.get(r.handle)
+  if (known) return known
   try {
     const res = await client.query('com.atproto.identity.resolveHandle', { handle: r.handle }, 'none')
+    if (typeof res?.did !== 'string') throw new PdsctlError('the PDS answered com.atproto.identity.resolveHandle without did')
     return res.did
   } catch (err) {
     if (err instanceof XrpcError && err.status === 400 && opts.admin) {
-      for await (const page of listAccounts(client)) {
-        const hit = page.find((a) => a.handle === r.handle)
-        if (hit) return hit.did
-      }
+      const did = (await inactiveHandles(client)).get(r.handle)
+      if (did) return did
     }
     if (err instanceof XrpcError && err.status === 400) {
       throw new NotFoundError(`no account with handle ${r.handle} on this PDS (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, {
@@ -122,12 +285,52 @@ export async function resolveDid(client: PdsClient, ref: AccountRef | string, op
 /** The admin view of one account; NotFoundError when the PDS does not host it. */
 export async function getAccountInfo(client: PdsClient, ref: AccountRef | string): Promise<AdminDefs.AccountView> {
   const did = await resolveDid(client, ref, { admin: true })
+  const cached = runCache(client).views.get(did)
+  if (cached === null) throw notHosted(did)
+  if (cached) return cached
   try {
     return await client.query('com.atproto.admin.getAccountInfo', { did }, 'admin')
   } catch (err) {
-    if (err instanceof XrpcError && (err.exitCode === 4 || /not found/i.test(err.xrpcMessage ?? ''))) {
-      throw new NotFoundError(`no account ${did} on this PDS`, { hint: '`pdsctl account list` shows them all' })
-    }
+    if (err instanceof XrpcError && (err.exitCode === 4 || /not found/i.test(err.xrpcMessage ?? ''))) throw notHosted(did)
     throw err
   }
+}
+
+const notHosted = (did: string) => new NotFoundError(`no account ${did} on this PDS`, { hint: '`pdsctl account list` shows them all' })
+
+/**
+ * Before a batch writes: resolve its handles (8 in flight, one fallback scan for all
+ * that the PDS does not resolve) and fetch the admin views of all its accounts with one
+ * getAccountInfos per 100, so that getAccountInfo / resolveDid answer from memory for
+ * each line. A line that cannot be resolved is left to fail on its own when it runs.
+ * Call forgetPrefetched() after the window to keep memory flat.
+ */
+export async function prefetchAccounts(client: PdsClient, refs: AccountRef[], opts: { concurrency?: number } = {}): Promise<void> {
+  const cache = runCache(client)
+  const pool = new Pool(opts.concurrency ?? 8)
+  const dids = new Set<string>()
+  await Promise.all(
+    refs.map(async (ref) => {
+      if (ref.kind === 'did') {
+        dids.add(ref.did)
+        return
+      }
+      try {
+        const did = await pool.run(() => resolveDid(client, ref, { admin: true }))
+        cache.handles.set(ref.handle, did)
+        dids.add(did)
+      } catch {
+        // Reported on its own line when the item runs.
+      }
+    }),
+  )
+  const wanted = [...dids].filter((d) => !cache.views.has(d))
+  const infos = await getAccountInfos(client, wanted, { concurrency: opts.concurrency ?? 8 })
+  for (const did of wanted) cache.views.set(did, infos.get(did) ?? null)
+}
+
+export function forgetPrefetched(client: PdsClient): void {
+  const cache = runCache(client)
+  cache.handles.clear()
+  cache.views.clear()
 }

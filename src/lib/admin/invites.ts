@@ -1,5 +1,5 @@
 // Invite codes: creating them in one createInviteCodes call.
-import { UsageError } from '../errors.js'
+import { PdsctlError, UsageError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 
 /** One created code (the documented JSON shape of `invite create`). */
@@ -58,11 +58,24 @@ function matches(i: InviteSummary, filter: InviteFilter, forDid?: string): boole
   }
 }
 
-/** Every invite code, newest first, paged with cursors (500 a page), filtered here. */
+/**
+ * Every invite code, newest first, paged with cursors (500 a page), filtered here; one
+ * page at a time is held. A repeated cursor, or a page with no code the previous page did
+ * not have, ends the listing with an error (a broken server would loop forever).
+ */
 export async function* listInvites(client: PdsClient, opts: { filter?: InviteFilter; forDid?: string; pageSize?: number } = {}): AsyncGenerator<InviteSummary[]> {
+  const CALL = 'com.atproto.admin.getInviteCodes'
+  const hint = 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it'
+  const cursors = new Set<string>()
+  let previous = new Set<string>()
   let cursor: string | undefined
   do {
-    const page = await client.query('com.atproto.admin.getInviteCodes', { sort: 'recent', limit: opts.pageSize ?? 500, cursor }, 'admin')
+    const page = await client.query(CALL, { sort: 'recent', limit: opts.pageSize ?? 500, cursor }, 'admin')
+    if (!page || !Array.isArray(page.codes)) throw new PdsctlError(`the PDS answered ${CALL} without codes`, { hint: 'Is --url really a PDS?' })
+    if (page.codes.length && page.codes.every((c) => previous.has(c.code))) {
+      throw new PdsctlError(`${CALL} sent a page with no new codes (cursor ${cursor ?? 'none'}); stopped the listing instead of looping`, { hint })
+    }
+    previous = new Set(page.codes.map((c) => c.code))
     const rows = page.codes.map((c) => ({
       code: c.code,
       available: c.available,
@@ -75,6 +88,10 @@ export async function* listInvites(client: PdsClient, opts: { filter?: InviteFil
     }))
     yield rows.filter((r) => matches(r, opts.filter ?? 'all', opts.forDid))
     cursor = page.codes.length ? page.cursor : undefined
+    if (cursor !== undefined) {
+      if (cursors.has(cursor)) throw new PdsctlError(`${CALL} repeated the cursor ${cursor}; stopped the listing instead of looping`, { hint })
+      cursors.add(cursor)
+    }
   } while (cursor)
 }
 

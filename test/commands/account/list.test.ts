@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli, runInProcess } from '../../helpers/cli.js'
+import { json, startRecorder } from '../../helpers/recorder.js'
 import type { AccountSummary } from '../../../src/lib/admin/accounts.js'
+import type { ListResult } from '../../../src/commands/account/list.js'
 
 describe('pdsctl account list', () => {
   let bed: TestBed
@@ -32,9 +34,10 @@ describe('pdsctl account list', () => {
   })
 
   test('pages with cursors: 120 accounts at 50 a page come back whole, once each, in order', async () => {
-    const res = await runInProcess<AccountSummary[]>(['account', 'list', '--page-size', '50', '--json'], bedEnv(bed))
+    const res = await runInProcess<ListResult<AccountSummary>>(['account', 'list', '--page-size', '50', '--json'], bedEnv(bed, { PDSCTL_KEEP_ROWS: '1' }))
     assert.equal(res.code, 0, res.stderr)
-    const dids = res.result?.map((r) => r.did) ?? []
+    assert.equal(res.result?.count, 120)
+    const dids = res.result?.rows?.map((r) => r.did) ?? []
     assert.equal(dids.length, 120)
     assert.equal(new Set(dids).size, 120)
     assert.deepEqual(new Set(dids), new Set(seeded.map((s) => s.did)))
@@ -54,10 +57,25 @@ describe('pdsctl account list', () => {
   })
 
   test('--limit stops after that many accounts', async () => {
-    const res = await runInProcess<AccountSummary[]>(['account', 'list', '--limit', '7', '--json'], bedEnv(bed))
+    const res = await runInProcess<ListResult<AccountSummary>>(['account', 'list', '--limit', '7', '--json'], bedEnv(bed, { PDSCTL_KEEP_ROWS: '1' }))
     assert.equal(res.code, 0, res.stderr)
-    assert.equal(res.result?.length, 7)
+    assert.equal(res.result?.rows?.length, 7)
     assert.equal(JSON.parse(res.stdout).length, 7)
+  })
+
+  test('run() keeps no rows unless asked: it returns the count, the rows go to stdout only', async () => {
+    const res = await runInProcess<ListResult<AccountSummary>>(['account', 'list', '--json'], bedEnv(bed))
+    assert.equal(res.code, 0, res.stderr)
+    assert.deepEqual(res.result, { count: 120 })
+    assert.equal(JSON.parse(res.stdout).length, 120)
+  })
+
+  test('--limit asks listRepos for exactly what it still needs (70 at 50 a page: 50, then 20, then stops)', async () => {
+    const res = await runCli(['account', 'list', '--page-size', '50', '--limit', '70', '--json', '--debug'], { env: bedEnv(bed) })
+    assert.equal(res.code, 0, res.stderr)
+    assert.equal(JSON.parse(res.stdout).length, 70)
+    const limits = [...res.stderr.matchAll(/→ GET \/xrpc\/com\.atproto\.sync\.listRepos\?limit=(\d+)/g)].map((m) => Number(m[1]))
+    assert.deepEqual(limits, [50, 20])
   })
 
   test('piped output is tab-separated rows without a header; the count goes to stderr', async () => {
@@ -103,4 +121,41 @@ describe('pdsctl account list', () => {
     assert.equal(body.error.name, 'AuthError')
     assert.equal(body.error.exitCode, 3)
   })
+})
+
+// A listRepos that pages wrongly is something a real PDS will not do on demand: a loopback
+// server speaking the lexicon's shapes plays it.
+describe('pdsctl account list against a server that pages wrongly', () => {
+  const repo = (i: number) => ({ did: `did:plc:${String(i).padStart(24, 'a')}`, head: 'bafyreib2rxk3rh6kzwq', rev: `3l${i}`, active: true })
+  const infos = (url: string) =>
+    new URL(url, 'http://x').searchParams.getAll('dids').map((did) => ({ did, handle: `${did.slice(-6)}.test`, email: `${did.slice(-6)}@example.com`, indexedAt: '2026-01-01T00:00:00.000Z' }))
+
+  const cases: Array<[string, (page: number, cursor: string | null) => unknown, RegExp]> = [
+    ['repeats a cursor', (page) => ({ repos: [repo(page * 2), repo(page * 2 + 1)], cursor: page % 2 ? 'c1' : 'c0' }), /listRepos repeated the cursor c\d; stopped the listing instead of looping/],
+    ['sends the same page again under new cursors', (page) => ({ repos: [repo(1), repo(2)], cursor: `c${page}` }), /listRepos sent a page with no new accounts \(cursor c0\); stopped the listing instead of looping/],
+    ['answers without repos', () => ({ cursor: 'x' }), /the PDS answered com\.atproto\.sync\.listRepos without repos/],
+  ]
+  for (const [name, page, message] of cases) {
+    test(`ends with exit 1 and one line naming listRepos when the server ${name} (text and --json)`, async () => {
+      let pages = 0
+      const srv = await startRecorder((req, res) => {
+        if (req.url.startsWith('/xrpc/com.atproto.sync.listRepos')) return json(res, 200, page(pages++, new URL(req.url, 'http://x').searchParams.get('cursor')))
+        if (req.url.startsWith('/xrpc/com.atproto.admin.getAccountInfos')) return json(res, 200, { infos: infos(req.url) })
+        json(res, 404, { error: 'MethodNotImplemented' })
+      })
+      try {
+        for (const json of [false, true]) {
+          pages = 0
+          const res = await runCli(['account', 'list', ...(json ? ['--json'] : [])], { env: { PDS_URL: srv.url, PDS_ADMIN_PASSWORD: 'x' }, timeoutMs: 30_000 })
+          assert.equal(res.code, 1, res.stderr)
+          const lines = res.stderr.trimEnd().split('\n')
+          assert.equal(lines.length, 1, res.stderr)
+          assert.match(lines[0], message)
+          assert.ok(pages <= 3, `stopped after ${pages} pages`)
+        }
+      } finally {
+        await srv.close()
+      }
+    })
+  }
 })
