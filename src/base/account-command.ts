@@ -7,7 +7,8 @@ import type { Command } from '@oclif/core/command'
 import { PdsCommand } from './base-command.js'
 import { PartialFailureError } from '../lib/errors.js'
 import { parseAccountRef, type AccountRef } from '../lib/pds/identifiers.js'
-import { parseBatchLines, runBatch, type BatchResult } from '../lib/admin/batch.js'
+import { parseBatchLines, streamBatch, type BatchResult } from '../lib/admin/batch.js'
+import { forgetPrefetched, prefetchAccounts } from '../lib/admin/accounts.js'
 import type { Column } from '../lib/cli/output.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 import { applyAccountAction, type AccountAction, type AccountActionResult } from '../lib/admin/accountAdmin.js'
@@ -21,12 +22,18 @@ export const destructiveFlags = {
   'dry-run': Flags.boolean({ description: 'Resolve and check the account(s), change nothing.' }),
 }
 
-/** `--json` of a batch (`-`) run. */
+/** `--json` of a batch (`-`) run (streamed to stdout as the results come). */
 export interface BatchOutput<T> {
   results: BatchResult<T>[]
   ok: number
   failed: number
 }
+
+/**
+ * What run() returns for a batch: the counts only, so a batch of any size holds no rows;
+ * `results` too for in-process callers that set PDSCTL_KEEP_ROWS=1.
+ */
+export type BatchSummary<T> = Omit<BatchOutput<T>, 'results'> & { results?: BatchResult<T>[] }
 
 export const ACTION_COLUMNS: Column<AccountActionResult>[] = [
   { header: 'DID', value: (r) => r.did },
@@ -45,7 +52,7 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
     arg: string,
     fn: (client: PdsClient, ref: AccountRef) => Promise<R>,
     opts: { columns: Column<R>[]; confirm?: (what: string) => string; yes?: boolean; dryRun?: boolean; describe: (r: R) => string },
-  ): Promise<R | BatchOutput<R>> {
+  ): Promise<R | BatchSummary<R>> {
     if (arg !== '-') {
       const ref = parseAccountRef(arg)
       if (opts.confirm && !opts.dryRun) await this.confirmOrYes(opts.confirm(arg), opts.yes)
@@ -57,22 +64,66 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
       return result
     }
     const items = parseBatchLines(await this.readStdin('the accounts (one per line)'))
+    // Malformed lines fail on their own line; the rest are checked in bulk per window.
+    const refs = (window: string[]) => window.flatMap((item) => {
+      try {
+        return [parseAccountRef(item)]
+      } catch {
+        return []
+      }
+    })
     if (opts.confirm && !opts.dryRun) await this.confirmOrYes(opts.confirm(`${items.length} accounts`), opts.yes)
     const client = await this.client()
-    const results = await runBatch(items, (item) => fn(client, parseAccountRef(item)))
-    const output: BatchOutput<R> = { results, ok: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length }
-    if (this.out.json) await this.out.printJson(output)
+    const keep = process.env.PDSCTL_KEEP_ROWS === '1' ? ([] as BatchResult<R>[]) : undefined
+    let ok = 0
+    let failed = 0
+    // Existence and handle → DID for a whole window first (one getAccountInfos per 100),
+    // then the writes 8 in flight; results stream out in input order.
+    const results = (async function* () {
+      for await (const r of streamBatch(items, (item) => fn(client, parseAccountRef(item)), {
+        concurrency: 8,
+        prepare: (window) => prefetchAccounts(client, refs(window)),
+        release: () => forgetPrefetched(client),
+      })) {
+        if (r.ok) ok++
+        else failed++
+        keep?.push(r)
+        yield r
+      }
+    })()
+    if (this.out.json) await this.printBatchJson(results, () => ({ ok, failed }))
     else {
-      await this.out.printTable(results, [
+      const chunks = (async function* () {
+        for await (const r of results) yield [r]
+      })()
+      await this.out.printRows(chunks, [
         { header: 'INPUT', value: (r) => r.input },
         { header: 'RESULT', value: (r) => (r.ok ? 'ok' : 'failed') },
         ...opts.columns.map((c) => ({ header: c.header, value: (r: BatchResult<R>) => (r.result ? c.value(r.result) : null) })),
         { header: 'ERROR', value: (r) => r.error ?? null },
       ])
     }
-    this.out.status(`${output.ok} ok, ${output.failed} failed`)
-    if (output.failed) throw new PartialFailureError(`${output.failed} of ${items.length} failed`)
-    return output
+    this.out.status(`${ok} ok, ${failed} failed`)
+    if (failed) throw new PartialFailureError(`${failed} of ${items.length} failed`)
+    return keep ? { results: keep, ok, failed } : { ok, failed }
+  }
+
+  /**
+   * The batch JSON document ({"results": [...], "ok": N, "failed": M}, laid out as
+   * JSON.stringify(…, null, 2) would), written as the results come, never held whole.
+   */
+  private async printBatchJson<R>(results: AsyncIterable<BatchResult<R>>, counts: () => { ok: number; failed: number }): Promise<void> {
+    let n = 0
+    let chunk = '{\n  "results": ['
+    for await (const r of results) {
+      chunk += (n++ ? ',\n    ' : '\n    ') + JSON.stringify(r, null, 2).replace(/\n/g, '\n    ')
+      if (chunk.length > 16_384) {
+        await this.out.write(chunk)
+        chunk = ''
+      }
+    }
+    const { ok, failed } = counts()
+    await this.out.write(`${chunk}${n ? '\n  ]' : ']'},\n  "ok": ${ok},\n  "failed": ${failed}\n}\n`)
   }
 
   /** The simple verbs: one updateSubjectStatus / deleteAccount / invites call per account. */
@@ -80,7 +131,7 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
     arg: string,
     action: AccountAction,
     opts: { yes?: boolean; dryRun?: boolean; confirm?: (what: string) => string; done: string },
-  ): Promise<AccountActionResult | BatchOutput<AccountActionResult>> {
+  ): Promise<AccountActionResult | BatchSummary<AccountActionResult>> {
     return this.forAccounts(arg, (client, ref) => applyAccountAction(client, ref, action, { dryRun: opts.dryRun }), {
       columns: ACTION_COLUMNS,
       confirm: opts.confirm,
