@@ -1,0 +1,87 @@
+// bin/run.js, the published entry: `--version` without oclif, commands without oclif's
+// help system or plugins, and every other path (help, topics, unknown commands,
+// autocomplete, parse errors) as oclif's own execute() answers it.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { runCli, ROOT } from '../helpers/cli.js'
+
+describe('bin/run.js', () => {
+  let dir: string
+  let preload: string
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-entry-'))
+    preload = path.join(dir, 'record.mjs')
+    // Records every module the process loads (CommonJS and ESM, builtins included).
+    writeFileSync(
+      preload,
+      `import { registerHooks } from 'node:module'
+import { appendFileSync } from 'node:fs'
+const seen = new Set()
+registerHooks({ load(url, ctx, next) { seen.add(url); return next(url, ctx) } })
+process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\\n') + '\\n'))
+`,
+    )
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  const traced = async (args: string[], env: Record<string, string> = {}) => {
+    const file = path.join(dir, `loaded-${Math.random().toString(36).slice(2)}.txt`)
+    const res = await runCli(args, { env: { NODE_OPTIONS: `--import ${preload}`, RECORD_TO: file, ...env } })
+    return { ...res, loaded: readFileSync(file, 'utf8').split('\n').filter(Boolean) }
+  }
+
+  test('--version: the same line as oclif prints, without loading oclif', async () => {
+    const { Config } = await import('@oclif/core')
+    const expected = (await Config.load(ROOT)).userAgent
+    const res = await traced(['--version'])
+    assert.equal(res.code, 0, res.stderr)
+    assert.equal(res.stdout, expected + '\n')
+    assert.deepEqual(res.loaded.filter((u) => u.includes('@oclif')), [])
+  })
+
+  test('a command runs without oclif help, the plugins, or node:http2', async () => {
+    const res = await traced(['health', '--url', 'http://127.0.0.1:9'])
+    assert.equal(res.code, 6, res.stderr)
+    assert.match(res.stderr, /^Error: the PDS at http:\/\/127\.0\.0\.1:9 is not healthy: cannot connect/)
+    assert.ok(res.loaded.some((u) => u.includes('/dist/commands/health.js')), 'the command itself was loaded')
+    const unwanted = res.loaded.filter((u) => /@oclif\/core\/lib\/help\/(?!util\.js)|@oclif\/plugin-|node:http2|undici\/lib\/dispatcher\/client-h2/.test(u))
+    assert.deepEqual(unwanted, [])
+  })
+
+  test('leading connection flags still work (hoisted after the command)', async () => {
+    const res = await runCli(['--url', 'http://127.0.0.1:9', 'health', '--json'])
+    assert.equal(res.code, 6, res.stderr)
+    assert.equal(JSON.parse(res.stdout).healthy, false)
+  })
+
+  test('help: no arguments, --help, a topic, a command --help', async () => {
+    for (const args of [[], ['--help'], ['account'], ['account', 'list', '--help'], ['account', 'invites', 'enable', '--help']]) {
+      const res = await runCli(args)
+      assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`)
+      assert.match(res.stdout, /USAGE/, args.join(' '))
+    }
+  })
+
+  test('an unknown command goes to oclif (not-found plugin): exit 127 with its message', async () => {
+    const res = await runCli(['acount', 'lst'])
+    assert.equal(res.code, 127, res.stderr)
+    assert.match(res.stderr, /acount lst is not a pdsctl command/)
+  })
+
+  test('parse errors and missing arguments: exit 2, one line', async () => {
+    for (const args of [['account', 'list', '--bogus'], ['account', 'info']]) {
+      const res = await runCli(args)
+      assert.equal(res.code, 2, res.stderr)
+      assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr)
+    }
+  })
+
+  test('a plugin command (autocomplete) runs', async () => {
+    const res = await runCli(['autocomplete', 'bash'])
+    assert.equal(res.code, 0, res.stderr)
+    assert.match(res.stdout + res.stderr, /pdsctl/)
+  })
+})
