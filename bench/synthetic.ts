@@ -1,0 +1,87 @@
+// A synthetic PDS for the bench: just enough of com.atproto.sync.listRepos and
+// com.atproto.admin.getAccountInfos (their lexicon shapes) to list N accounts, without
+// holding N rows (each row is computed from its index). It also records when the first
+// request of each connection-less run arrives, to time "first request leaves".
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface SyntheticPds {
+  url: string
+  adminPassword: string
+  /** Wall-clock ms (Date.now()) of each first request since reset(). */
+  firstRequestAt(): number | undefined
+  reset(): void
+  close(): Promise<void>
+}
+
+const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
+export function syntheticDid(i: number): string {
+  let s = ''
+  let n = i
+  for (let k = 0; k < 24; k++) {
+    s = B32[n % 32] + s
+    n = Math.floor(n / 32)
+  }
+  return `did:plc:${s}`
+}
+function indexOf(did: string): number {
+  const s = did.slice(8)
+  let n = 0
+  for (const c of s) n = n * 32 + B32.indexOf(c)
+  return n
+}
+
+export async function startSyntheticPds(accounts: number, opts: { adminPassword?: string } = {}): Promise<SyntheticPds> {
+  const adminPassword = opts.adminPassword ?? 'bench-admin-password'
+  const auth = 'Basic ' + Buffer.from(`admin:${adminPassword}`).toString('base64')
+  let first: number | undefined
+  const server = http.createServer((req, res) => {
+    first ??= Date.now()
+    const url = new URL(req.url ?? '/', 'http://x')
+    const send = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+      res.end(body)
+    }
+    switch (url.pathname) {
+      case '/xrpc/_health':
+        return send(200, '{"version":"0.5.0-synthetic"}')
+      case '/xrpc/com.atproto.server.describeServer':
+        return send(200, JSON.stringify({ did: 'did:web:synthetic.test', availableUserDomains: ['.synthetic.test'], inviteCodeRequired: false, links: {}, contact: {} }))
+      case '/xrpc/com.atproto.sync.listRepos': {
+        const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 500))
+        const start = url.searchParams.has('cursor') ? indexOf(url.searchParams.get('cursor')!) + 1 : 0
+        const end = Math.min(accounts, start + limit)
+        const repos: string[] = []
+        for (let i = start; i < end; i++) repos.push(`{"did":"${syntheticDid(i)}","head":"bafyreib2rxk3rh6kzwq","rev":"3l${i}","active":true}`)
+        const cursor = end > start ? `,"cursor":"${syntheticDid(end - 1)}"` : ''
+        return send(200, `{"repos":[${repos.join(',')}]${cursor}}`)
+      }
+      case '/xrpc/com.atproto.admin.getAccountInfos': {
+        if (req.headers.authorization !== auth) return send(401, '{"error":"AuthMissing","message":"Authentication Required"}')
+        const infos = url.searchParams.getAll('dids').map((did) => {
+          const i = indexOf(did)
+          return `{"did":"${did}","handle":"user${i}.synthetic.test","email":"user${i}@synthetic.test","indexedAt":"2026-01-01T00:00:00.000Z","invitesDisabled":false}`
+        })
+        return send(200, `{"infos":[${infos.join(',')}]}`)
+      }
+      default:
+        return send(404, '{"error":"MethodNotImplemented","message":"Method Not Implemented"}')
+    }
+  })
+  server.keepAliveTimeout = 10_000
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    adminPassword,
+    firstRequestAt: () => first,
+    reset: () => {
+      first = undefined
+    },
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}

@@ -1,0 +1,33 @@
+// `npm run bench` is not a timed test; CI only checks that it runs end to end at a tiny
+// size (every section but the Kubernetes one, no targets) and reports each figure.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { ROOT } from './helpers/cli.js'
+
+test('the bench runs at a tiny size and reports every figure', async () => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--runs', '1', '--batch', '12', '--delay', '2',
+      '--only', 'list,rss,proxy,version,health,first,batch', '--no-targets'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
+  )
+  const lines = stdout.trimEnd().split('\n')
+  assert.ok(lines.every((l) => l.startsWith('INFO  ')), stdout)
+  for (const re of [
+    /first request of health leaves \d+ ms after process start/,
+    /first request of account list leaves/,
+    /peak RSS of account list --json: [\d.]+ MiB at 300 → [\d.]+ MiB at 3000/,
+    /--version: \d+ ms vs \d+ ms, ratio [\d.]+ \[[\d.]+–[\d.]+\] vs node -e 0/,
+    /health --json: .* vs the node:http script/,
+    /account takedown - \(12 accounts\): .* vs the batched floor/,
+    /account list --json, 15 accounts: .* vs the node:http floor/,
+    /account list --json, 30 accounts: .* vs the node:http floor/,
+    /account list --json, 30 accounts: .* vs the plain-fetch script/,
+    /account list --json, 15 accounts through a 2 ms \(one-way\) delaying proxy/,
+  ]) {
+    assert.ok(lines.some((l) => re.test(l)), `missing ${re}:\n${stdout}`)
+  }
+})
