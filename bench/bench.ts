@@ -9,6 +9,7 @@
 //   --delay 5               one-way ms of the delaying proxy (the network case)
 //   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
+//   --bin PATH              time another build's bin/run.js (before/after figures)
 import { existsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -28,6 +29,8 @@ const { values: opt } = parseArgs({
     delay: { type: 'string', default: '5' },
     only: { type: 'string' },
     'no-targets': { type: 'boolean', default: false },
+    /** Another build's bin/run.js to time instead (e.g. an older checkout, for before/after figures). */
+    bin: { type: 'string' },
   },
 })
 const sizes = opt.accounts.split(',').map(Number).sort((a, b) => a - b)
@@ -40,13 +43,14 @@ const want = (s: string) => !only || only.has(s)
 const targets = !opt['no-targets']
 
 const NODE = process.execPath
-const BIN = path.join(ROOT, 'bin/run.js')
+const BIN = opt.bin ? path.resolve(opt.bin) : path.join(ROOT, 'bin/run.js')
 const bench = (f: string) => path.join(ROOT, 'bench', f)
 const pdsctl = (...args: string[]) => [NODE, BIN, ...args]
 
 const lines: string[] = []
 let missed = 0
-const fmt = (r: PairResult) => `${r.a.toFixed(0)} ms vs ${r.b.toFixed(0)} ms, ratio ${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}–${r.ratioP75.toFixed(2)}]`
+const fmt = (r: PairResult) =>
+  `${r.a.toFixed(0)} ms vs ${r.b.toFixed(0)} ms, ratio ${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}–${r.ratioP75.toFixed(2)}] (cpu ${r.aCpu.toFixed(0)} vs ${r.bCpu.toFixed(0)} ms)`
 function report(line: string, ok: boolean | undefined) {
   const tag = ok === undefined || !targets ? 'INFO' : ok ? 'PASS' : 'FAIL'
   if (tag === 'FAIL') missed++
@@ -73,10 +77,10 @@ if (want('rss') || want('first')) {
       if (want('rss')) {
         rss[n] = []
         for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++) {
-          const r = await shellTime(pdsctl('account', 'list', '--json'), env, { rss: true })
+          const r = await shellTime(pdsctl('account', 'list', '--json'), env)
           if (r.code !== 0) throw new Error(`account list (synthetic ${n}) exited ${r.code}: ${r.stderr}`)
           checkRows(n)(r)
-          rss[n].push(r.maxRssKiB! / 1024)
+          rss[n].push(r.maxRssKiB / 1024)
         }
         log(`synthetic ${n}: peak RSS ${median(rss[n]).toFixed(1)} MiB [${Math.min(...rss[n]).toFixed(1)}–${Math.max(...rss[n]).toFixed(1)}]`)
       }

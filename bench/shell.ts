@@ -14,8 +14,10 @@ export interface ShellRun {
   code: number
   stdout: string
   stderr: string
-  /** Peak RSS in KiB, when measured (`rss: true`). */
-  maxRssKiB?: number
+  /** Peak RSS in KiB. */
+  maxRssKiB: number
+  /** User + system CPU time in ms (steadier than wall time on a busy machine). */
+  cpuMs: number
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-bench-'))
@@ -23,13 +25,16 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 
 export const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-/** Run `argv` once from sh; with `rss`, under /usr/bin/time -f %M for its peak RSS. */
-export function shellTime(argv: string[], env: Record<string, string>, opts: { rss?: boolean; stdin?: string } = {}): Promise<ShellRun> {
+/**
+ * Run `argv` once from sh, under /usr/bin/time for its peak RSS and CPU time (the same
+ * small cost on both sides of every pair).
+ */
+export function shellTime(argv: string[], env: Record<string, string>, opts: { stdin?: string } = {}): Promise<ShellRun> {
   const out = path.join(dir, 'out')
   const err = path.join(dir, 'err')
   const rssFile = path.join(dir, 'rss')
   const cmd = argv.map(quote).join(' ')
-  const wrapped = opts.rss ? `/usr/bin/time -f %M -o ${quote(rssFile)} ${cmd}` : cmd
+  const wrapped = `/usr/bin/time -f '%M %U %S' -o ${quote(rssFile)} ${cmd}`
   const stdin = opts.stdin ? `<${quote(opts.stdin)}` : '</dev/null'
   const script = `s=$(date +%s%N); ${wrapped} >${quote(out)} 2>${quote(err)} ${stdin}; c=$?; e=$(date +%s%N); echo "$s $e $c"`
   return new Promise((resolve, reject) => {
@@ -39,13 +44,16 @@ export function shellTime(argv: string[], env: Record<string, string>, opts: { r
     child.on('error', reject)
     child.on('close', () => {
       const [s, e, c] = line.trim().split(' ').map(Number)
+      // time(1) writes "Command exited with non-zero status N" first when it fails.
+      const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
       resolve({
         startedAt: s / 1e6,
         ms: (e - s) / 1e6,
         code: c,
         stdout: readFileSync(out, 'utf8'),
         stderr: readFileSync(err, 'utf8'),
-        maxRssKiB: opts.rss ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : undefined,
+        maxRssKiB: rss,
+        cpuMs: (user + sys) * 1000,
       })
     })
   })
@@ -68,6 +76,9 @@ export interface PairResult {
   /** The spread of the per-run ratios a_i/b_i (alternated neighbours): 25th–75th percentile. */
   ratioP25: number
   ratioP75: number
+  /** Median CPU time (user + sys) of each side, ms. */
+  aCpu: number
+  bCpu: number
   aRuns: ShellRun[]
 }
 
@@ -98,5 +109,14 @@ export async function pair(name: string, runs: number, a: () => Promise<ShellRun
   const ratios = ta.map((r, i) => r.ms / tb[i].ms)
   const am = median(ta.map((r) => r.ms))
   const bm = median(tb.map((r) => r.ms))
-  return { a: am, b: bm, ratio: am / bm, ratioP25: quantile(ratios, 0.25), ratioP75: quantile(ratios, 0.75), aRuns: ta }
+  return {
+    a: am,
+    b: bm,
+    ratio: am / bm,
+    ratioP25: quantile(ratios, 0.25),
+    ratioP75: quantile(ratios, 0.75),
+    aCpu: median(ta.map((r) => r.cpuMs)),
+    bCpu: median(tb.map((r) => r.cpuMs)),
+    aRuns: ta,
+  }
 }

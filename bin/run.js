@@ -105,7 +105,13 @@ if (!found) {
   let error
   try {
     await config.runHook('init', { argv: found.rest, id: found.id })
-    await config.runCommand(found.id, found.rest, found.cmd)
+    // What config.runCommand does, minus Command.run's second Config.load (it rebuilds
+    // the whole configuration from the one it is given). pdsctl defines no prerun or
+    // postrun hooks, and the plugins that might are not loaded on this path.
+    const Command = await found.cmd.load()
+    const cmd = new Command(found.rest, config)
+    cmd.id ??= found.id
+    await cmd._run()
   } catch (err) {
     error = err
   } finally {
