@@ -14,6 +14,8 @@ import path from 'node:path'
 import { BIN, ROOT, cleanEnv, runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
 import { runPty } from '../helpers/pty.js'
+import { noKubectlLeft } from '../helpers/processes.js'
+import { startFakeKube } from '../bed/fakeKube.js'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pdsctl-base-test-'))
 after(() => rmSync(tmp, { recursive: true, force: true }))
@@ -65,6 +67,19 @@ describe('signals end a command stuck in a request', () => {
       assert.doesNotMatch(res.stderr, /Warning|unsettled|internal/)
     })
   }
+
+  test('through a kubectl port-forward: SIGTERM ends the command within 1 s and kubectl with it', async () => {
+    const k = await startFakeKube({ backendPort: port })
+    try {
+      arm()
+      const res = await interrupt(['health', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--timeout', '3000000'], k.env, connectedP, 'SIGTERM')
+      assert.equal(res.code, 143, res.stderr)
+      assert.ok(res.ms < 1000, `took ${res.ms} ms`)
+      assert.deepEqual(await noKubectlLeft(k.cacheDir), [], 'no kubectl survives')
+    } finally {
+      await k.close()
+    }
+  })
 
   test('an admin listing stuck mid-way ends on SIGTERM too, under --json', async () => {
     arm()
