@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // pdsctl entry point (the published binary). Runs the compiled commands in dist/ with
 // the oclif manifest, so start-up never scans or compiles anything. Three paths:
 // - `--version` is answered from package.json without loading oclif (same text as oclif's);
@@ -7,6 +7,9 @@
 //   every run, ~20 ms, for nothing;
 // - everything else (help, topics, unknown commands and did-you-mean, autocomplete, no
 //   arguments) goes through oclif's own execute(), as before.
+// The `--` in the shebang ends Node's own options: without it Node takes `--env-file`
+// (and friends) after the script name for itself (nodejs/node#54232), loading or failing
+// on the file before pdsctl sees the flag.
 import { readFileSync } from 'node:fs'
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +20,23 @@ if (major < 22) {
   process.stderr.write(`Error: pdsctl needs Node.js 22 or newer (this is ${process.version}). Install a current Node.js.\n`)
   process.exit(2)
 }
+// A reader that went away (`pdsctl account list | head`) ends pdsctl quietly, as with gh
+// and kubectl: exit 0, no EPIPE error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
+}
+// Nothing left to wait for while the command has not finished: its input ended under it
+// (Ctrl-D at a prompt). Say so, instead of Node's "unsettled top-level await" (exit 13).
+let finished = false
+process.once('beforeExit', () => {
+  if (!finished) {
+    process.stderr.write('Error: interrupted (the input ended)\n')
+    process.exit(130)
+  }
+})
 // undici parses HTTP with a WebAssembly build of llhttp. V8 compiles it with its baseline
 // compiler (Liftoff) and then re-compiles hot functions with TurboFan in the background;
 // a process may not exit while that runs, which cost ~40 ms at the end of any command
@@ -101,6 +121,7 @@ const found = config && findCommandId(config, args)
 if (!found) {
   const { execute } = await import('@oclif/core/execute')
   await execute({ dir: import.meta.url, args })
+  finished = true
 } else {
   let error
   try {
@@ -112,8 +133,10 @@ if (!found) {
     const cmd = new Command(found.rest, config)
     cmd.id ??= found.id
     await cmd._run()
+    finished = true
   } catch (err) {
     error = err
+    finished = true
   } finally {
     await config.runHook('finally', { argv: found.rest, Command: found.cmd, error, id: found.id })
   }

@@ -111,19 +111,31 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
   /**
    * The batch JSON document ({"results": [...], "ok": N, "failed": M}, laid out as
    * JSON.stringify(…, null, 2) would), written as the results come, never held whole.
+   * Nothing is written before the first result (an early error leaves stdout to the JSON
+   * error object); a failure after it still closes the document, with the counts so far.
    */
   private async printBatchJson<R>(results: AsyncIterable<BatchResult<R>>, counts: () => { ok: number; failed: number }): Promise<void> {
     let n = 0
-    let chunk = '{\n  "results": ['
-    for await (const r of results) {
-      chunk += (n++ ? ',\n    ' : '\n    ') + JSON.stringify(r, null, 2).replace(/\n/g, '\n    ')
-      if (chunk.length > 16_384) {
-        await this.out.write(chunk)
-        chunk = ''
-      }
+    let chunk = ''
+    const close = async () => {
+      const { ok, failed } = counts()
+      await this.out.write(`${n ? chunk : '{\n  "results": ['}${n ? '\n  ]' : ']'},\n  "ok": ${ok},\n  "failed": ${failed}\n}\n`)
+      this.out.wroteDocument = true
     }
-    const { ok, failed } = counts()
-    await this.out.write(`${chunk}${n ? '\n  ]' : ']'},\n  "ok": ${ok},\n  "failed": ${failed}\n}\n`)
+    try {
+      for await (const r of results) {
+        chunk += (n++ ? ',\n    ' : '{\n  "results": [\n    ') + JSON.stringify(r, null, 2).replace(/\n/g, '\n    ')
+        if (chunk.length > 16_384) {
+          await this.out.write(chunk)
+          this.out.wroteDocument = true
+          chunk = ''
+        }
+      }
+    } catch (err) {
+      if (n > 0) await close()
+      throw err
+    }
+    await close()
   }
 
   /** The simple verbs: one updateSubjectStatus / deleteAccount / invites call per account. */
