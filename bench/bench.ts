@@ -7,9 +7,11 @@
 //   --runs 9                alternated runs per pair
 //   --batch 500             accounts in the `account takedown -` batch
 //   --delay 5               one-way ms of the delaying proxy (the network case)
-//   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube
+//   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
+//                           sweep (pool width × batch size of the listing, loopback and proxy)
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
-//   --bin PATH              time another build's bin/run.js (before/after figures)
+//   --bin PATH              time another build's bin/run.js instead
+//   --before PATH           also time another build (e.g. the previous commit) on each pair
 import { existsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -31,6 +33,8 @@ const { values: opt } = parseArgs({
     'no-targets': { type: 'boolean', default: false },
     /** Another build's bin/run.js to time instead (e.g. an older checkout, for before/after figures). */
     bin: { type: 'string' },
+    /** Also time this other build's bin/run.js on every pair ("before" figures, reported as INFO). */
+    before: { type: 'string' },
   },
 })
 const sizes = opt.accounts.split(',').map(Number).sort((a, b) => a - b)
@@ -45,14 +49,23 @@ const targets = !opt['no-targets']
 const NODE = process.execPath
 const BIN = opt.bin ? path.resolve(opt.bin) : path.join(ROOT, 'bin/run.js')
 const bench = (f: string) => path.join(ROOT, 'bench', f)
-const pdsctl = (...args: string[]) => [NODE, BIN, ...args]
+let currentBin = BIN
+const pdsctl = (...args: string[]) => [NODE, currentBin, ...args]
+/** Run a section for this build, then (with --before) for the other one, labelled. */
+async function forBins(fn: (label: string) => Promise<void>) {
+  for (const [label, bin] of [['', BIN], ...(opt.before ? [['before: ', path.resolve(opt.before)]] : [])]) {
+    currentBin = bin
+    await fn(label)
+  }
+  currentBin = BIN
+}
 
 const lines: string[] = []
 let missed = 0
 const fmt = (r: PairResult) =>
   `${r.a.toFixed(0)} ms vs ${r.b.toFixed(0)} ms, ratio ${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}–${r.ratioP75.toFixed(2)}] (cpu ${r.aCpu.toFixed(0)} vs ${r.bCpu.toFixed(0)} ms)`
 function report(line: string, ok: boolean | undefined) {
-  const tag = ok === undefined || !targets ? 'INFO' : ok ? 'PASS' : 'FAIL'
+  const tag = ok === undefined || !targets || line.startsWith('before: ') ? 'INFO' : ok ? 'PASS' : 'FAIL'
   if (tag === 'FAIL') missed++
   lines.push(`${tag}  ${line}`)
   process.stderr.write(`${tag}  ${line}\n`)
@@ -69,27 +82,25 @@ function checkRows(expected: number) {
 // The synthetic server: peak RSS of the listing at two sizes, and when the first request
 // of a command leaves (the server notes its arrival; the shell noted the start).
 if (want('rss') || want('first')) {
-  const rss: Record<number, number[]> = {}
+  const rss: Record<string, number[]> = {}
   for (const n of synthSizes) {
     const syn = await startSyntheticPds(n)
     const env = cleanEnv({ PDS_URL: syn.url, PDS_ADMIN_PASSWORD: syn.adminPassword })
     try {
       if (want('rss')) {
-        rss[n] = []
-        for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++) {
-          const r = await shellTime(pdsctl('account', 'list', '--json'), env)
-          if (r.code !== 0) throw new Error(`account list (synthetic ${n}) exited ${r.code}: ${r.stderr}`)
-          checkRows(n)(r)
-          rss[n].push(r.maxRssKiB / 1024)
-        }
-        log(`synthetic ${n}: peak RSS ${median(rss[n]).toFixed(1)} MiB [${Math.min(...rss[n]).toFixed(1)}–${Math.max(...rss[n]).toFixed(1)}]`)
+        await forBins(async (label) => {
+          const runs: number[] = (rss[label + n] = [])
+          for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++) {
+            const r = await shellTime(pdsctl('account', 'list', '--json'), env)
+            if (r.code !== 0) throw new Error(`account list (synthetic ${n}) exited ${r.code}: ${r.stderr}`)
+            checkRows(n)(r)
+            runs.push(r.maxRssKiB / 1024)
+          }
+          log(`${label}synthetic ${n}: peak RSS ${median(runs).toFixed(1)} MiB [${Math.min(...runs).toFixed(1)}–${Math.max(...runs).toFixed(1)}]`)
+        })
       }
       if (want('first') && n === synthSizes[0]) {
-        for (const [name, argv] of [
-          ['health', pdsctl('health', '--json')],
-          ['account list', pdsctl('account', 'list', '--json', '--limit', '10')],
-          ['floor (node:http script)', [NODE, bench('floor-health-http.mjs')]],
-        ] as Array<[string, string[]]>) {
+        const firstOf = async (label: string, name: string, argv: string[]) => {
           const lat: number[] = []
           for (let i = 0; i < RUNS; i++) {
             syn.reset()
@@ -98,23 +109,32 @@ if (want('rss') || want('first')) {
             lat.push(syn.firstRequestAt()! - r.startedAt)
           }
           const m = median(lat)
-          report(`first request of ${name} leaves ${m.toFixed(0)} ms after process start [${quantile(lat, 0.25).toFixed(0)}–${quantile(lat, 0.75).toFixed(0)}] (target <= 40 ms)`, name.startsWith('floor') ? undefined : m <= 40)
+          report(`${label}first request of ${name} leaves ${m.toFixed(0)} ms after process start [${quantile(lat, 0.25).toFixed(0)}–${quantile(lat, 0.75).toFixed(0)}] (target <= 40 ms)`, name.startsWith('floor') ? undefined : m <= 40)
         }
+        await forBins(async (label) => {
+          await firstOf(label, 'health', pdsctl('health', '--json'))
+          await firstOf(label, 'account list', pdsctl('account', 'list', '--json', '--limit', '10'))
+        })
+        await firstOf('', 'floor (node:http script)', [NODE, bench('floor-health-http.mjs')])
       }
     } finally {
       await syn.close()
     }
   }
   if (want('rss') && synthSizes.length >= 2) {
-    const lo = median(rss[synthSizes[0]])
-    const hi = median(rss[synthSizes.at(-1)!])
-    report(`peak RSS of account list --json: ${lo.toFixed(1)} MiB at ${synthSizes[0]} → ${hi.toFixed(1)} MiB at ${synthSizes.at(-1)}, +${(hi - lo).toFixed(1)} MiB (target <= +16 MiB)`, hi - lo <= 16)
+    await forBins(async (label) => {
+      const lo = median(rss[label + synthSizes[0]])
+      const hi = median(rss[label + synthSizes.at(-1)!])
+      report(`${label}peak RSS of account list --json: ${lo.toFixed(1)} MiB at ${synthSizes[0]} → ${hi.toFixed(1)} MiB at ${synthSizes.at(-1)}, +${(hi - lo).toFixed(1)} MiB (target <= +16 MiB)`, hi - lo <= 16)
+    })
   }
 }
 
 if (want('version')) {
-  const v = await pair('--version', RUNS, () => shellTime(pdsctl('--version'), cleanEnv()), () => shellTime([NODE, '-e', '0'], cleanEnv()))
-  report(`--version: ${fmt(v)} vs node -e 0 (target <= 1.5)`, v.ratio <= 1.5)
+  await forBins(async (label) => {
+    const v = await pair('--version', RUNS, () => shellTime(pdsctl('--version'), cleanEnv()), () => shellTime([NODE, '-e', '0'], cleanEnv()))
+    report(`${label}--version: ${fmt(v)} vs node -e 0 (target <= 1.5)`, v.ratio <= 1.5)
+  })
 }
 
 const needBed = ['list', 'proxy', 'health', 'batch', 'kube'].some(want)
@@ -141,8 +161,10 @@ if (needBed) {
   }
   try {
     if (want('health')) {
-      const h = await pair('health', RUNS, () => shellTime(pdsctl('health', '--json'), env), () => shellTime([NODE, bench('floor-health-http.mjs')], env))
-      report(`health --json: ${fmt(h)} vs the node:http script (target <= 1.6)`, h.ratio <= 1.6)
+      await forBins(async (label) => {
+        const h = await pair('health', RUNS, () => shellTime(pdsctl('health', '--json'), env), () => shellTime([NODE, bench('floor-health-http.mjs')], env))
+        report(`${label}health --json: ${fmt(h)} vs the node:http script (target <= 1.6)`, h.ratio <= 1.6)
+      })
     }
     if (want('batch')) {
       await seedTo(Math.max(BATCH, 1))
@@ -154,24 +176,46 @@ if (needBed) {
         const out = JSON.parse(r.stdout) as { ok: number; failed: number }
         if (out.ok !== dids.length || out.failed !== 0) throw new Error(`batch: ${out.ok} ok, ${out.failed} failed of ${dids.length}`)
       }
-      const b = await pair('batch', RUNS, () => shellTime(pdsctl('account', 'takedown', '-', '--yes', '--json'), env, { stdin: file }), () => shellTime([NODE, bench('floor-batch-http.mjs')], env, { stdin: file }), check)
-      report(`account takedown - (${dids.length} accounts): ${fmt(b)} vs the batched floor (target <= 1.2)`, b.ratio <= 1.2)
+      await forBins(async (label) => {
+        const b = await pair('batch', RUNS, () => shellTime(pdsctl('account', 'takedown', '-', '--yes', '--json'), env, { stdin: file }), () => shellTime([NODE, bench('floor-batch-http.mjs')], env, { stdin: file }), check)
+        report(`${label}account takedown - (${dids.length} accounts): ${fmt(b)} vs the batched floor (target <= 1.2)`, b.ratio <= 1.2)
+      })
     }
     for (const n of want('list') || want('proxy') ? sizes : []) {
       await seedTo(n)
       if (want('list')) {
-        const l = await pair(`account list ${n}`, RUNS, () => shellTime(pdsctl('account', 'list', '--json'), env), () => shellTime([NODE, bench('floor-list-http.mjs')], env), checkRows(n))
-        const target = n >= 10_000 ? 1.15 : 1.5
-        report(`account list --json, ${n} accounts: ${fmt(l)} vs the node:http floor (target <= ${target})`, l.ratio <= target)
+        await forBins(async (label) => {
+          const l = await pair(`account list ${n}`, RUNS, () => shellTime(pdsctl('account', 'list', '--json'), env), () => shellTime([NODE, bench('floor-list-http.mjs')], env), checkRows(n))
+          const target = n >= 10_000 ? 1.15 : 1.5
+          report(`${label}account list --json, ${n} accounts: ${fmt(l)} vs the node:http floor (target <= ${target})`, l.ratio <= target)
+        })
         const f = await pair(`fetch floor ${n}`, Math.max(3, Math.ceil(RUNS / 3)), () => shellTime(pdsctl('account', 'list', '--json'), env), () => shellTime([NODE, bench('plain-list.mjs')], env))
         report(`account list --json, ${n} accounts: ${fmt(f)} vs the plain-fetch script`, undefined)
+      }
+      if (only?.has('sweep') && n === sizes[0]) {
+        const proxy = await startDelayProxy(bed.url, DELAY)
+        try {
+          for (const [where, e] of [['loopback', env], [`${DELAY} ms proxy`, { ...env, PDS_URL: proxy.url }]] as const) {
+            for (const batch of [50, 100]) {
+              for (const width of [1, 2, 4, 6]) {
+                const knobs = ['--batch-size', String(batch), '--concurrency', String(width)]
+                const p = await pair(`sweep`, RUNS, () => shellTime(pdsctl('account', 'list', '--json', ...knobs), e), () => shellTime([NODE, bench('floor-list-http.mjs')], e), checkRows(n))
+                report(`sweep ${n} accounts, ${where}, batch ${batch}, width ${width}: ${fmt(p)} vs the node:http floor`, undefined)
+              }
+            }
+          }
+        } finally {
+          await proxy.close()
+        }
       }
       if (want('proxy') && n === sizes[0]) {
         const proxy = await startDelayProxy(bed.url, DELAY)
         const penv = { ...env, PDS_URL: proxy.url }
         try {
-          const p = await pair(`proxy ${n}`, RUNS, () => shellTime(pdsctl('account', 'list', '--json'), penv), () => shellTime([NODE, bench('floor-list-http.mjs')], penv), checkRows(n))
-          report(`account list --json, ${n} accounts through a ${DELAY} ms (one-way) delaying proxy: ${fmt(p)} vs the node:http floor`, undefined)
+          await forBins(async (label) => {
+            const p = await pair(`proxy ${n}`, RUNS, () => shellTime(pdsctl('account', 'list', '--json'), penv), () => shellTime([NODE, bench('floor-list-http.mjs')], penv), checkRows(n))
+            report(`${label}account list --json, ${n} accounts through a ${DELAY} ms (one-way) delaying proxy: ${fmt(p)} vs the node:http floor`, undefined)
+          })
         } finally {
           await proxy.close()
         }

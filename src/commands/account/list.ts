@@ -25,6 +25,9 @@ Piped output is tab-separated (same column order, no header) and streams; --json
   static override flags = {
     limit: Flags.integer({ description: 'Stop after this many accounts.', min: 1 }),
     'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
+    // Tuning knobs for the bench's sweep (bench/bench.ts --only sweep); the defaults are its result.
+    'batch-size': Flags.integer({ description: 'DIDs per getAccountInfos call (1-100).', min: 1, max: 100, hidden: true }),
+    concurrency: Flags.integer({ description: 'getAccountInfos calls in flight (1-7).', min: 1, max: 7, hidden: true }),
   }
 
   /**
@@ -42,7 +45,7 @@ Piped output is tab-separated (same column order, no header) and streams; --json
         keep?.push(...chunk)
         yield chunk
       }
-    })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'] }))
+    })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'], batchSize: this.flags['batch-size'], concurrency: this.flags.concurrency }))
     if (this.out.json) await this.out.printJsonArray(chunks)
     else await this.out.printRows(chunks, ACCOUNT_COLUMNS)
     if (!this.out.json) this.out.status(`${count} account${count === 1 ? '' : 's'}`)
