@@ -137,7 +137,7 @@ if (want('version')) {
   })
 }
 
-const needBed = ['list', 'proxy', 'health', 'batch', 'kube'].some(want)
+const needBed = ['list', 'proxy', 'health', 'batch', 'kube', 'sweep'].some(want)
 if (needBed) {
   log(`Starting the test-bed PDS…`)
   const bed: TestBed = await startTestBed()
@@ -181,7 +181,7 @@ if (needBed) {
         report(`${label}account takedown - (${dids.length} accounts): ${fmt(b)} vs the batched floor (target <= 1.2)`, b.ratio <= 1.2)
       })
     }
-    for (const n of want('list') || want('proxy') ? sizes : []) {
+    for (const n of want('list') || want('proxy') || only?.has('sweep') ? sizes : []) {
       await seedTo(n)
       if (want('list')) {
         await forBins(async (label) => {
