@@ -97,6 +97,11 @@ if (want('rss') || want('first')) {
             runs.push(r.maxRssKiB / 1024)
           }
           log(`${label}synthetic ${n}: peak RSS ${median(runs).toFixed(1)} MiB [${Math.min(...runs).toFixed(1)}–${Math.max(...runs).toFixed(1)}]`)
+          if (n === synthSizes[0]) {
+            // The synthetic server answers far faster than a PDS: this shows the client's own cost.
+            const t = await pair(`synthetic ${n}`, RUNS, () => shellTime(pdsctl('account', 'list', '--json'), env), () => shellTime([NODE, bench('floor-list-http.mjs')], env), checkRows(n))
+            report(`${label}account list --json, ${n} synthetic accounts: ${fmt(t)} vs the node:http floor`, undefined)
+          }
         })
       }
       if (want('first') && n === synthSizes[0]) {
