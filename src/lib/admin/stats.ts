@@ -17,7 +17,7 @@ export interface AccountRefStat {
 export interface Stats {
   accounts: {
     total: number
-    /** Counts by listRepos status: active, takendown, deactivated, … (only statuses seen). */
+    /** Counts by listRepos status: active, takendown, deactivated, … (only statuses seen; most common first). */
     byStatus: Record<string, number>
     emailConfirmed: number
     /** Has an email that is not confirmed. */
@@ -80,6 +80,8 @@ export async function collectStats(client: PdsClient, opts: { days?: number; now
       }
     })(),
   ])
+  // Stable order whatever the listing order: most common first, then by name.
+  accounts.byStatus = Object.fromEntries(Object.entries(accounts.byStatus).sort(([a, x], [b, y]) => y - x || a.localeCompare(b)))
   const signupsByDay = perDay.map((count, i) => ({ date: new Date((first + i) * DAY_MS).toISOString().slice(0, 10), count }))
   return { accounts, signupsByDay, invites }
 }
