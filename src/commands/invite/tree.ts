@@ -50,7 +50,7 @@ JSON: {roots: [node], admin: [node]}, node = {did, handle, status, emailConfirme
 
   private async disable(client: PdsClient, rootDid: string, dids: string[]): Promise<InviteDisableReport> {
     const dryRun = Boolean(this.flags['dry-run'])
-    if (!dryRun) await this.confirmOrYes(`Disable the invites of ${dids.length} account${dids.length === 1 ? '' : 's'} (${this.args.account} and everyone it invited, directly or not)?`, this.flags.yes)
+    if (!dryRun) await this.confirmOrYes(`Disable invites for ${dids.length} account${dids.length === 1 ? '' : 's'} (${this.args.account}'s subtree)?`, this.flags.yes)
     const report = await disableSubtreeInvites(client, rootDid, dids, { dryRun })
     if (this.out.json) await this.out.printJson(report)
     else {

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
+import { runPty } from '../../helpers/pty.js'
 import { adminCode, adminView, allCodes, confirmEmail, giveCodes, signUp, takedown } from '../../lib/admin/triageBed.js'
 import type { InviteDisableReport, InviteTree, InviteTreeNode } from '../../../src/lib/admin/inviteTree.js'
 
@@ -160,5 +161,22 @@ describe('pdsctl invite tree', () => {
     const second = JSON.parse(again.stdout) as InviteDisableReport
     assert.ok(second.accounts.every((x) => x.alreadyDisabled && x.invitesDisabled))
     assert.deepEqual(second.codes, [])
+  })
+
+  test('on a terminal --disable asks first: "no" changes nothing, "yes" disables', async () => {
+    const no = runPty(['invite', 'tree', a.frank.handle, '--disable'], bedEnv(bed))
+    await no.waitFor(/Disable invites for 2 accounts \(frank\.test's subtree\)\?/)
+    no.write('n\r')
+    assert.notEqual(await no.exited, 0)
+    assert.equal((await adminView(bed, a.frank.did)).invitesDisabled, false)
+    assert.equal((await adminView(bed, a.gus.did)).invitesDisabled, false)
+
+    const yes = runPty(['invite', 'tree', a.frank.handle, '--disable'], bedEnv(bed))
+    await yes.waitFor(/Disable invites for 2 accounts/)
+    yes.write('y\r')
+    await yes.waitFor(/Disabled invites for 2 accounts \(0 already were\) and 0 unused codes; confirmed by the PDS\./)
+    assert.equal(await yes.exited, 0)
+    assert.equal((await adminView(bed, a.frank.did)).invitesDisabled, true)
+    assert.equal((await adminView(bed, a.gus.did)).invitesDisabled, true)
   })
 })
