@@ -17,7 +17,8 @@ export default class AccountList extends PdsCommand<typeof AccountList> {
   static override summary = 'List every account with handle, email, confirmation and status'
   static override description = `Pages through com.atproto.sync.listRepos with cursors (1000 a page) and enriches each page with batched com.atproto.admin.getAccountInfos calls, so every account is listed however many there are.
 Columns: handle, email, email confirmed, status (active, takendown, deactivated, …), DID, created.
-Piped output is tab-separated (same column order, no header) and streams; --json streams an array.`
+Piped output is tab-separated (same column order, no header) and streams; --json streams an array.
+Filters (the FILTER flags) combine with AND and run on the rows as they stream by (the PDS has no server-side search); --limit then counts matches. --output did|handle prints just that column, one per line, to pipe into a bulk verb (account takedown -, …).`
   static override examples = [
     '<%= config.bin %> account list',
     "<%= config.bin %> account list | awk -F'\\t' '$3 == \"false\" {print $1}'   # handles with unconfirmed email",
