@@ -4,7 +4,7 @@
 // admin) form the `admin` root. Built from one pass over getInviteCodes (the relations)
 // and one over the account listing (handle, status, email confirmation of the accounts in
 // the tree only): memory grows with the number of invite relations, not with all accounts.
-import { PdsctlError, UsageError } from '../errors.js'
+import { NotFoundError, PdsctlError, UsageError } from '../errors.js'
 import type { AccountRef } from '../pds/identifiers.js'
 import type { ServerDefs } from '../pds/lexicon.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
@@ -123,7 +123,7 @@ export async function buildInviteTree(client: PdsClient, opts: { account?: Accou
       if (wanted.has(a.did)) info.set(a.did, { handle: a.handle, status: a.status, emailConfirmed: a.emailConfirmed })
     }
   }
-  if (rootDid && !info.has(rootDid)) throw new PdsctlError(`${rootDid} is not in the account listing of this PDS`)
+  if (rootDid && !info.has(rootDid)) throw new NotFoundError(`no account ${rootDid} on this PDS`, { hint: '`pdsctl account list` shows them all' })
 
   const seen = new Set<string>()
   const node = (did: string, code?: string): InviteTreeNode => {

@@ -112,6 +112,9 @@ describe('pdsctl invite tree', () => {
     assert.equal(bad.code, 2)
     const unknown = await runCli(['invite', 'tree', 'nobody.test'], { env: bedEnv(bed) })
     assert.equal(unknown.code, 4, unknown.stderr)
+    const unknownDid = await runCli(['invite', 'tree', 'did:plc:zzzzzzzzzzzzzzzzzzzzzzzz'], { env: bedEnv(bed) })
+    assert.equal(unknownDid.code, 4, unknownDid.stderr)
+    assert.match(unknownDid.stderr, /^Error: no account did:plc:z+ on this PDS/)
   })
 
   test('--disable: dry run changes nothing, no --yes refuses, --yes disables the subtree and the PDS confirms it', async () => {
