@@ -100,4 +100,13 @@ describe('pdsctl stats', () => {
     assert.equal(res.code, 2)
     assert.match(res.stderr, /--days/)
   })
+
+  test('a wrong admin password: exit 3, one line, nothing on stdout', async () => {
+    const res = await runCli(['stats'], { env: bedEnv(bed, { PDS_ADMIN_PASSWORD: 'wrong-password-xyz' }) })
+    assert.equal(res.code, 3)
+    assert.equal(res.stdout, '')
+    assert.equal(res.stderr.trimEnd().split('\n').length, 1, res.stderr)
+    assert.match(res.stderr, /^Error: the PDS rejected the admin password/)
+    assert.ok(!res.stderr.includes('wrong-password-xyz'))
+  })
 })

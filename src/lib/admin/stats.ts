@@ -1,6 +1,6 @@
 // `pdsctl stats`: what an operator looks at before a spam clean-up. One streaming pass over
 // the accounts (listRepos + getAccountInfos, as `account list`) and one over the invite
-// codes (getInviteCodes), run side by side; only counters are kept, so memory stays flat
+// codes (getInviteCodes), one after the other; only counters are kept, so memory stays flat
 // however many accounts there are.
 import { UsageError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
@@ -65,21 +65,17 @@ export async function collectStats(client: PdsClient, opts: { days?: number; now
   }
 
   const invites: Stats['invites'] = { total: 0, available: 0, used: 0, disabled: 0 }
-  await Promise.all([
-    (async () => {
-      for await (const page of listAccounts(client, { pageSize: opts.pageSize })) for (const a of page) countAccount(a)
-    })(),
-    (async () => {
-      for await (const page of inviteCodePages(client)) {
-        for (const c of page) {
-          invites.total++
-          if (c.disabled) invites.disabled++
-          else if (c.uses.length < c.available) invites.available++
-          if (c.uses.length > 0) invites.used++
-        }
-      }
-    })(),
-  ])
+  // One pass after the other, invites first: it is short and fails fast on a rejected
+  // password, and an error never leaves the other pass's requests in flight at exit.
+  for await (const page of inviteCodePages(client)) {
+    for (const c of page) {
+      invites.total++
+      if (c.disabled) invites.disabled++
+      else if (c.uses.length < c.available) invites.available++
+      if (c.uses.length > 0) invites.used++
+    }
+  }
+  for await (const page of listAccounts(client, { pageSize: opts.pageSize })) for (const a of page) countAccount(a)
   // Stable order whatever the listing order: most common first, then by name.
   accounts.byStatus = Object.fromEntries(Object.entries(accounts.byStatus).sort(([a, x], [b, y]) => y - x || a.localeCompare(b)))
   const signupsByDay = perDay.map((count, i) => ({ date: new Date((first + i) * DAY_MS).toISOString().slice(0, 10), count }))

@@ -115,6 +115,10 @@ describe('pdsctl invite tree', () => {
     const unknownDid = await runCli(['invite', 'tree', 'did:plc:zzzzzzzzzzzzzzzzzzzzzzzz'], { env: bedEnv(bed) })
     assert.equal(unknownDid.code, 4, unknownDid.stderr)
     assert.match(unknownDid.stderr, /^Error: no account did:plc:z+ on this PDS/)
+    const auth = await runCli(['invite', 'tree', '--json'], { env: bedEnv(bed, { PDS_ADMIN_PASSWORD: 'wrong-password-xyz' }) })
+    assert.equal(auth.code, 3)
+    assert.equal(JSON.parse(auth.stdout).error.exitCode, 3)
+    assert.equal(auth.stderr.trimEnd().split('\n').length, 1, auth.stderr)
   })
 
   test('--disable: dry run changes nothing, no --yes refuses, --yes disables the subtree and the PDS confirms it', async () => {
