@@ -82,6 +82,7 @@ export async function* listAccounts(client: PdsClient, opts: ListOptions = {}): 
       while (queue.length >= maxQueued && !stopped) await producer.wait()
       if (stopped) return
       const page = await client.query(LIST_REPOS, { limit: Math.min(pageSize, remaining), cursor }, 'none')
+      if (stopped) return
       if (!page || !Array.isArray(page.repos)) throw new PdsctlError(`the PDS answered ${LIST_REPOS} without repos`, { hint: 'Is --url really a PDS?' })
       const all = page.repos as RepoEntry[]
       if (all.length === 0) return
@@ -96,7 +97,8 @@ export async function* listAccounts(client: PdsClient, opts: ListOptions = {}): 
       const wanted = opts.repoFilter ? repos.filter(opts.repoFilter) : repos
       for (let i = 0; i < wanted.length; i += batchSize) {
         const chunk = wanted.slice(i, i + batchSize)
-        const p = pool.run(() => enrich(client, chunk))
+        // A batch still waiting for the pool when the consumer stops is never sent.
+        const p = pool.run(() => (stopped ? Promise.resolve([]) : enrich(client, chunk)))
         p.catch(() => {}) // observed by the consumer, in order
         queue.push(p)
       }
