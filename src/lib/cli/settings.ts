@@ -68,6 +68,8 @@ export interface ConnectionSettings {
   hostname?: string
   /** Relays from PDS_CRAWLERS. */
   crawlers: string[]
+  /** [backup] PDS_RATE_LIMIT_BYPASS_KEY (environment, then env file): sent as x-ratelimit-bypass to the PDS only. */
+  rateLimitBypassKey?: string
 }
 
 const DEFAULT_TIMEOUT_S = 30
@@ -152,7 +154,9 @@ export async function resolveConnection(
   const timeoutS = flags.timeout ?? DEFAULT_TIMEOUT_S
   if (!(timeoutS > 0)) throw new UsageError('--timeout must be a positive number of seconds')
 
-  return { url, urlSource, kube, adminPassword, timeoutMs: timeoutS * 1000, allowInsecureHttp, envFile, hostname, crawlers }
+  const rateLimitBypassKey = nonEmpty(env.PDS_RATE_LIMIT_BYPASS_KEY) ?? fileVal('PDS_RATE_LIMIT_BYPASS_KEY') // [backup]
+
+  return { url, urlSource, kube, adminPassword, timeoutMs: timeoutS * 1000, allowInsecureHttp, envFile, hostname, crawlers, rateLimitBypassKey }
 }
 
 function parseSecretFlag(value: string): { name: string; key?: string } {
