@@ -220,8 +220,21 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   await mkdir(path.join(abs, 'blobs'), { recursive: true })
   await mkdir(path.join(abs, 'diffs'), { recursive: true })
   await sweepTemps(abs)
-  const prev = await readJson<AccountState>(path.join(abs, 'state.json'))
-  const usable = prev && prev.did === ref.did && prev.repo ? prev : undefined
+  const prev = await readJson<AccountState>(path.join(abs, 'state.json')).catch(() => undefined)
+  // A saved state counts only while its CARs are still there, whole (deleted because verify
+  // called them damaged: fetch a new full CAR).
+  let usable = prev && prev.did === ref.did && prev.repo ? prev : undefined
+  if (usable && !(await allPresent(ctx.dir, [usable.repo, ...usable.diffs]))) usable = undefined
+  // Blobs the state lists but the folder lost: list every blob again to find them.
+  let lostBlobs = false
+  if (usable) {
+    const kept: BlobEntry[] = []
+    for (const b of usable.blobs) {
+      if (await sizeIs(path.join(abs, 'blobs', b.cid), b.size)) kept.push(b)
+      else lostBlobs = true
+    }
+    usable = { ...usable, blobs: kept }
+  }
 
   // The admin view, every run: handle, email and status change without a new rev.
   const info = await getJson(ctx, 'com.atproto.admin.getAccountInfo', { did: ref.did }, 'admin')
@@ -269,8 +282,8 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
 
   // Blobs: everything on a first run; since the saved rev afterwards (older ones are on disk).
   const blobs = new Map<string, BlobEntry>((usable?.blobs ?? []).map((b) => [b.cid, b]))
-  const blobsSince = usable && usable.rev === rev ? undefined : usable?.rev
-  const skipListing = usable && usable.rev === rev
+  const blobsSince = lostBlobs ? undefined : usable?.rev
+  const skipListing = usable && usable.rev === rev && !lostBlobs
   if (!skipListing) {
     const pending: Promise<void>[] = []
     const inFlight = new Set<Promise<void>>()
@@ -304,6 +317,16 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     backedUpAt: new Date().toISOString(),
   }
   await writeFileAtomic(path.join(abs, 'state.json'), JSON.stringify(state, null, 1) + '\n')
+}
+
+async function sizeIs(file: string, size: number): Promise<boolean> {
+  const st = await stat(file).catch(() => undefined)
+  return Boolean(st?.isFile() && st.size === size)
+}
+
+async function allPresent(dir: string, files: FileEntry[]): Promise<boolean> {
+  for (const f of files) if (!(await sizeIs(path.join(dir, f.path), f.size))) return false
+  return true
 }
 
 /** Temp files left by a killed run are never complete: remove them. */

@@ -313,7 +313,7 @@ export class PdsClient {
    */
   async stream(
     req: RawRequest,
-    opts: { body?: Readable | Buffer; signal?: AbortSignal } = {},
+    opts: { body?: Readable | Buffer; contentLength?: number; signal?: AbortSignal } = {},
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Readable }> {
     const base = this.target.url
     const url = new URL(req.path, base)
@@ -326,6 +326,7 @@ export class PdsClient {
     if (req.method === 'POST') {
       headers['content-type'] = req.contentType ?? 'application/octet-stream'
       if (Buffer.isBuffer(opts.body)) headers['content-length'] = String(opts.body.length)
+      else if (opts.body && opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength)
       else if (!opts.body) headers['content-length'] = '0'
     }
     const authHeader = await this.authHeader(req.auth ?? 'none')
