@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -167,10 +167,16 @@ describe('pdsctl backup', () => {
     assert.ok(res.stderr.includes(rel(car)), res.stderr)
     assert.equal(res.stderr.includes('    at '), false, 'no stack trace')
 
-    // The next backup run repairs what changed size (the truncated CAR is fetched again).
+    // The next backup run repairs what is cut short or deleted: the truncated CAR and the
+    // damaged blob (once removed) are fetched again, and the copy verifies.
+    rmSync(blobFile)
     const fix = await runCli(['backup', copy, '--json'], { env: bedEnv(bed), timeoutMs: 120_000 })
     assert.equal(fix.code, 0, fix.stderr)
-    assert.equal((JSON.parse(fix.stdout) as BackupSummary).repos.full, 1)
+    const fixed = JSON.parse(fix.stdout) as BackupSummary
+    assert.equal(fixed.repos.full, 1)
+    assert.equal(fixed.blobs.fetched, 1)
+    const again = await runCli(['backup', 'verify', copy, '--json', '--plc-url', bed.plcUrl], { timeoutMs: 60_000 })
+    assert.equal(again.code, 0, again.stdout)
   })
 
   test('a corrupted CAR with the right length is caught by the CAR parser and the sums', async () => {
@@ -325,6 +331,29 @@ describe('pdsctl backup', () => {
     const down = await runCli(['backup', 'restore', dir, accts[1].did, '--password-stdin', '--yes'], { env: { PDS_URL: bed.url }, stdin: accts[1].password })
     assert.notEqual(down.code, 0)
     assert.match(down.stderr, /createSession failed \(AccountTakedown/)
+  })
+
+  test('restore into a deactivated account (the PDS accepts it) and into a deleted one (it refuses: the account is gone)', async () => {
+    // accts[2] was deactivated by the admin in before(): it can still log in and import.
+    const res = await runCli(['backup', 'restore', dir, accts[2].did, '--password-stdin', '--yes', '--json'], { env: { PDS_URL: bed.url }, stdin: accts[2].password, timeoutMs: 60_000 })
+    assert.equal(res.code, 0, res.stderr)
+    assert.equal((JSON.parse(res.stdout) as RestoreResult).imported, true)
+    // A deleted account cannot be restored over XRPC: no session, and recreating the DID
+    // needs a service-auth token signed by the account's signing key, deleted with it.
+    const victim = (await bed.seed(1, 'gone'))[0]
+    const d = tmp('pdsctl-backup-gone-')
+    assert.equal((await runCli(['backup', d, '-'], { env: bedEnv(bed), stdin: victim.did, timeoutMs: 60_000 })).code, 0)
+    await xrpc(bed.url, 'com.atproto.admin.deleteAccount', { did: victim.did }, bed.adminPassword)
+    const recreate = await fetch(`${bed.url}/xrpc/com.atproto.server.createAccount`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ did: victim.did, handle: 'gone-again.test', email: 'gone@example.com', password: victim.password }),
+    })
+    assert.equal(recreate.status, 401)
+    assert.match(await recreate.text(), /Missing auth to create account with did/)
+    const gone = await runCli(['backup', 'restore', d, victim.did, '--password-stdin', '--yes'], { env: { PDS_URL: bed.url }, stdin: victim.password })
+    assert.equal(gone.code, 3)
+    assert.match(gone.stderr, /createSession failed \(AuthenticationRequired: Invalid identifier or password\)/)
   })
 
   test('restore: an account that is not in the backup is named (exit 4), before any request', async () => {
