@@ -22,6 +22,10 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
   static override flags = {
     concurrency: Flags.integer({ description: 'Accounts and requests in flight at once.', default: 4, min: 1, max: 32 }),
     'page-size': Flags.integer({ description: 'listRepos/listBlobs page size.', default: 1000, min: 1, max: 1000, hidden: true }),
+    'bypass-key-secret': Flags.string({
+      description: 'Read the rate-limit bypass key from this Kubernetes Secret: NAME[:KEY] (key default rateLimitBypassKey); else PDS_RATE_LIMIT_BYPASS_KEY from the environment or env file.',
+      helpGroup: 'KUBERNETES',
+    }),
   }
 
   async run(): Promise<BackupSummary> {
@@ -36,10 +40,27 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       if (list.length === 0) throw new UsageError('no accounts on stdin', { hint: 'One handle or DID per line, or leave out - for every account' })
       for (const item of list) parseAccountRef(item) // bad input rejected before any request
     }
+    let secretRef: { name: string; key: string } | undefined
+    if (this.flags['bypass-key-secret']) {
+      const { parseSecretRef } = await import('../../lib/k8s/secret.js')
+      secretRef = parseSecretRef(this.flags['bypass-key-secret'], 'rateLimitBypassKey')
+    }
     const { runBackup } = await import('../../lib/backup/backup.js')
     const settings = await this.settings()
     const client = await this.client()
-    client.setRateLimitBypassKey(settings.rateLimitBypassKey)
+    let bypassKey = settings.rateLimitBypassKey
+    if (secretRef) {
+      const { readKubeSecret } = await import('../../lib/k8s/secret.js')
+      bypassKey = await readKubeSecret({
+        ...secretRef,
+        namespace: settings.kube?.namespace,
+        context: settings.kube?.context,
+        kubectl: settings.kube?.kubectl,
+        env: process.env,
+        onDebug: this.debugLog,
+      })
+    }
+    client.setRateLimitBypassKey(bypassKey)
     const ac = new AbortController()
     this.onCleanup(async () => ac.abort())
 

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
+import { startFakeKube } from '../../bed/fakeKube.js'
+import { noKubectlLeft } from '../../helpers/processes.js'
 import { createPost, fakeImage, session, uploadBlob } from './fixtures.js'
 import type { BackupSummary } from '../../../src/lib/backup/backup.js'
 
@@ -142,6 +144,31 @@ describe('pdsctl backup: memory and rate limits', () => {
       assert.equal(tap.seen.filter((r) => r.path.startsWith('/xrpc/com.atproto.admin.getAccountInfo')).length, 2)
       assert.match(res.stderr, /rate limited by the PDS: waiting 1 s \(Retry-After\)/)
     } finally {
+      await tap.close()
+    }
+  })
+
+  test('the bypass key from a Kubernetes Secret (--bypass-key-secret), through the port-forward', async () => {
+    const tap = await startTap(bed.url)
+    const k = await startFakeKube({ backendPort: Number(new URL(tap.url).port), secrets: { bluesky: { adminPassword: bed.adminPassword, rateLimitBypassKey: bypassKey } } })
+    try {
+      const res = await runCli(
+        ['backup', tmp('pdsctl-kube-'), '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--bypass-key-secret', 'bluesky', '--json', '--debug'],
+        { env: k.env, timeoutMs: 120_000 },
+      )
+      assert.equal(res.code, 0, res.stderr)
+      assert.ok((JSON.parse(res.stdout) as BackupSummary).accounts >= 1)
+      assert.ok(tap.seen.length > 3)
+      for (const r of tap.seen) assert.equal(r.headers['x-ratelimit-bypass'], bypassKey, `${r.path} carries the key`)
+      assert.ok(k.requests.some((r) => r.path === '/api/v1/namespaces/bluesky/secrets/bluesky'))
+      assert.equal(res.stderr.includes(bypassKey), false, 'never printed, not even with --debug')
+      assert.deepEqual(await noKubectlLeft(k.cacheDir), [], 'no kubectl survives')
+
+      const bad = await runCli(['backup', tmp('pdsctl-kube-'), '--url', bed.url, '--bypass-key-secret', 'Not_A_Name'], { env: { PDS_ADMIN_PASSWORD: bed.adminPassword } })
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /"Not_A_Name" is not a Secret NAME or NAME:KEY/)
+    } finally {
+      await k.close()
       await tap.close()
     }
   })
