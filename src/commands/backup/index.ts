@@ -33,6 +33,9 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
     if (accounts !== undefined && accounts !== '-') {
       throw new UsageError(`unexpected argument "${accounts}"`, { hint: 'Give - to read accounts from stdin, or nothing for every account' })
     }
+    const { stat } = await import('node:fs/promises')
+    const st = await stat(dir).catch(() => undefined)
+    if (st && !st.isDirectory()) throw new UsageError(`${dir} is not a folder`, { hint: 'Give the backup folder (created if missing)' })
     let list: string[] | undefined
     if (accounts === '-') {
       const [{ parseBatchLines }, { parseAccountRef }] = await Promise.all([import('../../lib/admin/batch.js'), import('../../lib/pds/identifiers.js')])
@@ -95,6 +98,11 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
         }
         render(p)
       },
+    }).catch((err: unknown) => {
+      // Ctrl-C / SIGTERM aborted the run: the base command's signal handler is exiting with
+      // 130 / 143; do not race it with an error exit. What was renamed into place is whole.
+      if (ac.signal.aborted) return new Promise<never>(() => {})
+      throw err
     })
     if (last) render({ ...last, elapsedMs: summary.durationMs, bytes: summary.bytes }, true)
 

@@ -287,21 +287,28 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   if (!skipListing) {
     const pending: Promise<void>[] = []
     const inFlight = new Set<Promise<void>>()
-    for await (const cid of listBlobs(ctx, ref.did, blobsSince)) {
-      if (blobs.has(cid)) {
-        ctx.summary.blobs.skipped++
-        continue
+    try {
+      for await (const cid of listBlobs(ctx, ref.did, blobsSince)) {
+        if (blobs.has(cid)) {
+          ctx.summary.blobs.skipped++
+          continue
+        }
+        const task = (async () => {
+          const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel)
+          blobs.set(cid, entry)
+        })()
+        const tracked = task.finally(() => inFlight.delete(tracked))
+        tracked.catch(() => {}) // handled below (allSettled); not an unhandled rejection meanwhile
+        inFlight.add(tracked)
+        pending.push(tracked)
+        if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
       }
-      const task = (async () => {
-        const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel)
-        blobs.set(cid, entry)
-      })()
-      const tracked = task.finally(() => inFlight.delete(tracked))
-      inFlight.add(tracked)
-      pending.push(tracked)
-      if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
+    } finally {
+      // Every fetch settles before the account is left, whatever happened (no stray rejection).
+      const settled = await Promise.allSettled(pending)
+      const failedFetch = settled.find((r) => r.status === 'rejected')
+      if (failedFetch) throw (failedFetch as PromiseRejectedResult).reason
     }
-    await Promise.all(pending)
   }
 
   const state: AccountState = {

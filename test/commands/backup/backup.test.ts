@@ -13,7 +13,7 @@ import { CID } from 'multiformats/cid'
 import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { startProxy, type Proxy } from '../../bed/proxy.js'
 import { BIN, bedEnv, cleanEnv, runCli } from '../../helpers/cli.js'
-import { createPost, fakeImage, fillAccounts, session, uploadBlob } from './fixtures.js'
+import { createPost, fakeImage, fillAccounts, session, startSlowLink, uploadBlob } from './fixtures.js'
 import type { BackupSummary } from '../../../src/lib/backup/backup.js'
 import type { VerifyReport } from '../../../src/lib/backup/verify.js'
 import type { RestoreResult } from '../../../src/lib/backup/restore.js'
@@ -231,20 +231,8 @@ describe('pdsctl backup', () => {
   test('killed with SIGKILL mid-way, the next run finishes the job and the backup verifies', async () => {
     const d = tmp('pdsctl-backup-killed-')
     // A slow link: every getBlob answer waits, so the kill lands mid-run.
-    const slow = await startProxy(bed.url)
-    const { default: http } = await import('node:http')
-    const gate = http.createServer((req, res) => {
-      const delay = req.url?.startsWith('/xrpc/com.atproto.sync.getBlob') ? 250 : 0
-      setTimeout(() => {
-        const up = http.request(`${slow.url}${req.url}`, { method: req.method, headers: req.headers }, (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
-          upRes.pipe(res)
-        })
-        req.pipe(up)
-      }, delay)
-    })
-    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r))
-    const gateUrl = `http://127.0.0.1:${(gate.address() as { port: number }).port}`
+    const gate = await startSlowLink(bed.url, 250)
+    const gateUrl = gate.url
     try {
       const child = spawn(process.execPath, [BIN, 'backup', d, '--concurrency', '2', '--json'], {
         env: cleanEnv({ PDS_URL: gateUrl, PDS_ADMIN_PASSWORD: bed.adminPassword }),
@@ -253,7 +241,7 @@ describe('pdsctl backup', () => {
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)))
       // Kill once a few blobs have been asked for (the run is then about half done).
       const deadline = Date.now() + 60_000
-      while (slow.forwarded.filter((f) => f.path.includes('sync.getBlob')).length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      while (gate.blobRequests() < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       child.kill('SIGKILL')
       assert.equal(await exited, 'SIGKILL')
       assert.equal(existsSync(path.join(d, 'manifest.json')), false, 'no manifest: the run did not finish')
@@ -273,10 +261,42 @@ describe('pdsctl backup', () => {
       assert.equal(v.code, 0, v.stdout + v.stderr)
       assert.equal((JSON.parse(v.stdout) as VerifyReport).repos.signatureVerified, 4)
     } finally {
-      gate.closeAllConnections()
-      await new Promise((r) => gate.close(r))
-      await slow.close()
+      await gate.close()
     }
+  })
+
+  test('SIGTERM mid-way: exit 143 without a stack trace, and the next run finishes the job', async () => {
+    const d = tmp('pdsctl-backup-term-')
+    const gate = await startSlowLink(bed.url, 300)
+    try {
+      const child = spawn(process.execPath, [BIN, 'backup', d], {
+        env: cleanEnv({ PDS_URL: gate.url, PDS_ADMIN_PASSWORD: bed.adminPassword }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c))
+      const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+      const deadline = Date.now() + 60_000
+      while (gate.blobRequests() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      child.kill('SIGTERM')
+      assert.equal(await exited, 143, stderr)
+      assert.equal(stderr.includes('    at '), false, stderr)
+      assert.equal(existsSync(path.join(d, 'manifest.json')), false)
+      const res = await runCli(['backup', d, '--json'], { env: bedEnv(bed), timeoutMs: 120_000 })
+      assert.equal(res.code, 0, res.stderr)
+      const v = await runCli(['backup', 'verify', d, '--json', '--plc-url', bed.plcUrl], { timeoutMs: 60_000 })
+      assert.equal(v.code, 0, v.stdout)
+    } finally {
+      await gate.close()
+    }
+  })
+
+  test('DIR that is a file is refused before any request (exit 2)', async () => {
+    const f = path.join(tmp('pdsctl-file-'), 'x')
+    writeFileSync(f, 'not a folder')
+    const res = await runCli(['backup', f], { env: { PDS_URL: 'http://127.0.0.1:9', PDS_ADMIN_PASSWORD: 'x' } })
+    assert.equal(res.code, 2)
+    assert.match(res.stderr, /^Error: .* is not a folder\. Give the backup folder/m)
   })
 
   test('restore: records deleted from the PDS come back with their images, as the account', async () => {

@@ -62,3 +62,34 @@ export async function fillAccounts(url: string, accounts: SeededAccount[], posts
   }
   return blobs
 }
+
+/**
+ * A slow link in front of the PDS: every getBlob answer is held `delayMs`, so that a kill
+ * lands mid-run. Counts the getBlob requests it let through. Errors from a client killed
+ * mid-request are swallowed (that is the point of the tests that use it).
+ */
+export async function startSlowLink(upstream: string, delayMs: number): Promise<{ url: string; blobRequests: () => number; close(): Promise<void> }> {
+  const http = await import('node:http')
+  let blobs = 0
+  const server = http.createServer((req, res) => {
+    const isBlob = req.url?.startsWith('/xrpc/com.atproto.sync.getBlob') ?? false
+    if (isBlob) blobs++
+    req.on('error', () => {})
+    res.on('error', () => {})
+    setTimeout(() => {
+      const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: req.headers }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+        upRes.on('error', () => res.destroy())
+        upRes.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    }, isBlob ? delayMs : 0)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    blobRequests: () => blobs,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  }
+}

@@ -30,6 +30,7 @@ async function startTap(upstream: string, intercept?: (req: http.IncomingMessage
       res.writeHead(upRes.statusCode ?? 502, upRes.headers)
       upRes.pipe(res)
     })
+    up.on('error', () => res.destroy())
     req.pipe(up)
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
