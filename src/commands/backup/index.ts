@@ -64,8 +64,6 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       })
     }
     client.setRateLimitBypassKey(bypassKey)
-    const ac = new AbortController()
-    this.onCleanup(async () => ac.abort())
 
     const tty = Boolean(process.stderr.isTTY)
     let lastLine = 0
@@ -88,7 +86,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       accounts: list,
       concurrency: this.flags.concurrency,
       pageSize: this.flags['page-size'],
-      signal: ac.signal,
+      signal: this.interruption.signal,
       pdsctlVersion: this.config.version,
       onProgress: (p) => {
         last = p
@@ -98,11 +96,6 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
         }
         render(p)
       },
-    }).catch((err: unknown) => {
-      // Ctrl-C / SIGTERM aborted the run: the base command's signal handler is exiting with
-      // 130 / 143; do not race it with an error exit. What was renamed into place is whole.
-      if (ac.signal.aborted) return new Promise<never>(() => {})
-      throw err
     })
     if (last) render({ ...last, elapsedMs: summary.durationMs, bytes: summary.bytes }, true)
 
