@@ -63,7 +63,6 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
         onDebug: this.debugLog,
       })
     }
-    client.setRateLimitBypassKey(bypassKey)
 
     const tty = Boolean(process.stderr.isTTY)
     let lastLine = 0
@@ -87,6 +86,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       concurrency: this.flags.concurrency,
       pageSize: this.flags['page-size'],
       signal: this.interruption.signal,
+      rateLimitBypassKey: bypassKey,
       pdsctlVersion: this.config.version,
       onProgress: (p) => {
         last = p

@@ -53,6 +53,8 @@ export interface BackupOptions {
   maxRetryWaitMs?: number
   /** listRepos/listBlobs page size (default 1000). */
   pageSize?: number
+  /** PDS_RATE_LIMIT_BYPASS_KEY: sent as x-ratelimit-bypass to the PDS's origin only (see PdsClient.setRateLimitBypassKey). */
+  rateLimitBypassKey?: string
 }
 
 export interface BackupProgress {
@@ -88,6 +90,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
   await mkdir(path.join(dir, 'accounts'), { recursive: true })
+  if (opts.rateLimitBypassKey) client.setRateLimitBypassKey(opts.rateLimitBypassKey)
 
   const summary: BackupSummary = {
     dir,
@@ -238,6 +241,9 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
 
   // The admin view, every run: handle, email and status change without a new rev.
   const info = await getJson(ctx, 'com.atproto.admin.getAccountInfo', { did: ref.did }, 'admin')
+  if ((info as { did?: unknown }).did !== ref.did) {
+    throw new PdsctlError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${String((info as { did?: unknown }).did ?? 'no account')}`)
+  }
   const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
   const infoFile = await writeFileAtomic(path.join(abs, 'account.json'), infoText)
   ctx.summary.bytes += infoFile.size
