@@ -37,7 +37,16 @@ Needs no PDS and no password. Exit 6 naming each damaged or missing file.`
     })
     for (const w of report.warnings) this.out.warn(w)
     if (this.out.json) await this.out.printJson(report)
-    else if (report.problems.length) {
+    else if (!report.problems.length) {
+      await this.out.printFields([
+        ['accounts', report.accounts],
+        ['repos checked', report.repos.checked],
+        ['signatures verified', report.repos.signatureVerified],
+        ['signatures unchecked', report.repos.signatureUnchecked],
+        ['blobs checked', report.blobs.checked],
+        ['files checked', report.files.checked],
+      ])
+    } else {
       await this.out.printTable(report.problems, [
         { header: 'FILE', value: (p) => p.file },
         { header: 'ACCOUNT', value: (p) => p.account },
