@@ -46,7 +46,7 @@ describe('the fake Kubernetes API server', () => {
     }
     assert.equal((await get('/version?timeout=5s')).body.minor, '32')
     assert.deepEqual((await get('/api')).body.versions, ['v1'])
-    assert.deepEqual((await get('/apis')).body.groups, [])
+    assert.deepEqual((await get('/apis')).body.groups.map((g: any) => g.preferredVersion.groupVersion), ['apps/v1'])
     const resources = (await get('/api/v1')).body.resources as Array<{ name: string; shortNames?: string[] }>
     assert.deepEqual(resources.find((r) => r.name === 'services')?.shortNames, ['svc'])
     assert.ok(['pods', 'secrets', 'namespaces'].every((n) => resources.some((r) => r.name === n)))
@@ -69,7 +69,7 @@ describe('the fake Kubernetes API server', () => {
       ['/api/v1/namespaces/otherns', 'namespaces "otherns" not found'],
       ['/api/v1/namespaces/bluesky/secrets/nope', 'secrets "nope" not found'],
       ['/api/v1/namespaces/bluesky/pods/nopod', 'pods "nopod" not found'],
-      ['/apis/apps/v1', 'the server could not find the requested resource'],
+      ['/apis/batch/v1', 'the server could not find the requested resource'],
     ]
     for (const [p, message] of notFound) {
       const res = await get(p)
