@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base/base-command.js'
-import { UsageError } from '../../lib/errors.js'
+import { PdsctlError, UsageError } from '../../lib/errors.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
 import type { PdsClient } from '../../lib/pds/xrpcClient.js'
 
@@ -54,6 +54,13 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
     const k = settings.kube
     const backupDir = f.backup
     const willChange = !f['dry-run'] && (f['image-tag'] !== undefined || f.yes)
+    // Between the patch and a settled end (checked, or rolled back) the cluster is mid-change:
+    // if pdsctl is stopped there (Ctrl-C, SIGTERM), say so and how to undo it.
+    let midChange: string | undefined
+    let planned: UpgradeResult | undefined
+    this.onCleanup(async () => {
+      if (midChange) this.out.warn(midChange)
+    })
     try {
       const result = await upgradePds(
         {
@@ -75,7 +82,13 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
         },
         {
           status: (line) => this.out.status(line),
+          onStep: (s) => {
+            if (s.step === 'set-image' && s.status === 'ok' && planned) {
+              midChange = `stopped after the image was set: the rollout goes on in the cluster without pdsctl's checks. Look with \`${this.config.bin} k8s status\`; undo with \`kubectl rollout undo deployment/${planned.deployment} -n ${planned.namespace}\``
+            }
+          },
           confirm: async (plan) => {
+            planned = plan
             if (!backupDir) this.out.status(`Take a backup first: \`${this.config.bin} backup DIR\`, or re-run with --backup DIR.`)
             await this.confirmOrYes(`Upgrade Deployment ${plan.deployment} in ${plan.namespace} from ${plan.from.image} to ${plan.to.image}?`, f.yes)
           },
@@ -84,12 +97,13 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
                 this.out.status(`Backing up every account to ${backupDir}…`)
                 const summary = await runBackup(await this.client(), { dir: backupDir })
                 const errors = Array.isArray(summary?.errors) ? summary.errors.length : 0
-                if (errors) throw new UsageError(`the backup to ${backupDir} had ${errors} failed account(s)`, { hint: `Look at \`${this.config.bin} backup ${backupDir}\` first` })
+                if (errors) throw new PdsctlError(`the backup to ${backupDir} had ${errors} failed account(s)`, { hint: `Look at \`${this.config.bin} backup ${backupDir}\` first` })
                 return `every account backed up to ${backupDir}${typeof summary?.accounts === 'number' ? ` (${summary.accounts} accounts)` : ''}`
               }
             : undefined,
         },
       )
+      midChange = undefined
       await this.print(result)
       if (result.dryRun) this.out.status('Dry run: nothing was changed.')
       else if (!willChange && result.steps.some((s) => s.status === 'planned')) {
@@ -98,6 +112,8 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
       else this.out.status(`Upgraded ${result.deployment} from ${result.from.image} to ${result.to.image}${result.to.version ? ` (version ${result.to.version})` : ''}. Update your manifests to ${result.to.image} too, or the next \`kubectl apply\` undoes this.`)
       return result
     } catch (err) {
+      // upgradePds ends only once things are settled (checked, or rolled back and waited for).
+      midChange = undefined
       if (err instanceof UpgradeFailedError) await this.print(err.result)
       throw err
     }

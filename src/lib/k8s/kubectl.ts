@@ -80,7 +80,7 @@ export function execKubectl(args: string[], access: KubectlAccess, timeoutMs: nu
 
 /** What kubectl said went wrong, in one line. */
 export function kubectlWords(run: KubectlRun, timeoutMs: number): string {
-  if (run.timedOut) return `kubectl did not finish within ${Math.round(timeoutMs / 1000)} s${lastErrorLine(run.stderr) ? ` (${lastErrorLine(run.stderr)})` : ''}`
+  if (run.timedOut) return `kubectl did not finish within ${timeoutMs % 1000 === 0 ? timeoutMs / 1000 : (timeoutMs / 1000).toFixed(1)} s${lastErrorLine(run.stderr) ? ` (${lastErrorLine(run.stderr)})` : ''}`
   return lastErrorLine(run.stderr) ?? `kubectl exited ${run.code ?? run.signal} without a message`
 }
 
@@ -97,9 +97,11 @@ export function kubectlHint(line: string, access: KubectlAccess): string {
 
 /** Run kubectl and return its stdout; a failure is a KubeError "<what>: <kubectl's words>. <hint>". */
 export async function kubectlOk(what: string, args: string[], access: KubectlAccess, timeoutMs = 30_000): Promise<string> {
-  const run = await execKubectl(kubectlArgs(args, access, Math.ceil(timeoutMs / 1000)), access, timeoutMs + 5000)
+  // kubectl's own --request-timeout fires first, with its words; the kill is the backstop.
+  const killAfterMs = timeoutMs + 2000
+  const run = await execKubectl(kubectlArgs(args, access, Math.ceil(timeoutMs / 1000)), access, killAfterMs)
   if (run.code === 0 && !run.timedOut) return run.stdout
-  const line = kubectlWords(run, timeoutMs)
+  const line = kubectlWords(run, killAfterMs)
   throw new KubeError(`${what} failed: ${line}`, { hint: kubectlHint(line, access) })
 }
 

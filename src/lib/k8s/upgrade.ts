@@ -104,6 +104,8 @@ export interface UpgradeOptions extends ClusterTarget {
 
 export interface UpgradeHooks {
   status(line: string): void
+  /** Each step as it is recorded (the command tracks whether the cluster is mid-change). */
+  onStep?(step: UpgradeStep): void
   /** Asked once the plan is known and before anything changes; throws to stop. */
   confirm(plan: UpgradeResult): Promise<void>
   /** Runs the backup (--backup DIR) before the patch; returns what to record. */
@@ -123,6 +125,7 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   const steps: UpgradeStep[] = []
   const step = (s: string, status: StepStatus, detail: string) => {
     steps.push({ step: s, status, detail })
+    hooks.onStep?.({ step: s, status, detail })
     if (status !== 'planned') hooks.status(`${status === 'ok' ? '✓' : status === 'failed' ? '✗' : status === 'warning' ? '!' : '-'} ${s}: ${detail}`)
   }
 
@@ -241,9 +244,9 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   if (!failure) return result
 
   // 5. Roll back and say where things stand.
-  const undo = await execKubectl(kubectlArgs(['rollout', 'undo', `deployment/${dep.name}`], access, Math.ceil(o.timeoutMs / 1000)), access, o.timeoutMs + 5000)
+  const undo = await execKubectl(kubectlArgs(['rollout', 'undo', `deployment/${dep.name}`], access, Math.ceil(o.timeoutMs / 1000)), access, o.timeoutMs + 2000)
   if (undo.code !== 0 || undo.timedOut) {
-    const words = kubectlWords(undo, o.timeoutMs)
+    const words = kubectlWords(undo, o.timeoutMs + 2000)
     step('rollback', 'failed', words)
     throw new UpgradeFailedError(
       `the upgrade of ${dep.name} to ${toImage} failed at ${failure.step} (${failure.why}), and the rollback failed too: ${words}; the Deployment is left at ${toImage}`,
@@ -277,7 +280,7 @@ async function waitRollout(name: string, access: KubectlAccess, timeoutS: number
   const run = await execKubectl(kubectlArgs(['rollout', 'status', `deployment/${name}`, `--timeout=${timeoutS}s`], access), access, timeoutS * 1000 + 15_000)
   const lastOut = run.stdout.trim().split('\n').filter(Boolean).at(-1) ?? ''
   if (run.code === 0 && !run.timedOut) return { ok: true, detail: lastOut || `deployment "${name}" successfully rolled out`, kubectlBroke: false }
-  const words = kubectlWords(run, timeoutS * 1000)
+  const words = kubectlWords(run, timeoutS * 1000 + 15_000)
   // "timed out waiting for the condition" is the rollout not finishing (the new pods never
   // became available): the upgrade failed, not kubectl. Anything else is kubectl's trouble.
   const timedOut = /timed out waiting for the condition|exceeded its progress deadline/.test(words)

@@ -5,7 +5,8 @@ import { after, afterEach, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../../bed/fakeKube.js'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
-import { runCli } from '../../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
 import type { UpgradeResult } from '../../../src/lib/k8s/upgrade.js'
 
@@ -194,5 +195,20 @@ describe('pdsctl k8s upgrade', () => {
       assert.equal(res.code, 3, 'with the backup module, the admin password is needed: ' + res.stderr)
       assert.deepEqual(patches(f), [])
     }
+  })
+
+  test('Ctrl-C during the rollout: exit 130, a warning that the rollout goes on and how to undo it, no kubectl left', async () => {
+    const f = await fake({ scenario: 'crash' })
+    const child = spawn(process.execPath, [BIN, 'k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.220', '--yes', '--rollout-timeout', '60'], { env: cleanEnv(f.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    const deadline = Date.now() + 20_000
+    while (!f.requests.some((q) => q.path.includes('watch=true') && q.path.includes('/deployments')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(err.includes('✓ set-image'), err)
+    child.kill('SIGINT')
+    assert.equal(await closed, 130, err)
+    assert.match(err, /Warning: stopped after the image was set: the rollout goes on in the cluster without pdsctl's checks\. Look with `pdsctl k8s status`; undo with `kubectl rollout undo deployment\/bluesky -n bluesky`/)
+    assert.deepEqual(await noKubectlLeft(f.cacheDir), [])
   })
 })
