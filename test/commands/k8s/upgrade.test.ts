@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../../bed/fakeKube.js'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { spawn } from 'node:child_process'
+import http from 'node:http'
+import type net from 'node:net'
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
 import type { UpgradeResult } from '../../../src/lib/k8s/upgrade.js'
@@ -210,5 +212,39 @@ describe('pdsctl k8s upgrade', () => {
     assert.equal(await closed, 130, err)
     assert.match(err, /Warning: stopped after the image was set: the rollout goes on in the cluster without pdsctl's checks\. Look with `pdsctl k8s status`; undo with `kubectl rollout undo deployment\/bluesky -n bluesky`/)
     assert.deepEqual(await noKubectlLeft(f.cacheDir), [])
+  })
+
+  test('a PDS that reports no version (0.4.x from npm): the tag is the version, and the new pod\'s image is what is checked', async () => {
+    // The bed is 0.5.x and always reports a version; a 0.4.x PDS run from npm answers `{}`.
+    // A loopback proxy answers _health that way and passes everything else to the bed.
+    const proxy = http.createServer((req, res) => {
+      if (req.url === '/xrpc/_health') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end('{}')
+      }
+      const up = http.request({ host: '127.0.0.1', port: bed.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers)
+        r.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const f = await startFakeKube({ backendPort: (proxy.address() as net.AddressInfo).port, image: `${REPO}:0.4.218` })
+      fakes.push(f)
+      const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.219', '--yes', '--json'], { env: f.env, timeoutMs: 60_000 })
+      assert.equal(res.code, 0, res.stderr)
+      const r = JSON.parse(res.stdout) as UpgradeResult
+      assert.deepEqual(r.from, { image: `${REPO}:0.4.218`, version: '0.4.218' })
+      assert.deepEqual(r.to, { image: `${REPO}:0.4.219`, version: '0.4.219' })
+      const after = r.steps.find((s) => s.step === 'health-after')
+      assert.equal(after?.status, 'ok')
+      assert.match(after?.detail ?? '', /version not reported; the PDS reports no version, and the pod runs ghcr\.io\/bluesky-social\/pds:0\.4\.219$/)
+      assert.equal(r.steps.find((s) => s.step === 'list-accounts')?.status, 'ok')
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise((r) => proxy.close(r))
+    }
   })
 })
