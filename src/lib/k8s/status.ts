@@ -197,8 +197,15 @@ export async function readCluster(t: ClusterTarget, timeoutMs = 30_000): Promise
       }
     : null
   const when = (e: Obj) => str(e.lastTimestamp) ?? str(e.eventTime) ?? str(obj(e.series).lastObservedTime) ?? str(obj(e.metadata).creationTimestamp)
+  // Only the PDS's own objects: a shared namespace has other people's warnings. Pods that
+  // are gone (replaced crash-loopers) still carry the Deployment's name as their prefix.
+  const ours = new Set<string>([...pods.map((p) => p.name), ...pvcs.map((v) => v.name), ...(service ? [service.name] : [])])
+  const related = (e: Obj) => {
+    const name = String(obj(e.involvedObject).name ?? '')
+    return !deployment || ours.has(name) || name === deployment.name || name.startsWith(`${deployment.name}-`)
+  }
   const events = of('Event')
-    .filter((e) => e.type === 'Warning')
+    .filter((e) => e.type === 'Warning' && related(e))
     .map((e): EventInfo => ({ type: 'Warning', reason: String(e.reason ?? ''), object: `${obj(e.involvedObject).kind ?? '?'}/${obj(e.involvedObject).name ?? '?'}`, message: String(e.message ?? '').trim(), count: num(e.count) || 1, lastSeen: when(e) }))
     .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? ''))
   return { namespace, deployment, rawDeployment: rawDeployment ?? null, pods, pvcs, service, events }
@@ -232,7 +239,8 @@ function podInfo(p: Obj): PodInfo {
 export function findProblems(s: ClusterSnapshot, t: ClusterTarget): string[] {
   const problems: string[] = []
   const d = s.deployment
-  if (!d) problems.push(`no Deployment ${t.deployment ?? t.service ?? ''} in namespace ${s.namespace}`.replace('  ', ' '))
+  const wanted = t.deployment ?? t.service
+  if (!d) problems.push(`no Deployment${wanted ? ` ${wanted}` : ''} in namespace ${s.namespace}`)
   else if (d.replicas.available < d.replicas.desired) problems.push(`Deployment ${d.name}: ${d.replicas.available} of ${d.replicas.desired} replicas available`)
   if (t.service && !s.service) problems.push(`no Service ${t.service} in namespace ${s.namespace}`)
   if (s.pods.length === 0) problems.push('no pod runs the PDS')

@@ -133,7 +133,8 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   const before = await readCluster(o, o.timeoutMs)
   const dep = before.deployment
   if (!dep || !before.rawDeployment) {
-    throw new KubeError(`no Deployment ${o.deployment ?? o.service ?? ''} in namespace ${before.namespace}`.replace('  ', ' '), {
+    const wanted = o.deployment ?? o.service
+    throw new KubeError(`no Deployment${wanted ? ` ${wanted}` : ''} in namespace ${before.namespace}`, {
       hint: `Name it with --kube-deployment (\`kubectl get deployments -n ${before.namespace}\`)`,
     })
   }

@@ -35,6 +35,8 @@ describe('k8s status parsing', () => {
         { kind: 'Event', type: 'Normal', reason: 'Pulled', involvedObject: { kind: 'Pod', name: 'pds-1' } },
         { kind: 'Event', type: 'Warning', reason: 'Old', message: 'x', involvedObject: { kind: 'Pod', name: 'pds-1' }, lastTimestamp: '2026-01-01T00:00:00Z' },
         { kind: 'Event', type: 'Warning', reason: 'New', message: 'y', involvedObject: { kind: 'Pod', name: 'pds-1' }, eventTime: '2026-02-01T00:00:00.000000Z', count: 3 },
+        { kind: 'Event', type: 'Warning', reason: 'Unrelated', message: 'z', involvedObject: { kind: 'Pod', name: 'web-1' }, lastTimestamp: '2026-03-01T00:00:00Z' },
+        { kind: 'Event', type: 'Warning', reason: 'Gone', message: 'w', involvedObject: { kind: 'Pod', name: 'pds-7d9f-abcde' }, lastTimestamp: '2026-01-15T00:00:00Z' },
         'garbage',
         null,
       ],
@@ -48,7 +50,7 @@ describe('k8s status parsing', () => {
     assert.deepEqual(s.pods.map((p) => [p.name, p.restarts, p.ready, p.lastTermination?.reason]), [['pds-1', 7, false, 'OOMKilled']])
     assert.deepEqual(s.pvcs.map((p) => [p.name, p.phase, p.bound]), [['pds-data', 'Unknown', false]])
     assert.deepEqual(s.service?.ports, [])
-    assert.deepEqual(s.events.map((e) => [e.reason, e.count]), [['New', 3], ['Old', 1]], 'Warnings only, newest first')
+    assert.deepEqual(s.events.map((e) => [e.reason, e.count]), [['New', 3], ['Gone', 1], ['Old', 1]], 'the PDS\'s Warnings only (a replaced pod\'s too), newest first')
     assert.deepEqual(findProblems(s, t), [
       'Deployment pds: 0 of 1 replicas available',
       'pod pds-1 is Running but not Ready',
