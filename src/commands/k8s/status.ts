@@ -40,6 +40,7 @@ JSON: {namespace, deployment, pods[], pvcs[], service, events[], health|null, he
       namespace: k.namespace,
       env: process.env,
       onDebug: this.debugLog,
+      signal: this.interruption.signal,
       deployment: name,
       service: k.service,
       pod: k.pod,

@@ -59,7 +59,8 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
     let midChange: string | undefined
     let planned: UpgradeResult | undefined
     this.onCleanup(async () => {
-      if (midChange) this.out.warn(midChange)
+      // Straight to stderr: on a signal the output is silenced, and this must still be said.
+      if (midChange) process.stderr.write(`Warning: ${midChange}\n`)
     })
     try {
       const result = await upgradePds(
@@ -69,6 +70,7 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
           namespace: k.namespace,
           env: process.env,
           onDebug: this.debugLog,
+          signal: this.interruption.signal,
           deployment: name,
           service: k.service,
           pod: k.pod,

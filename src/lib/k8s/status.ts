@@ -269,6 +269,8 @@ export async function probeThroughForward(
   fwd: PortForwardOptions,
   timeoutMs: number,
   listAccounts = false,
+  /** The command's interruption (SIGINT/SIGTERM): requests in flight end at once. */
+  signal?: AbortSignal,
 ): Promise<HealthInfo & { accounts: { ok: boolean; firstPage: number | null; error: string | null } | null }> {
   const via = fwd.pod ? `pod/${fwd.pod}` : `svc/${fwd.service}`
   const [{ createKubeTarget }, { PdsClient }] = await Promise.all([import('./kubeTarget.js'), import('../pds/xrpcClient.js')])
@@ -279,7 +281,7 @@ export async function probeThroughForward(
     if (err instanceof KubeError) return { ok: false, status: null, version: null, rttMs: null, error: err.message, via, accounts: null }
     throw err
   }
-  const client: PdsClient = new PdsClient({ target, timeoutMs, debug: fwd.onDebug, readRetries: 1 })
+  const client: PdsClient = new PdsClient({ target, timeoutMs, debug: fwd.onDebug, readRetries: 1, signal })
   const out: HealthInfo & { accounts: { ok: boolean; firstPage: number | null; error: string | null } | null } = { ok: false, status: null, version: null, rttMs: null, error: null, via, accounts: null }
   try {
     try {
@@ -319,6 +321,7 @@ export interface StatusOptions extends ClusterTarget {
   timeoutMs: number
   /** Seconds kubectl port-forward waits for a running pod. */
   forwardTimeoutS?: number
+  signal?: AbortSignal
 }
 
 export async function kubeStatus(o: StatusOptions): Promise<KubeStatus> {
@@ -342,7 +345,7 @@ export async function kubeStatus(o: StatusOptions): Promise<KubeStatus> {
       readyTimeoutMs: (o.forwardTimeoutS ?? 20) * 1000 + 5000,
       podRunningTimeout: `${o.forwardTimeoutS ?? 20}s`,
     }
-    const { accounts: _unused, ...h } = await probeThroughForward(fwd, o.timeoutMs)
+    const { accounts: _unused, ...h } = await probeThroughForward(fwd, o.timeoutMs, false, o.signal)
     health = h
     if (!h.ok) problems.push(`the PDS's health check failed through ${h.via}: ${h.error}`)
   }

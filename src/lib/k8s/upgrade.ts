@@ -100,6 +100,8 @@ export interface UpgradeOptions extends ClusterTarget {
   timeoutMs: number
   /** Seconds a port-forward waits for its pod. */
   forwardTimeoutS: number
+  /** The command's interruption (SIGINT/SIGTERM): requests in flight end at once. */
+  signal?: AbortSignal
 }
 
 export interface UpgradeHooks {
@@ -296,7 +298,7 @@ async function probe(snap: ClusterSnapshot, base: PortForwardOptions, o: Upgrade
     const seen = snap.pods.map((p) => `${p.name} ${p.image ?? '?'} ${p.phase}${p.ready ? '' : ' not ready'}`).join(', ') || 'none'
     return { ok: false, version: null, detail: `no Ready pod${image ? ` runs ${image}` : ''} (pods: ${seen})` }
   }
-  const h = await probeThroughForward({ ...base, pod: pod.name }, o.timeoutMs, listAccounts)
+  const h = await probeThroughForward({ ...base, pod: pod.name }, o.timeoutMs, listAccounts, o.signal)
   if (!h.ok) return { ok: false, version: null, detail: `/xrpc/_health through pod/${pod.name} failed: ${h.error}`, accounts: h.accounts }
   return { ok: true, version: h.version, detail: `pod/${pod.name} (${pod.image}) answers /xrpc/_health in ${h.rttMs} ms, version ${h.version ?? 'not reported'}`, accounts: h.accounts }
 }
