@@ -158,6 +158,9 @@ describe('pdsctl k8s status', () => {
     assert.deepEqual(ns.stderr.split('\n').filter((l) => l.startsWith('Error')), [
       'Error: reading the PDS objects (kubectl get deployments,pods,pvc,services,events) failed: Error from server (NotFound): Unable to list "/v1, Resource=events": namespaces "otherns" not found. Check --kube-namespace (`kubectl get namespaces`)',
     ])
+    const missingKubectl = await runCli(['k8s', 'status', ...KUBE, '--kubectl', '/nonexistent/kubectl'], { env: f.env })
+    assert.equal(missingKubectl.code, 7)
+    assert.match(missingKubectl.stderr, /^Error: kubectl not found \(\/nonexistent\/kubectl\)\. Install kubectl, or pass --kubectl PATH/m)
     const n = f.requests.length
     const bad = await runCli(['k8s', 'status', ...KUBE, '--kube-deployment', 'Bad_Name'], { env: f.env })
     assert.equal(bad.code, 2)

@@ -42,3 +42,61 @@ describe('upgrade helpers', () => {
     assert.ok(KNOWN_PDS_IMAGE.source.length > 10)
   })
 })
+
+// The hooks the command wires (confirm, backup) against the real kubectl and the fake
+// cluster; the backend has no PDS, so the before-check is only a warning and the after-check
+// fails (which also exercises the rollback from a library caller's side).
+describe('upgradePds hooks', () => {
+  test('a failing backup stops everything before the patch; a good one runs after confirm and before set-image', async () => {
+    const { startFakeKube, startLoopbackBackend } = await import('../../bed/fakeKube.js')
+    const { upgradePds, UpgradeFailedError } = await import('../../../src/lib/k8s/upgrade.js')
+    const { noKubectlLeft } = await import('../../helpers/processes.js')
+    const backend = await startLoopbackBackend()
+    const f = await startFakeKube({ backendPort: backend.port, image: 'ghcr.io/bluesky-social/pds:0.4.218' })
+    const env = { ...process.env, ...f.env }
+    const opts = { namespace: 'bluesky', service: 'bluesky', env, port: 3000, imageTag: '0.4.219', dryRun: false, rolloutTimeoutS: 20, timeoutMs: 10_000, forwardTimeoutS: 10 }
+    const order: string[] = []
+    try {
+      await assert.rejects(
+        upgradePds(opts, {
+          status: () => {},
+          confirm: async () => void order.push('confirm'),
+          backup: async () => {
+            order.push('backup')
+            throw new UsageError('disk full')
+          },
+        }),
+        (err: unknown) => {
+          assert.ok(err instanceof UpgradeFailedError)
+          assert.equal(err.message, 'the backup failed, so nothing was changed: disk full')
+          assert.deepEqual(err.result.steps.map((s) => [s.step, s.status]), [['read-deployment', 'ok'], ['health-before', 'warning'], ['backup', 'failed']])
+          return true
+        },
+      )
+      assert.deepEqual(order, ['confirm', 'backup'])
+      assert.equal(f.requests.filter((r) => r.method === 'PATCH').length, 0)
+
+      order.length = 0
+      await assert.rejects(
+        upgradePds(opts, {
+          status: () => {},
+          onStep: (s) => order.push(s.step),
+          confirm: async () => void order.push('confirm'),
+          backup: async () => 'every account backed up to /tmp/x (2 accounts)',
+        }),
+        (err: unknown) => {
+          assert.ok(err instanceof UpgradeFailedError)
+          assert.equal(err.result.rolledBack, true)
+          assert.match(err.message, /failed at health-after: \/xrpc\/_health through pod\/\S+ failed: .*; rolled back: the Deployment runs ghcr\.io\/bluesky-social\/pds:0\.4\.218 again, 1\/1 available$/)
+          return true
+        },
+      )
+      assert.deepEqual(order, ['read-deployment', 'health-before', 'confirm', 'backup', 'set-image', 'rollout', 'health-after', 'rollback', 'rollback-rollout'])
+      assert.equal(f.state().image, 'ghcr.io/bluesky-social/pds:0.4.218')
+      assert.deepEqual(await noKubectlLeft(f.cacheDir), [])
+    } finally {
+      await f.close()
+      await backend.close()
+    }
+  })
+})
