@@ -50,6 +50,12 @@ export interface FakeKubeOptions {
   startDelayMs?: number
   /** The data PVC's phase (default Bound). */
   pvcPhase?: 'Bound' | 'Pending'
+  /**
+   * The Deployment's strategy (default RollingUpdate: the old pod serves until the new one
+   * is Ready). Recreate (what `pdsctl k8s manifests` writes, for one pod on a RWO volume)
+   * deletes the old pod before the new one starts.
+   */
+  strategy?: 'RollingUpdate' | 'Recreate'
 }
 
 export interface FakeKubeRequest {
@@ -315,7 +321,7 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
         replicas: 1,
         selector: { matchLabels: { app: svc } },
         template: structuredClone(deploy.template),
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+        strategy: opts.strategy === 'Recreate' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: 600,
       },
@@ -370,6 +376,11 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
     rs.replicas = 1
     deploy.observedGeneration = deploy.generation
     const target = rs
+    if (opts.strategy === 'Recreate') {
+      // Every old pod goes before the new one is created.
+      for (const r of replicaSets) if (r !== target) r.replicas = 0
+      for (let i = pods.length - 1; i >= 0; i--) if (pods[i].rs !== target) pods.splice(i, 1)
+    }
     let pod = pods.find((p) => p.rs === target)
     if (!pod) {
       pod = { name: `${deployName}-${target.hash}-${Math.random().toString(36).slice(2, 7)}`, rs: target, image: imageOf(target.template), scenario: 'starting', restarts: 0, created: iso() }

@@ -247,4 +247,20 @@ describe('pdsctl k8s upgrade', () => {
       await new Promise((r) => proxy.close(r))
     }
   })
+
+  test('Recreate (as k8s manifests writes): the old pod goes first; a crash-looping image is rolled back to a fresh pod of the old one', async () => {
+    const f = await fake({ strategy: 'Recreate', scenario: 'crash', imageScenarios: { [`${REPO}:0.4.218`]: 'ready' } })
+    const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.220', '--yes', '--rollout-timeout', '3', '--json'], { env: f.env, timeoutMs: 60_000 })
+    assert.equal(res.code, 1, res.stderr)
+    const r = JSON.parse(res.stdout) as UpgradeResult
+    assert.equal(r.rolledBack, true)
+    const rollout = r.steps.find((s) => s.step === 'rollout')
+    assert.equal(rollout?.status, 'failed')
+    assert.match(rollout?.detail ?? '', /timed out waiting for the condition \(last: Waiting for deployment "bluesky" rollout to finish: 0 of 1 updated replicas are available\.\.\.\)/)
+    assert.match(r.steps.at(-1)?.detail ?? '', new RegExp(`the Deployment runs ${REPO}:0\\.4\\.218 again, 1/1 available$`))
+    const st = f.state()
+    assert.equal(st.pods.length, 1)
+    assert.notEqual(st.pods[0].name, 'bluesky-0', 'the first pod was deleted by Recreate; a new one of the old template runs')
+    assert.deepEqual([st.pods[0].image, st.pods[0].scenario], [`${REPO}:0.4.218`, 'ready'])
+  })
 })
