@@ -226,7 +226,8 @@ function podInfo(p: Obj): PodInfo {
     phase: str(st.phase) ?? 'Unknown',
     ready: readyCond ? readyCond.status === 'True' : statuses.length > 0 && statuses.every((c) => c.ready === true),
     restarts: statuses.reduce((n, c) => n + num(c.restartCount), 0),
-    image: str(main?.image) ?? str(pdsContainer(p)?.image),
+    // The spec's image is what was set; the status may show it normalised (docker.io/library/…).
+    image: str(pdsContainer(p)?.image) ?? str(main?.image),
     state: kind,
     reason,
     lastTermination: Object.keys(last).length ? { reason: str(last.reason), exitCode: typeof last.exitCode === 'number' ? last.exitCode : null, finishedAt: str(last.finishedAt) } : null,

@@ -221,8 +221,13 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
     failure = { step: 'rollout', why: rollout.detail, exit: rollout.kubectlBroke ? ExitCode.KUBE : ExitCode.SERVER }
   }
   if (!failure) {
-    const after = await readCluster(o, o.timeoutMs)
-    const post = await probe(after, fwdBase, o, toImage, true)
+    let post: Awaited<ReturnType<typeof probe>>
+    try {
+      post = await probe(await readCluster(o, o.timeoutMs), fwdBase, o, toImage, true)
+    } catch (err) {
+      if (!(err instanceof KubeError)) throw err
+      post = { ok: false, version: null, detail: err.message }
+    }
     if (!post.ok) {
       step('health-after', 'failed', post.detail)
       failure = { step: 'health-after', why: post.detail, exit: ExitCode.SERVER }

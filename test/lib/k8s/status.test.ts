@@ -27,7 +27,7 @@ describe('k8s status parsing', () => {
       kind: 'List',
       items: [
         { kind: 'Deployment', metadata: { name: 'pds', namespace: 'p' }, spec: { selector: { matchLabels: { app: 'pds' } }, template: { spec: { containers: [{ name: 'sidecar', image: 'busybox' }, { name: 'pds', image: 'ghcr.io/bluesky-social/pds:0.4.219' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'pds-data' } }, { name: 'e', emptyDir: {} }] } } } },
-        { kind: 'Pod', metadata: { name: 'pds-1', labels: { app: 'pds' } }, spec: { containers: [{ name: 'pds', image: 'ghcr.io/bluesky-social/pds:0.4.219' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'pds', ready: false, restartCount: 7, state: { running: {} }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }] } },
+        { kind: 'Pod', metadata: { name: 'pds-1', labels: { app: 'pds' } }, spec: { containers: [{ name: 'pds', image: 'ghcr.io/bluesky-social/pds:0.4.219' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'pds', image: 'ghcr.io/bluesky-social/pds@sha256:0123', ready: false, restartCount: 7, state: { running: {} }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }] } },
         { kind: 'Pod', metadata: { name: 'other', labels: { app: 'web' } }, status: { phase: 'Failed' } },
         { kind: 'PersistentVolumeClaim', metadata: { name: 'pds-data' } },
         { kind: 'PersistentVolumeClaim', metadata: { name: 'unrelated' }, status: { phase: 'Pending' } },
@@ -48,6 +48,7 @@ describe('k8s status parsing', () => {
     assert.deepEqual(s.deployment?.replicas, { desired: 1, ready: 0, updated: 0, available: 0 })
     assert.deepEqual(s.deployment?.conditions, [])
     assert.deepEqual(s.pods.map((p) => [p.name, p.restarts, p.ready, p.lastTermination?.reason]), [['pds-1', 7, false, 'OOMKilled']])
+    assert.equal(s.pods[0].image, 'ghcr.io/bluesky-social/pds:0.4.219', 'the image as set in the spec, not as the runtime reports it')
     assert.deepEqual(s.pvcs.map((p) => [p.name, p.phase, p.bound]), [['pds-data', 'Unknown', false]])
     assert.deepEqual(s.service?.ports, [])
     assert.deepEqual(s.events.map((e) => [e.reason, e.count]), [['New', 3], ['Gone', 1], ['Old', 1]], 'the PDS\'s Warnings only (a replaced pod\'s too), newest first')
