@@ -196,17 +196,21 @@ export async function readCluster(t: ClusterTarget, timeoutMs = 30_000): Promise
         selector: Object.keys(obj(obj(rawService.spec).selector)).length ? Object.entries(obj(obj(rawService.spec).selector)).map(([k, v]) => `${k}=${v}`).join(',') : null,
       }
     : null
-  const when = (e: Obj) => str(e.lastTimestamp) ?? str(e.eventTime) ?? str(obj(e.series).lastObservedTime) ?? str(obj(e.metadata).creationTimestamp)
+  // core/v1 Events (what `kubectl get events` lists), read so that events.k8s.io/v1 fields
+  // (regarding, note, deprecated*) work too.
+  const when = (e: Obj) =>
+    str(e.lastTimestamp) ?? str(e.deprecatedLastTimestamp) ?? str(obj(e.series).lastObservedTime) ?? str(e.eventTime) ?? str(obj(e.metadata).creationTimestamp)
+  const about = (e: Obj) => obj(e.involvedObject ?? e.regarding)
   // Only the PDS's own objects: a shared namespace has other people's warnings. Pods that
   // are gone (replaced crash-loopers) still carry the Deployment's name as their prefix.
   const ours = new Set<string>([...pods.map((p) => p.name), ...pvcs.map((v) => v.name), ...(service ? [service.name] : [])])
   const related = (e: Obj) => {
-    const name = String(obj(e.involvedObject).name ?? '')
+    const name = String(about(e).name ?? '')
     return !deployment || ours.has(name) || name === deployment.name || name.startsWith(`${deployment.name}-`)
   }
   const events = of('Event')
     .filter((e) => e.type === 'Warning' && related(e))
-    .map((e): EventInfo => ({ type: 'Warning', reason: String(e.reason ?? ''), object: `${obj(e.involvedObject).kind ?? '?'}/${obj(e.involvedObject).name ?? '?'}`, message: String(e.message ?? '').trim(), count: num(e.count) || 1, lastSeen: when(e) }))
+    .map((e): EventInfo => ({ type: 'Warning', reason: String(e.reason ?? ''), object: `${about(e).kind ?? '?'}/${about(e).name ?? '?'}`, message: String(e.message ?? e.note ?? '').trim(), count: num(e.count) || num(e.deprecatedCount) || num(obj(e.series).count) || 1, lastSeen: when(e) }))
     .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? ''))
   return { namespace, deployment, rawDeployment: rawDeployment ?? null, pods, pvcs, service, events }
 }

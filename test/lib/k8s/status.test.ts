@@ -37,6 +37,7 @@ describe('k8s status parsing', () => {
         { kind: 'Event', type: 'Warning', reason: 'New', message: 'y', involvedObject: { kind: 'Pod', name: 'pds-1' }, eventTime: '2026-02-01T00:00:00.000000Z', count: 3 },
         { kind: 'Event', type: 'Warning', reason: 'Unrelated', message: 'z', involvedObject: { kind: 'Pod', name: 'web-1' }, lastTimestamp: '2026-03-01T00:00:00Z' },
         { kind: 'Event', type: 'Warning', reason: 'Gone', message: 'w', involvedObject: { kind: 'Pod', name: 'pds-7d9f-abcde' }, lastTimestamp: '2026-01-15T00:00:00Z' },
+        { kind: 'Event', apiVersion: 'events.k8s.io/v1', type: 'Warning', reason: 'V1', note: 'n', regarding: { kind: 'Pod', name: 'pds-1' }, deprecatedLastTimestamp: '2026-01-20T00:00:00Z', deprecatedCount: 2 },
         'garbage',
         null,
       ],
@@ -51,7 +52,7 @@ describe('k8s status parsing', () => {
     assert.equal(s.pods[0].image, 'ghcr.io/bluesky-social/pds:0.4.219', 'the image as set in the spec, not as the runtime reports it')
     assert.deepEqual(s.pvcs.map((p) => [p.name, p.phase, p.bound]), [['pds-data', 'Unknown', false]])
     assert.deepEqual(s.service?.ports, [])
-    assert.deepEqual(s.events.map((e) => [e.reason, e.count]), [['New', 3], ['Gone', 1], ['Old', 1]], 'the PDS\'s Warnings only (a replaced pod\'s too), newest first')
+    assert.deepEqual(s.events.map((e) => [e.reason, e.count]), [['New', 3], ['V1', 2], ['Gone', 1], ['Old', 1]], 'the PDS\'s Warnings only (a replaced pod\'s too), newest first')
     assert.deepEqual(findProblems(s, t), [
       'Deployment pds: 0 of 1 replicas available',
       'pod pds-1 is Running but not Ready',
