@@ -10,6 +10,7 @@ import http from 'node:http'
 import type net from 'node:net'
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
+import { runPty } from '../../helpers/pty.js'
 import type { UpgradeResult } from '../../../src/lib/k8s/upgrade.js'
 
 const KUBE = ['--kube-namespace', 'bluesky', '--kube-service', 'bluesky']
@@ -262,5 +263,22 @@ describe('pdsctl k8s upgrade', () => {
     assert.equal(st.pods.length, 1)
     assert.notEqual(st.pods[0].name, 'bluesky-0', 'the first pod was deleted by Recreate; a new one of the old template runs')
     assert.deepEqual([st.pods[0].image, st.pods[0].scenario], [`${REPO}:0.4.218`, 'ready'])
+  })
+
+  test('on a terminal it asks: "no" changes nothing, "yes" upgrades', async () => {
+    const f = await fake()
+    const no = runPty(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION], f.env)
+    await no.waitFor(/Take a backup first[\s\S]*Upgrade Deployment bluesky in bluesky from ghcr\.io\/bluesky-social\/pds:0\.4\.218\sto ghcr\.io\/bluesky-social\/pds:0\.4\.219\?/)
+    no.write('n\r')
+    assert.equal(await no.exited, 1)
+    assert.match(no.screen, /Error: cancelled/)
+    assert.deepEqual(patches(f), [])
+
+    const yes = runPty(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION], f.env)
+    await yes.waitFor(/Upgrade Deployment bluesky [\s\S]*\?/)
+    yes.write('y\r')
+    assert.equal(await yes.exited, 0, yes.screen)
+    assert.match(yes.screen, /STEP\s+STATUS\s+DETAIL\n[\s\S]*list-accounts\s+ok/)
+    assert.equal(f.state().image, `${REPO}:${BED_VERSION}`)
   })
 })
