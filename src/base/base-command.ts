@@ -322,6 +322,7 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
   protected adminPassword(): Promise<string> {
     this.adminPasswordPromise ??= (async () => {
       const settings = await this.settings()
+      if (settings.adminPasswordRefusal) throw settings.adminPasswordRefusal
       const src = settings.adminPassword
       switch (src.kind) {
         case 'value':

@@ -61,6 +61,8 @@ export interface ConnectionSettings {
   urlSource?: string
   kube?: KubeSettings
   adminPassword: AdminPasswordSource
+  /** Set when the password would come from a saved context but the target is not that context's PDS. */
+  adminPasswordRefusal?: UsageError
   timeoutMs: number
   /** Largest answer accepted, in bytes. */
   maxResponseBytes: number
@@ -155,10 +157,12 @@ export async function resolveConnection(
 
   // A password stored in (or named by) a context is for that context's PDS only: never
   // send it to a URL or cluster given some other way.
+  // Checked when the password is about to be used (commands that need none are not refused).
+  let adminPasswordRefusal: UsageError | undefined
   if (context && (ctxPw?.from === 'stored' || ctxPw?.from === 'kube-secret') && adminPasswordFromContext(adminPassword, ctxPw)) {
     const mismatch = targetOutsideContext(context, url, urlSource, kube)
     if (mismatch) {
-      throw new UsageError(`the admin password of the saved context is for ${mismatch.context}, not ${mismatch.target}`, {
+      adminPasswordRefusal = new UsageError(`the admin password of the saved context is for ${mismatch.context}, not ${mismatch.target}`, {
         hint: 'Give the password another way for this PDS (PDS_ADMIN_PASSWORD, --env-file, --admin-password-stdin, --kube-secret), or use the context without --url/--kube-*',
       })
     }
@@ -174,6 +178,7 @@ export async function resolveConnection(
     urlSource,
     kube,
     adminPassword,
+    adminPasswordRefusal,
     timeoutMs: timeoutS * 1000,
     maxResponseBytes: maxMb * 1024 * 1024,
     allowInsecureHttp,

@@ -524,7 +524,8 @@ function fmtSeconds(ms: number): string {
 
 function redact(text: string, secrets: string[]): string {
   let out = text
-  for (const s of secrets) if (s) out = out.split(s).join('****')
+  // Very short "secrets" would mangle every message; they are not worth hiding there.
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('****')
   return out
 }
 
