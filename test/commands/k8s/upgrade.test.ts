@@ -6,7 +6,10 @@ import assert from 'node:assert/strict'
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../../bed/fakeKube.js'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type net from 'node:net'
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
@@ -187,16 +190,25 @@ describe('pdsctl k8s upgrade', () => {
     assert.deepEqual(patches(f), [])
   })
 
-  test('--backup without the backup module in this build: exit 2 before anything changes', async () => {
+  test('--backup DIR: the backup runs after the confirmation and before the patch (refused cleanly while this build has no backup module)', async () => {
     const f = await fake()
-    const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.219', '--yes', '--backup', '/tmp/nowhere'], { env: f.env })
-    // When `pdsctl backup` is merged this becomes a backup step; until then it must refuse cleanly.
-    if (res.code === 2) {
-      assert.match(res.stderr, /--backup needs `pdsctl backup`, which this build of pdsctl does not have/)
-      assert.deepEqual(f.requests, [])
-    } else {
-      assert.equal(res.code, 3, 'with the backup module, the admin password is needed: ' + res.stderr)
-      assert.deepEqual(patches(f), [])
+    const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-upgrade-backup-'))
+    try {
+      const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION, '--yes', '--backup', dir, '--json'], { env: { ...f.env, PDS_ADMIN_PASSWORD: bed.adminPassword }, timeoutMs: 120_000 })
+      if (/--backup needs `pdsctl backup`, which this build of pdsctl does not have/.test(res.stderr)) {
+        // Before `pdsctl backup` is merged: refused before anything reaches the cluster.
+        assert.equal(res.code, 2)
+        assert.deepEqual(f.requests, [])
+        return
+      }
+      assert.equal(res.code, 0, res.stderr)
+      const r = JSON.parse(res.stdout) as UpgradeResult
+      assert.deepEqual(r.steps.map((s) => s.step).slice(0, 4), ['read-deployment', 'health-before', 'backup', 'set-image'])
+      assert.equal(r.steps[2].status, 'ok')
+      assert.match(r.steps[2].detail, /every account backed up to /)
+      assert.ok(readdirSync(dir).length > 0, 'the backup wrote something')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
