@@ -40,7 +40,13 @@ export interface RelayStandIn extends Recorder {
 }
 
 export async function startRelay(
-  opts: { knownHosts?: Record<string, HostState>; repos?: Record<string, RepoState>; secrets?: string[] } = {},
+  opts: {
+    knownHosts?: Record<string, HostState>
+    repos?: Record<string, RepoState>
+    secrets?: string[]
+    /** Like a real relay after a successful requestCrawl: an unknown or idle/offline host becomes active. */
+    followOnCrawl?: boolean
+  } = {},
 ): Promise<RelayStandIn> {
   const hosts: Record<string, HostState> = { ...(opts.knownHosts ?? {}) }
   const repos: Record<string, RepoState> = { ...(opts.repos ?? {}) }
@@ -82,6 +88,10 @@ export async function startRelay(
         return res.end('<html><body>503 Service Temporarily Unavailable</body></html>')
       }
       crawled.push(body.hostname)
+      if (opts.followOnCrawl) {
+        const h = hosts[body.hostname]
+        if (!h || h.status === 'idle' || h.status === 'offline') hosts[body.hostname] = { status: 'active', accountCount: h?.accountCount ?? 0, seq: h?.seq ?? 0 }
+      }
       res.writeHead(200).end()
       return
     }

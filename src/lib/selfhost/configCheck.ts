@@ -72,6 +72,9 @@ function nearest(name: string, candidates: string[]): { name: string; d: number 
   return best && best.d <= Math.min(3, Math.floor(name.length / 5)) ? best : null
 }
 
+/** Read by pdsctl and pdsadmin, not by the PDS: at home in a client-side env file. */
+const CLIENT_KEYS = new Set(['PDS_URL', 'PDS_HOST', 'PDS_ENV_FILE'])
+
 const COLOUR = /^PDS_(DARK|LIGHT)_COLOR$|_(HUE|CONTRAST)$/
 
 export function checkConfig(env: EnvSet, opts: ConfigCheckOptions): ConfigReport {
@@ -88,7 +91,7 @@ export function checkConfig(env: EnvSet, opts: ConfigCheckOptions): ConfigReport
   const known = Object.keys(PDS_ENV_VARS)
 
   // 1. Keys: unknown, misspelled, read by only one line.
-  const pdsKeys = [...env.keys()].filter((k) => k.startsWith('PDS_')).sort()
+  const pdsKeys = [...env.keys()].filter((k) => k.startsWith('PDS_') && !CLIENT_KEYS.has(k)).sort()
   let keyProblems = 0
   for (const k of pdsKeys) {
     const spec = PDS_ENV_VARS[k]

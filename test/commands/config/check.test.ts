@@ -68,7 +68,8 @@ describe('pdsctl config check (env file)', () => {
   })
 
   test('a misspelled key gets a did-you-mean and fails; an unknown one warns', async () => {
-    const { res, get } = await check({ ...GOOD, PDS_INVITE_REQURED: 'false', PDS_SOMETHING_ELSE: '1' })
+    const { res, get } = await check({ ...GOOD, PDS_INVITE_REQURED: 'false', PDS_SOMETHING_ELSE: '1', PDS_URL: 'https://pds.example.com' })
+    assert.equal(get('key PDS_URL'), undefined, "pdsctl's own PDS_URL is no finding")
     assert.equal(res.code, 6)
     assert.equal(get('key PDS_INVITE_REQURED')?.status, 'fail')
     assert.match(get('key PDS_INVITE_REQURED')!.fix!, /^Did you mean PDS_INVITE_REQUIRED\?/)
