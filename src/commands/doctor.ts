@@ -73,7 +73,12 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     if (src.kind === 'kube-secret' && settings.kube) {
       const [{ readKubeSecretData }, { SECRET_KEYS }] = await Promise.all([import('../lib/k8s/secretData.js'), import('../lib/selfhost/secrets.js')])
       const k = settings.kube
-      const data = await readKubeSecretData({ name: src.name, namespace: k.namespace, context: k.context, kubectl: k.kubectl, env: process.env, onDebug: this.debugLog })
+      let data: Record<string, string>
+      try {
+        data = await readKubeSecretData({ name: src.name, namespace: k.namespace, context: k.context, kubectl: k.kubectl, env: process.env, onDebug: this.debugLog })
+      } catch (err) {
+        return [{ id: 'config', status: 'warn', message: `could not read Secret ${src.name} to check the configuration: ${err instanceof Error ? err.message : String(err)}`, fix: 'Check access to the Secret, or run `pdsctl config check --env-file`' }]
+      }
       return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromSecret(src.name, data, SECRET_KEYS), { source: `Secret ${src.name}`, partial: true }))
     }
     return []

@@ -330,7 +330,7 @@ export async function testMailer(mailer: MailerTest['mailer'], cfg: MailerSettin
 /** Refuse an SMTP URL given as a flag's value before anything else happens. */
 export function assertNotSecretInArgv(argv: string[]): void {
   for (const a of argv) {
-    if (/^smtps?:\/\/[^@/]*:[^@]*@/i.test(a)) {
+    if (/smtps?:\/\/[^@\s/]*:[^\s]*@/i.test(a)) {
       throw new UsageError('an SMTP URL with a password was given on the command line (it would show in ps and shell history)', {
         hint: 'Pass it on stdin with --smtp-url-stdin, or let pdsctl read it from --env-file / --kube-secret',
       })

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { makeCert, startListener, type Cert, type Listener } from '../../bed/smtpListeners.js'
 import { runCli, type CliResult } from '../../helpers/cli.js'
+import { startFakeKube } from '../../bed/fakeKube.js'
+import { reapKubectls } from '../../helpers/processes.js'
 import type { EmailTestReport } from '../../../src/commands/email/test.js'
 
 const PASS = 'p@ss/w:rd#1'
@@ -146,11 +148,35 @@ describe('pdsctl email test', () => {
     const bad = await runCli(['email', 'test', '--to', 'me@example.com', '--smtp-url-stdin', '--from', 'pds@example.com'], { env, stdin: `smtp://pds:${PASS}@127.0.0.1:1\n` })
     noSecret(bad)
     assert.equal(bad.code, 2)
-    for (const args of [['--smtp-url', `smtps://pds:${PASS}@host:465`], [`smtps://pds:${ENC}@host:465`]]) {
+    for (const args of [['--smtp-url', `smtps://pds:${PASS}@host:465`], [`smtps://pds:${ENC}@host:465`], [`--smtp-url=smtp://pds:${ENC}@host:587`]]) {
       const argv = await runCli(['email', 'test', '--to', 'me@example.com', ...args], { env })
       noSecret(argv)
       assert.equal(argv.code, 2)
       assert.match(argv.stderr, /^Error: an SMTP URL with a password was given on the command line.*--smtp-url-stdin/m)
+    }
+  })
+
+  test('the settings from the Kubernetes Secret (installer keys smtpServer/smtpFromAddress), read with the real kubectl', async () => {
+    const k = await startFakeKube({
+      backendPort: 1,
+      secrets: { 'pds-secrets': { adminPassword: 'x', smtpServer: `smtp://pds:${ENC}@127.0.0.1:${starttls.port}`, smtpFromAddress: 'pds@example.com' } },
+    })
+    try {
+      const before = starttls.received.length
+      const res = await runCli(['email', 'test', '--to', 'me@example.com', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'pds-secrets', '--json'], {
+        env: { ...env, ...k.env },
+        timeoutMs: 40_000,
+      })
+      noSecret(res)
+      assert.equal(res.code, 0, res.stderr)
+      const report = JSON.parse(res.stdout) as EmailTestReport
+      assert.deepEqual([report.checks[0].source, report.checks[0].sent, report.checks[0].smtpUrl], ['Secret pds-secrets', true, `smtp://pds:****@127.0.0.1:${starttls.port}`])
+      assert.equal(report.checks[1].error?.kind, 'not-configured')
+      assert.equal(starttls.received.length, before + 1)
+      assert.ok(!k.requests.some((r) => r.upgrade), 'no port-forward: email test never talks to the PDS')
+    } finally {
+      assert.deepEqual(await reapKubectls(k.cacheDir), [])
+      await k.close()
     }
   })
 
