@@ -14,9 +14,9 @@ import type { PdsClient } from '../../lib/pds/xrpcClient.js'
 
 export default class RelayStatus extends PdsCommand<typeof RelayStatus> {
   static override summary = 'What each relay knows of this PDS (getHostStatus), beside what the PDS has'
-  static override description = `For each relay (--relay, else PDS_CRAWLERS from the environment or env file, else ${DEFAULT_RELAY}): com.atproto.sync.getHostStatus {hostname} (status active|idle|offline|throttled|banned, its seq, its account count), beside the PDS's own repo count (com.atproto.sync.listRepos, paged). The PDS's latest seq is published only inside the subscribeRepos firehose, so it is reported as null.
+  static override description = `For each relay (--relay, else PDS_CRAWLERS from the environment or env file, else ${DEFAULT_RELAY}): com.atproto.sync.getHostStatus {hostname} (status active|idle|offline|throttled|banned, its seq, its account count), beside the PDS's own repo count (com.atproto.sync.listRepos, paged) and its latest firehose seq. The PDS publishes that seq only inside com.atproto.sync.subscribeRepos; pdsctl finds it by probing cursors there (the PDS answers a cursor past its latest with FutureCursor at once, replays from an earlier one at once, and is silent on the latest): about 2·log2(gap) short WebSocket connections, starting from the relays' seq. seqBehind is the PDS's seq minus the relay's.
 A relay that fails is reported in its row, not fatal: exits 0 when at least one relay answered, 1 when none did. No credential is sent to any relay.
-JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays: [{relay, ok, known, status, accountCount, seq, error}]}.`
+JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays: [{relay, ok, known, status, accountCount, seq, seqBehind, error}]}.`
   static override examples = [
     '<%= config.bin %> relay status --env-file /pds/pds.env',
     '<%= config.bin %> relay status --relay https://bsky.network --relay https://relay.example.com --hostname pds.example.com --json',
@@ -46,6 +46,8 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
         { header: 'RELAY ACCOUNTS', value: (r) => r.accountCount },
         { header: 'PDS ACCOUNTS', value: () => report.pds.activeAccounts },
         { header: 'RELAY SEQ', value: (r) => r.seq },
+        { header: 'PDS SEQ', value: () => report.pds.seq },
+        { header: 'BEHIND', value: (r) => r.seqBehind },
         { header: 'ERROR', value: (r) => r.error },
       ])
     }

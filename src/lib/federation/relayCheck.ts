@@ -13,6 +13,7 @@ export async function relayChecks(relays: PdsClient[], hostname: string, pds?: P
     const advice = hostAdvice(r, hostname)
     if (advice) return { id, status: advice.severity, message: advice.problem, fix: advice.fix }
     const counts = `${r.accountCount ?? '?'} accounts at the relay${pdsCount === null ? '' : `, ${pdsCount} active on the PDS`}`
-    return { id, status: 'pass', message: `${r.relay} follows ${hostname}: active, ${counts}${r.seq === null ? '' : `, relay seq ${r.seq}`}` }
+    const seq = r.seq === null ? '' : `, relay seq ${r.seq}${r.seqBehind === null ? '' : ` (${r.seqBehind} behind the PDS's ${report.pds.seq})`}`
+    return { id, status: 'pass', message: `${r.relay} follows ${hostname}: active, ${counts}${seq}` }
   })
 }

@@ -5,6 +5,7 @@ import { NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from 
 import { parsePdsUrl } from '../pds/identifiers.js'
 import type { PdsClient, RawResponse } from '../pds/xrpcClient.js'
 import { compareTids, tidTimestampMs } from './tid.js'
+import { probeLatestSeq } from './firehoseSeq.js'
 
 export const DEFAULT_RELAY = 'https://bsky.network'
 
@@ -138,11 +139,13 @@ export interface RelayHostStatus {
   status: string | null
   accountCount: number | null
   seq: number | null
+  /** The PDS's latest seq minus the relay's (events the relay has not recorded); negative: the relay's cursor is past the PDS's. */
+  seqBehind: number | null
   error: string | null
 }
 
 export async function relayHostStatus(relay: PdsClient, hostname: string): Promise<RelayHostStatus> {
-  const none = { relay: relay.url, known: false, status: null, accountCount: null, seq: null }
+  const none = { relay: relay.url, known: false, status: null, accountCount: null, seq: null, seqBehind: null }
   try {
     const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getHostStatus', query: { hostname }, auth: 'none', name: 'com.atproto.sync.getHostStatus' })
     if (res.status === 200) {
@@ -157,6 +160,7 @@ export async function relayHostStatus(relay: PdsClient, hostname: string): Promi
         status: typeof b.status === 'string' ? b.status : null,
         accountCount: typeof b.accountCount === 'number' ? b.accountCount : null,
         seq: typeof b.seq === 'number' ? b.seq : null,
+        seqBehind: null,
         error: null,
       }
     }
@@ -175,17 +179,18 @@ export interface PdsHostSide {
   /** Of those, the ones with active: true (what a relay should count). */
   activeAccounts: number | null
   /**
-   * The PDS's latest firehose seq: the PDS publishes it only inside the
-   * com.atproto.sync.subscribeRepos stream, so pdsctl reports null here.
+   * The PDS's latest firehose seq. The PDS publishes it only inside the
+   * com.atproto.sync.subscribeRepos stream: pdsctl finds it by probing cursors there
+   * (see firehoseSeq.ts); null when that failed (seqSource says why).
    */
-  seq: null
+  seq: number | null
   seqSource: string
   error: string | null
 }
 
 /** Count the PDS's repos page by page (memory flat in the number of accounts). */
 export async function pdsHostSide(client: PdsClient): Promise<PdsHostSide> {
-  const seqSource = 'not published outside the subscribeRepos firehose'
+  const seqSource = 'not probed'
   try {
     let accounts = 0
     let active = 0
@@ -211,12 +216,27 @@ export interface HostStatusReport {
   relays: RelayHostStatus[]
 }
 
-export async function hostStatusReport(pds: PdsClient | undefined, relays: PdsClient[], hostname: string): Promise<HostStatusReport> {
-  const [side, ...rs] = await Promise.all([
-    pds ? pdsHostSide(pds) : Promise.resolve<PdsHostSide>({ accounts: null, activeAccounts: null, seq: null, seqSource: 'not published outside the subscribeRepos firehose', error: 'no PDS URL given' }),
+export async function hostStatusReport(
+  pds: PdsClient | undefined,
+  relays: PdsClient[],
+  hostname: string,
+  opts: { probeSeq?: boolean; WebSocketImpl?: typeof WebSocket } = {},
+): Promise<HostStatusReport> {
+  const [sideResult, ...rs] = await Promise.all([
+    pds ? pdsHostSide(pds) : Promise.resolve<PdsHostSide>({ accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' }),
     ...relays.map((r) => relayHostStatus(r, hostname)),
   ])
-  return { hostname, pds: side as PdsHostSide, relays: rs as RelayHostStatus[] }
+  const side = sideResult as PdsHostSide
+  const relayRows = rs as RelayHostStatus[]
+  if (pds && opts.probeSeq !== false) {
+    // Start from the lowest seq a relay reports: the search then costs ~2·log2(gap) probes.
+    const seqs = relayRows.map((r) => r.seq).filter((x): x is number => x !== null)
+    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, WebSocketImpl: opts.WebSocketImpl })
+    side.seq = p.seq
+    side.seqSource = p.seq === null ? `subscribeRepos cursor probe failed: ${p.error}` : `subscribeRepos cursor probe (${p.probes} connection${p.probes === 1 ? '' : 's'})`
+    if (p.seq !== null) for (const r of relayRows) if (r.seq !== null) r.seqBehind = p.seq - r.seq
+  }
+  return { hostname, pds: side, relays: relayRows }
 }
 
 /** What to do about one relay's view of the host: null when nothing is needed. */
@@ -226,6 +246,13 @@ export function hostAdvice(r: RelayHostStatus, hostname: string, bin = 'pdsctl')
   if (!r.known) return { severity: 'fail', problem: `${r.relay} does not know ${hostname} (HostNotFound): it is not following this PDS`, fix: `Ask it to with ${crawl}` }
   switch (r.status) {
     case 'active':
+      if (r.seqBehind !== null && r.seqBehind < 0) {
+        return {
+          severity: 'warn',
+          problem: `${r.relay}'s cursor for ${hostname} (seq ${r.seq}) is past the PDS's latest seq (by ${-r.seqBehind}): the PDS's event sequence was reset (a recreated or restored database), and the relay may skip or refuse its new events`,
+          fix: `Ask again with ${crawl}; if the relay still shows no new posts, its operator must reset this host's cursor`,
+        }
+      }
       return null
     case 'idle':
     case 'offline':

@@ -130,6 +130,8 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
   let banned: RelayStandIn
   let idle: RelayStandIn
   const revs: string[] = []
+  /** The PDS's latest firehose seq, read from its own sequencer (what pdsctl must find from outside). */
+  let curr: number
   before(async () => {
     bed = await startTestBed({ adminPassword: ADMIN })
     accounts = await bed.seed(3, 'sync')
@@ -146,10 +148,12 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
       const latest = (await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getLatestCommit?did=${a.did}`)).json()) as { rev: string }
       revs.push(latest.rev)
     }
-    active = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 3, seq: 1234 } }, repos: { [a.did]: { active: true, rev: revs[2] } } })
+    curr = (await bed.pds.ctx.sequencer.curr())!
+    assert.ok(curr > 10, String(curr))
+    active = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 3, seq: curr - 2 } }, repos: { [a.did]: { active: true, rev: revs[2] } } })
     unknown = await relay()
-    banned = await relay({ knownHosts: { localhost: { status: 'banned', accountCount: 1, seq: 7 } }, repos: { [a.did]: { active: true, rev: revs[0] } } })
-    idle = await relay({ knownHosts: { localhost: { status: 'idle', accountCount: 2, seq: 9 } }, repos: { [a.did]: { active: false, status: 'takendown' } } })
+    banned = await relay({ knownHosts: { localhost: { status: 'banned', accountCount: 1, seq: curr - 7 } }, repos: { [a.did]: { active: true, rev: revs[0] } } })
+    idle = await relay({ knownHosts: { localhost: { status: 'idle', accountCount: 2, seq: curr - 9 } }, repos: { [a.did]: { active: false, status: 'takendown' } } })
   })
   after(async () => {
     for (const r of relays.splice(0)) await r.close()
@@ -164,12 +168,14 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
     assert.equal(res.code, 0, res.stderr)
     const report = JSON.parse(res.stdout) as HostStatusReport
     assert.equal(report.hostname, 'localhost')
-    assert.deepEqual(report.pds, { accounts: 3, activeAccounts: 3, seq: null, seqSource: 'not published outside the subscribeRepos firehose', error: null })
+    const { seqSource, ...pds } = report.pds
+    assert.deepEqual(pds, { accounts: 3, activeAccounts: 3, seq: curr, error: null })
+    assert.match(seqSource, /^subscribeRepos cursor probe \(\d+ connections\)$/)
     assert.deepEqual(report.relays.slice(0, 4), [
-      { relay: active.url, ok: true, known: true, status: 'active', accountCount: 3, seq: 1234, error: null },
-      { relay: unknown.url, ok: true, known: false, status: null, accountCount: null, seq: null, error: null },
-      { relay: banned.url, ok: true, known: true, status: 'banned', accountCount: 1, seq: 7, error: null },
-      { relay: idle.url, ok: true, known: true, status: 'idle', accountCount: 2, seq: 9, error: null },
+      { relay: active.url, ok: true, known: true, status: 'active', accountCount: 3, seq: curr - 2, seqBehind: 2, error: null },
+      { relay: unknown.url, ok: true, known: false, status: null, accountCount: null, seq: null, seqBehind: null, error: null },
+      { relay: banned.url, ok: true, known: true, status: 'banned', accountCount: 1, seq: curr - 7, seqBehind: 7, error: null },
+      { relay: idle.url, ok: true, known: true, status: 'idle', accountCount: 2, seq: curr - 9, seqBehind: 9, error: null },
     ])
     assert.equal(report.relays[4].ok, false)
     assert.match(report.relays[4].error!, /connection refused/)
@@ -179,12 +185,22 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
     for (const r of [active, unknown, banned, idle]) assert.deepEqual(r.credentialLeaks, [])
   })
 
+  test("relay status: a relay whose cursor is past the PDS's latest seq (a reset database) is named", async () => {
+    const ahead = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 3, seq: curr + 500 } } })
+    const res = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', ahead.url, '--json'])
+    assert.equal(res.code, 0, res.stderr)
+    const report = JSON.parse(res.stdout) as HostStatusReport
+    assert.equal(report.pds.seq, curr)
+    assert.equal(report.relays[0].seqBehind, -500)
+    assert.match(res.stderr, /cursor for localhost \(seq \d+\) is past the PDS's latest seq \(by 500\): the PDS's event sequence was reset/)
+  })
+
   test('relay status: the relays from PDS_CRAWLERS; TSV when piped; exit 1 only when every relay failed', async () => {
     const ok = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost'], { env: { PDS_CRAWLERS: `${active.url}, ${unknown.url}` } })
     assert.equal(ok.code, 0, ok.stderr)
-    assert.deepEqual(ok.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 5)), [
-      [active.url, 'true', 'active', '3', '3'],
-      [unknown.url, 'false', 'unknown host', '', '3'],
+    assert.deepEqual(ok.stdout.split('\n').filter(Boolean).map((l) => l.split('\t').slice(0, 8)), [
+      [active.url, 'true', 'active', '3', '3', String(curr - 2), String(curr), '2'],
+      [unknown.url, 'false', 'unknown host', '', '3', '', String(curr), ''],
     ])
     const dead = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', 'http://127.0.0.1:9', '--json'])
     assert.equal(dead.code, 1)
