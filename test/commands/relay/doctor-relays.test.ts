@@ -8,6 +8,8 @@ import path from 'node:path'
 import { startRelay, type RelayStandIn } from '../../bed/relay.js'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { runCli } from '../../helpers/cli.js'
+import { startFakeKube } from '../../bed/fakeKube.js'
+import { reapKubectls } from '../../helpers/processes.js'
 import type { DoctorReport } from '../../../src/lib/selfhost/doctor.js'
 
 describe('pdsctl doctor: relays and configuration', () => {
@@ -57,5 +59,25 @@ describe('pdsctl doctor: relays and configuration', () => {
     assert.match(config.fix!, /pdsctl config check --env-file/)
     assert.ok(!res.stdout.includes(bed.adminPassword))
     for (const r of Object.values(relays)) assert.deepEqual(r.credentialLeaks, [])
+  })
+
+  test('with a Secret (no env file), the config line judges what the Secret holds, read with the real kubectl', async () => {
+    const k = await startFakeKube({
+      backendPort: bed.port,
+      secrets: { bluesky: { adminPassword: bed.adminPassword, jwtSecret: 'short', plcRotationKey: 'not-hex', smtpServer: `smtp://127.0.0.1:${bed.mail.port}`, smtpFromAddress: 'pds@localhost' } },
+    })
+    try {
+      const res = await runCli(['doctor', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--public-url', bed.url, '--no-relays', '--json'], { env: k.env })
+      assert.equal(res.code, 0, res.stdout + res.stderr)
+      const report = JSON.parse(res.stdout) as DoctorReport
+      const config = report.checks.find((x) => x.id === 'config')!
+      assert.equal(config.status, 'warn')
+      assert.match(config.message, /^the configuration in Secret bluesky: 1 failed \(value PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX\); 1 warned \(value PDS_JWT_SECRET\)$/)
+      assert.match(config.fix!, /pdsctl config check --kube-secret bluesky/)
+      for (const v of [bed.adminPassword, 'not-hex']) assert.ok(!res.stdout.includes(v) && !res.stderr.includes(v))
+    } finally {
+      assert.deepEqual(await reapKubectls(k.cacheDir), [])
+      await k.close()
+    }
   })
 })
