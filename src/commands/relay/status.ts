@@ -36,7 +36,7 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
     const pds: PdsClient | undefined = this.flags['no-pds'] || (!settings.url && !settings.kube) ? undefined : await this.client()
     const clients = await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay')))
     this.out.status(`Asking ${relays.length} relay${relays.length === 1 ? '' : 's'} about ${hostname}…`)
-    const report = await hostStatusReport(pds, clients, hostname)
+    const report = await hostStatusReport(pds, clients, hostname, { debug: this.debugLog })
     if (this.out.json) await this.out.printJson(report)
     else {
       await this.out.printTable(report.relays, [

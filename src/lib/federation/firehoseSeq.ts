@@ -9,11 +9,13 @@ import { PdsctlError } from '../errors.js'
 export interface SeqProbeOptions {
   /** Start the search here (e.g. what a relay last saw); default 0. */
   from?: number
-  /** How long silence means "this cursor is the latest" (default 1 s). */
+  /** How long to wait for a first frame before the answers confirm "this cursor is the latest" (default 500 ms; widened when the firehose is slow). */
   silenceMs?: number
   /** Give up after this long overall (default 15 s). */
   deadlineMs?: number
   WebSocketImpl?: typeof WebSocket
+  /** Each probe's cursor and answer (for --debug). */
+  onProbe?: (cursor: number, answer: string) => void
 }
 
 export interface SeqProbe {
@@ -28,12 +30,17 @@ type Outcome = { kind: 'future' } | { kind: 'event'; seq: number | null } | { ki
 
 export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}): Promise<SeqProbe> {
   const WS = opts.WebSocketImpl ?? globalThis.WebSocket
-  const silenceMs = opts.silenceMs ?? 1000
+  const silenceMs = opts.silenceMs ?? 500
   const deadline = Date.now() + (opts.deadlineMs ?? 15_000)
   const wsBase = baseUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/xrpc/com.atproto.sync.subscribeRepos'
   let probes = 0
   let silenceWindow = silenceMs
-  const probe = (cursor: number): Promise<Outcome> => {
+  const probe = async (cursor: number): Promise<Outcome> => {
+    const out = await probeOnce(cursor)
+    opts.onProbe?.(cursor, out.kind === 'event' ? `event seq ${out.seq}` : out.kind)
+    return out
+  }
+  const probeOnce = (cursor: number): Promise<Outcome> => {
     probes++
     return new Promise((resolve, reject) => {
       const ws = new WS(`${wsBase}?cursor=${cursor}`)
@@ -58,19 +65,22 @@ export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}
         silence = setTimeout(() => done(() => resolve({ kind: 'silent' })), silenceWindow)
       })
       ws.addEventListener('message', (ev) => {
-        done(() => {
-          try {
-            const frame = readFrame(new Uint8Array(ev.data as ArrayBuffer))
-            if (frame.header.op === -1) {
-              if (frame.body.error === 'FutureCursor') return resolve({ kind: 'future' })
-              return reject(new PdsctlError(`the firehose answered ${String(frame.body.error)}${frame.body.message ? `: ${String(frame.body.message)}` : ''}`))
-            }
-            // #info (OutdatedCursor) has no seq but also means there are events after this cursor.
-            resolve({ kind: 'event', seq: typeof frame.body.seq === 'number' ? frame.body.seq : null })
-          } catch (err) {
-            reject(err instanceof PdsctlError ? err : new PdsctlError(`unreadable firehose frame (${String(err)})`))
-          }
-        })
+        let frame: Frame
+        try {
+          frame = readFrame(new Uint8Array(ev.data as ArrayBuffer))
+        } catch (err) {
+          return done(() => reject(err instanceof PdsctlError ? err : new PdsctlError(`unreadable firehose frame (${String(err)})`)))
+        }
+        if (frame.header.op === -1) {
+          if (frame.body.error === 'FutureCursor') return done(() => resolve({ kind: 'future' }))
+          return done(() => reject(new PdsctlError(`the firehose answered ${String(frame.body.error)}${frame.body.message ? `: ${String(frame.body.message)}` : ''}`)))
+        }
+        const seq = typeof frame.body.seq === 'number' ? frame.body.seq : null
+        // The PDS's outbox can pass on events its sequencer announces late, even ones at or
+        // below the cursor asked for: those say nothing about what lies after the cursor.
+        if (seq !== null && seq <= cursor) return
+        // #info (OutdatedCursor) has no seq but also means there are events after this cursor.
+        done(() => resolve({ kind: 'event', seq }))
       })
       ws.addEventListener('error', (ev) => done(() => reject(new PdsctlError(`the firehose did not open (${(ev as Event & { message?: string }).message || 'upgrade refused'})`))))
       ws.addEventListener('close', (ev) => done(() => reject(new PdsctlError(`the firehose closed with code ${(ev as CloseEvent).code} before answering`))))
