@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { bedEnv, runCli } from '../../helpers/cli.js'
+import { startFakeKube } from '../../bed/fakeKube.js'
+import { reapKubectls } from '../../helpers/processes.js'
 import type { SentEmail } from '../../../src/lib/admin/email.js'
 
 describe('pdsctl email send', () => {
@@ -70,5 +72,19 @@ describe('pdsctl email send without a moderation mailer', () => {
     const quiet = await runCli(['email', 'send', fay.handle, '--subject', 'Hello', '--body', 'x', '--url', bed.url, '--env-file', set])
     assert.equal(quiet.code, 0, quiet.stderr)
     assert.doesNotMatch(quiet.stderr, /MODERATION/)
+  })
+
+  test('the same warning when the Secret (read with the real kubectl, PDS through the port-forward) has no moderation mailer', async () => {
+    const k = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, smtpServer: `smtp://127.0.0.1:${bed.mail.port}`, smtpFromAddress: 'pds@localhost' } } })
+    try {
+      const res = await runCli(['email', 'send', fay.handle, '--subject', 'Hi', '--body', 'x', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--json'], { env: k.env })
+      assert.equal(res.code, 0, res.stderr)
+      assert.equal((JSON.parse(res.stdout) as SentEmail).sent, true)
+      assert.match(res.stderr, /^Warning: PDS_MODERATION_EMAIL_SMTP_URL is not set in Secret bluesky: the PDS will answer sent: true and send nothing/m)
+      assert.ok(!res.stderr.includes(bed.adminPassword))
+    } finally {
+      assert.deepEqual(await reapKubectls(k.cacheDir), [])
+      await k.close()
+    }
   })
 })
