@@ -13,7 +13,8 @@ export default class Doctor extends PdsCommand<typeof Doctor> {
 - a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it);
 - describeServer: invite codes, user domains, contact email;
 - email: whether an SMTP server and from-address are configured (judged from the env file or the Secret; no mail is sent);
-- the relays (PDS_CRAWLERS, else https://bsky.network) know this host (com.atproto.sync.getHostStatus). Relays never get credentials.
+- the relays (PDS_CRAWLERS, else https://bsky.network) follow this host (com.atproto.sync.getHostStatus): an unknown, idle or offline host needs a requestCrawl, a banned or throttled one the relay's operator. Relays never get credentials;
+- with an env file (or a Secret), the findings of \`pdsctl config check\`.
 The public URL is --public-url, else https://$PDS_HOSTNAME, else --url. Exits 6 when a check fails.
 JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}]}.`
   static override examples = [
@@ -58,7 +59,29 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
     })
+    report.checks.push(...(await this.configChecks()))
+    report.ok = !report.checks.some((c) => c.status === 'fail')
     return this.reportChecks(report, (ids) => `${ids.length} check${ids.length === 1 ? '' : 's'} failed: ${ids.join(', ')}`)
+  }
+
+  /** `pdsctl config check` on the env file, or on what the Secret holds (--kube-secret with --kube-*). */
+  private async configChecks(): Promise<DoctorReport['checks']> {
+    const settings = await this.settings()
+    const lib = await import('../lib/selfhost/configCheck.js')
+    if (settings.envFile) return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromMap(settings.envFile.values, settings.envFile.path), { source: settings.envFile.path }))
+    const src = settings.adminPassword
+    if (src.kind === 'kube-secret' && settings.kube) {
+      const [{ readKubeSecretData }, { SECRET_KEYS }] = await Promise.all([import('../lib/k8s/secretData.js'), import('../lib/selfhost/secrets.js')])
+      const k = settings.kube
+      let data: Record<string, string>
+      try {
+        data = await readKubeSecretData({ name: src.name, namespace: k.namespace, context: k.context, kubectl: k.kubectl, env: process.env, onDebug: this.debugLog })
+      } catch (err) {
+        return [{ id: 'config', status: 'warn', message: `could not read Secret ${src.name} to check the configuration: ${err instanceof Error ? err.message : String(err)}`, fix: 'Check access to the Secret, or run `pdsctl config check --env-file`' }]
+      }
+      return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromSecret(src.name, data, SECRET_KEYS), { source: `Secret ${src.name}`, partial: true }))
+    }
+    return []
   }
 
   /** Where the SMTP settings can be read from: the env file, else the Secret (--kube-secret). */

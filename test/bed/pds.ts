@@ -24,6 +24,8 @@ export interface TestBedOptions {
   rateLimitBypassKey?: string
   /** [backup] PDS_BLOB_UPLOAD_LIMIT in bytes (the PDS's default is 5 MB). */
   blobUploadLimit?: number
+  /** Configure the moderation mailer (PDS_MODERATION_EMAIL_*; on by default). Off: admin.sendEmail answers sent: true and sends nothing. */
+  moderationEmail?: boolean
 }
 
 export interface SeededAccount {
@@ -83,8 +85,8 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     disableSsrfProtection: true,
     emailSmtpUrl: opts.email === false ? undefined : smtpUrl,
     emailFromAddress: opts.email === false ? undefined : 'pds@localhost',
-    moderationEmailSmtpUrl: smtpUrl,
-    moderationEmailAddress: 'moderation@localhost',
+    moderationEmailSmtpUrl: opts.moderationEmail === false ? undefined : smtpUrl,
+    moderationEmailAddress: opts.moderationEmail === false ? undefined : 'moderation@localhost',
     contactEmailAddress: 'admin@localhost',
     privacyPolicyUrl: 'http://localhost/privacy',
     termsOfServiceUrl: 'http://localhost/tos',

@@ -3,6 +3,7 @@
 // from a version number.
 import { PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { relayChecks } from '../federation/relayCheck.js'
 import { judgeHealthAnswer } from '../pds/health.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
@@ -65,7 +66,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   checks.push(await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.WebSocketImpl))
   checks.push(...(await checkDescribeServer(pub)))
   checks.push(checkEmail(input.emailConfig))
-  for (const relay of input.relays) checks.push(await checkRelay(relay, input.hostname))
+  checks.push(...(await relayChecks(input.relays, input.hostname, input.forwardClient ?? pub)))
   return { publicUrl: pub.url, ok: !checks.some((c) => c.status === 'fail'), checks }
 }
 
@@ -219,25 +220,5 @@ function checkEmail(cfg: DoctorInput['emailConfig']): Check {
     id,
     status: scheme === 'smtp:' || scheme === 'smtps:' ? 'pass' : 'warn',
     message: `mail is configured (judged from ${cfg.source}: an ${scheme.replace(':', '')} server and from-address ${cfg.fromAddress}; no mail was sent)`,
-  }
-}
-
-async function checkRelay(relay: PdsClient, hostname: string): Promise<Check> {
-  const id = `relay ${new URL(relay.url).host}`
-  try {
-    const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getHostStatus', query: { hostname }, auth: 'none', name: 'getHostStatus' })
-    const body = res.body as { status?: string; accountCount?: number; error?: string; message?: string } | undefined
-    if (res.status === 200 && body && typeof body === 'object') {
-      const status = body.status ?? 'unknown'
-      return status === 'active'
-        ? { id, status: 'pass', message: `${relay.url} knows ${hostname}: active${body.accountCount !== undefined ? `, ${body.accountCount} accounts` : ''}` }
-        : { id, status: 'warn', message: `${relay.url} knows ${hostname} with status ${status}`, fix: `Run \`pdsctl request-crawl ${relay.url}\`` }
-    }
-    if (res.status === 400 || res.status === 404) {
-      return { id, status: 'warn', message: `${relay.url} does not know ${hostname} (${body?.error ?? `HTTP ${res.status}`})`, fix: `Run \`pdsctl request-crawl ${relay.url}\`` }
-    }
-    return { id, status: 'warn', message: `${relay.url} answered HTTP ${res.status} to getHostStatus` }
-  } catch (err) {
-    return { id, status: 'warn', message: `could not reach ${relay.url}: ${err instanceof PdsctlError ? err.message : String(err)}` }
   }
 }
