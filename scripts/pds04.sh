@@ -26,5 +26,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # Node 22's own npm, and its headers for better-sqlite3 (no download from nodejs.org).
   (cd "$bed" && PATH="$nodehome/bin:$PATH" npm_config_nodedir="$nodehome" \
     npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  # Fail here, not in the middle of the tests, if the native module does not load.
+  (cd "$bed" && "$nodehome/bin/node" -e "new (require('better-sqlite3'))(':memory:').close()")
   echo "$want" > "$stamp"
 fi
