@@ -26,6 +26,10 @@ export interface TestBedOptions {
   version?: string
   /** The handle domain, with its leading dot. */
   handleDomain?: string
+  /** [backup] Switch the PDS's rate limits on (3,000 requests / 5 min per IP), with this bypass key. */
+  rateLimitBypassKey?: string
+  /** [backup] PDS_BLOB_UPLOAD_LIMIT in bytes (the PDS's default is 5 MB). */
+  blobUploadLimit?: number
   /**
    * Which PDS line: '0.5' (default) is @atproto/pds from npm, in this process; '0.4' is a
    * real @atproto/pds 0.4.x run on Node 22 as a child process (test/bed/pds04, installed
@@ -50,8 +54,8 @@ export interface TestBed {
   adminPassword: string
   handleDomain: string
   mail: MailCatcher
-  /** The in-process PDS (line 0.5 only; the 0.4 line runs in a child process). */
-  pds?: pds.PDS
+  /** The in-process PDS (line 0.5 only: on the 0.4 line, which runs in a child process, any use throws). */
+  pds: pds.PDS
   line: PdsLine
   /** The exact @atproto/pds version running. */
   pdsVersion: string
@@ -95,7 +99,9 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     jwtSecret,
     plcRotationKeyK256PrivateKeyHex: rotationHex,
     inviteRequired: opts.inviteRequired ?? false,
-    rateLimitsEnabled: false,
+    rateLimitsEnabled: opts.rateLimitBypassKey !== undefined, // [backup]
+    rateLimitBypassKey: opts.rateLimitBypassKey, // [backup]
+    blobUploadLimit: opts.blobUploadLimit, // [backup]
     crawlers: [],
     disableSsrfProtection: true,
     emailSmtpUrl: opts.email === false ? undefined : smtpUrl,
@@ -165,6 +171,16 @@ function loopbackOnly(app: { listen: (...args: any[]) => unknown }): void {
   app.listen = (port: number, ...rest: unknown[]) => listen(port, '127.0.0.1', ...rest)
 }
 
+/** bed.pds on the 0.4 line: there is no in-process PDS to reach into, and saying so beats `undefined`. */
+function notInProcess(): pds.PDS {
+  return new Proxy({} as pds.PDS, {
+    get(_t, prop) {
+      if (typeof prop === 'symbol' || prop === 'then') return undefined // inspection, await
+      throw new Error(`bed.pds.${String(prop)}: the PDS 0.4.x bed runs in a child process; use XRPC (bed.url) instead`)
+    },
+  })
+}
+
 /** Where scripts/pds04.sh put Node 22 (the newest .tools/node-22.*), or PDSCTL_NODE22. */
 export function node22Path(): string {
   if (process.env.PDSCTL_NODE22) return process.env.PDSCTL_NODE22
@@ -201,6 +217,8 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     inviteRequired: opts.inviteRequired ?? false,
     email: opts.email,
     version: opts.version,
+    rateLimitBypassKey: opts.rateLimitBypassKey,
+    blobUploadLimit: opts.blobUploadLimit,
     smtpUrl: `smtp://127.0.0.1:${mail.port}`,
   }
   const child = spawn(node, [path.join(dir, 'server.mjs'), JSON.stringify(config)], {
@@ -239,7 +257,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     throw err
   }
   return withSeeding(
-    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword, handleDomain, mail, line: '0.4', pdsVersion: ready.version, jwtSecret },
+    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
     opts,
     async () => {
       if (child.exitCode === null && child.signalCode === null) {
