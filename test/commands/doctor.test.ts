@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { startProxy, type Proxy } from '../bed/proxy.js'
+import { startFakeKube } from '../bed/fakeKube.js'
+import { noKubectlLeft } from '../helpers/processes.js'
 import { runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
 import type { DoctorReport } from '../../src/lib/selfhost/doctor.js'
@@ -75,6 +77,27 @@ describe('pdsctl doctor', () => {
     assert.match(res.stderr, /→ POST \/xrpc\/com\.atproto\.server\.deleteSession/)
     for (const secret of [bogus, bed.adminPassword]) assert.ok(!res.stdout.includes(secret) && !res.stderr.includes(secret))
     assert.ok(!/eyJ[\w-]+\.[\w-]+\./.test(res.stderr), 'no token in the debug output')
+  })
+
+  test('with --kube-secret the probe is signed with the Secret\'s jwtSecret and goes through the public URL', async () => {
+    const proxy = await startProxy(bed.url, { chunkEmptyPosts: true })
+    proxies.push(proxy)
+    const kube = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, jwtSecret: bed.jwtSecret } } })
+    try {
+      const res = await runCli(
+        ['doctor', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--public-url', proxy.url, '--no-relays', '--json'],
+        { env: kube.env },
+      )
+      const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'bodyless-post')!
+      assert.equal(check.status, 'pass', check.message)
+      assert.match(check.message, /nothing changed/)
+      assert.ok(proxy.forwarded.some((f) => f.path === '/xrpc/com.atproto.server.deleteSession'), 'the probe went through the public URL')
+      assert.ok(kube.requests.some((r) => r.method === 'GET' && r.path.includes('/secrets/bluesky')), 'the Secret was read')
+      assert.ok(!res.stdout.includes(bed.jwtSecret) && !res.stderr.includes(bed.jwtSecret))
+      assert.deepEqual(await noKubectlLeft(kube.cacheDir), [], 'no kubectl survives')
+    } finally {
+      await kube.close()
+    }
   })
 
   test('a proxy that refuses WebSocket upgrades is named', async () => {
