@@ -229,7 +229,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  let ready: { url: string; port: number; plcUrl: string; version: string }
+  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string }
   try {
     ready = await new Promise((resolve, reject) => {
       let out = ''
@@ -257,7 +257,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     throw err
   }
   return withSeeding(
-    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
+    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword: ready.adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
     opts,
     async () => {
       if (child.exitCode === null && child.signalCode === null) {

@@ -1,7 +1,7 @@
 // A real @atproto/pds 0.4.x for the test bed, run as a child process on Node 22 by
 // test/bed/pds.ts (`startTestBed({ line: '0.4' })`): an in-memory PLC directory and the
 // PDS, both on 127.0.0.1 only. Configuration comes in as one JSON argument; when both
-// are listening it prints one JSON line `{url, port, plcUrl, version}` on stdout. It
+// are listening it prints one JSON line `{url, port, plcUrl, adminPassword, version}` on stdout. It
 // stops (and deletes its data) on SIGTERM, SIGINT, or when stdin closes, so a parent
 // that dies never leaves it behind.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -55,6 +55,7 @@ try {
   const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
   const recoveryKey = (await Secp256k1Keypair.create()).did()
   const smtpUrl = opts.smtpUrl
+  const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
   const env = {
     devMode: true,
     port: opts.port,
@@ -65,7 +66,7 @@ try {
     didPlcUrl: plcUrl,
     serviceHandleDomains: [opts.handleDomain ?? '.test'],
     recoveryDidKey: recoveryKey,
-    adminPassword: opts.adminPassword,
+    adminPassword,
     jwtSecret: opts.jwtSecret ?? randomBytes(16).toString('hex'),
     plcRotationKeyK256PrivateKeyHex: rotationHex,
     inviteRequired: opts.inviteRequired ?? false,
@@ -88,7 +89,7 @@ try {
   const port = http.address().port
   const pkg = JSON.parse(await readFile(new URL('./node_modules/@atproto/pds-04/package.json', import.meta.url), 'utf8'))
   const version = pkg.version
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, port, plcUrl, version }) + '\n')
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, port, plcUrl, adminPassword, version }) + '\n')
 } catch (err) {
   process.stderr.write(`pds04 server: ${err?.stack ?? err}\n`)
   await stop(1)
