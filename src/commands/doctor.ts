@@ -9,7 +9,7 @@ export default class Doctor extends PdsCommand<typeof Doctor> {
   static override summary = 'Check a deployed PDS end to end: public URL, proxy traps, WebSockets, email, relays'
   static override description = `Each check passes, warns or fails, with the fix:
 - the PDS answers at its public URL (and through the port-forward when --kube-* is given, with the same version);
-- a body-less POST through the public URL reaches the PDS as body-less (a proxy that adds chunked encoding breaks email verification behind a Cloudflare tunnel);
+- a body-less POST through the public URL reaches the PDS in a form it accepts (cloudflared re-frames it as chunked, which PDS 0.4.x rejects: email verification fails behind a Cloudflare tunnel); the probe is deleteSession with an expired token for no session, signed with PDS_JWT_SECRET from the env file or Secret (without it the check only warns);
 - a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it);
 - describeServer: invite codes, user domains, contact email;
 - email: whether an SMTP server and from-address are configured (judged from the env file or the Secret; no mail is sent);
@@ -58,6 +58,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       hostname,
       relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
+      jwtSecret: await this.jwtSecret(),
     })
     report.checks.push(...(await this.configChecks()))
     report.ok = !report.checks.some((c) => c.status === 'fail')
@@ -82,6 +83,18 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromSecret(src.name, data, SECRET_KEYS), { source: `Secret ${src.name}`, partial: true }))
     }
     return []
+  }
+
+  /** PDS_JWT_SECRET for the body-less POST probe: the env file, else the Secret (key jwtSecret). */
+  private async jwtSecret(): Promise<string | undefined> {
+    const settings = await this.settings()
+    if (settings.envFile) return settings.envFile.values.PDS_JWT_SECRET || undefined
+    const src = settings.adminPassword
+    if (src.kind === 'kube-secret' && settings.kube) {
+      const { readKubeSecret } = await import('../lib/k8s/secret.js')
+      return readKubeSecret({ namespace: settings.kube.namespace, context: settings.kube.context, kubectl: settings.kube.kubectl, name: src.name, key: 'jwtSecret', env: process.env }).catch(() => undefined)
+    }
+    return undefined
   }
 
   /** Where the SMTP settings can be read from: the env file, else the Secret (--kube-secret). */
