@@ -2,21 +2,21 @@ import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base/base-command.js'
 import { KubeError, UsageError } from '../../lib/errors.js'
 
-/** `pdsctl kube forward --json` shape (printed once the forward is up). */
+/** `pdsctl k8s forward --json` shape (printed once the forward is up). */
 export interface ForwardInfo {
   url: string
   localPort: number
   target: string
 }
 
-export default class KubeForward extends PdsCommand<typeof KubeForward> {
+export default class K8sForward extends PdsCommand<typeof K8sForward> {
   static override summary = 'Hold a kubectl port-forward to the PDS open and print its URL, until Ctrl-C'
   static override description = `Starts kubectl port-forward (--address 127.0.0.1, a free local port) to the Service or Pod named by --kube-*, prints the URL (with --export, shell lines to eval), and keeps it open for other tools and later pdsctl calls until Ctrl-C or SIGTERM, then stops kubectl and exits 0. If the forward drops (the pod restarted) it is re-established once; if that fails it exits 7.
 The admin password is never printed.
 JSON: {url, localPort, target}.`
   static override examples = [
-    '<%= config.bin %> kube forward --kube-namespace bluesky --kube-service bluesky',
-    'eval "$(<%= config.bin %> kube forward --kube-namespace bluesky --kube-service bluesky --export &)"',
+    '<%= config.bin %> k8s forward --kube-namespace bluesky --kube-service bluesky',
+    'eval "$(<%= config.bin %> k8s forward --kube-namespace bluesky --kube-service bluesky --export &)"',
   ]
   static override flags = {
     export: Flags.boolean({ description: 'Print `export PDS_URL=…` for a shell to eval.' }),
@@ -24,7 +24,7 @@ JSON: {url, localPort, target}.`
 
   async run(): Promise<ForwardInfo> {
     const settings = await this.settings()
-    if (!settings.kube) throw new UsageError('kube forward needs --kube-service NAME or --kube-pod NAME (and usually --kube-namespace)', { hint: 'Or a saved --context with a Kubernetes target' })
+    if (!settings.kube) throw new UsageError(`${this.id?.replace(/:/g, ' ') ?? 'k8s forward'} needs --kube-service NAME or --kube-pod NAME (and usually --kube-namespace)`, { hint: 'Or a saved --context with a Kubernetes target' })
     if (this.flags.export && this.flags.json) throw new UsageError('--export and --json cannot be used together')
     const client = await this.client()
     const info: ForwardInfo = { url: client.url, localPort: Number(new URL(client.url).port), target: client.target.description }
