@@ -38,7 +38,8 @@ Piped output is tab-separated (same column order, no header) and streams; --json
     })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'] }))
     if (this.out.json) await this.out.printJsonArray(pages)
     else await this.out.printRows(pages, ACCOUNT_COLUMNS)
-    if (!this.out.json) this.out.status(`${all.length} account${all.length === 1 ? '' : 's'}`)
+    if (!all.length) this.out.status(`no accounts on this PDS yet: ${this.config.bin} account create --handle HANDLE --email EMAIL`)
+    else if (!this.out.json) this.out.status(`${all.length} account${all.length === 1 ? '' : 's'}`)
     return all
   }
 }
