@@ -8,7 +8,7 @@ export const ACCOUNT_COLUMNS: Column<AccountSummary>[] = [
   { header: 'EMAIL', value: (a) => a.email },
   { header: 'CONFIRMED', value: (a) => a.emailConfirmed },
   { header: 'STATUS', value: (a) => a.status },
-  { header: 'DID', value: (a) => a.did },
+  { header: 'DID', value: (a) => a.did, optional: true },
   { header: 'CREATED', value: (a) => a.createdAt },
 ]
 

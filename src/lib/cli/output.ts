@@ -101,10 +101,12 @@ export class Output {
   async printRows<T>(pages: AsyncIterable<T[]> | Iterable<T[]>, columns: Column<T>[]): Promise<number> {
     let n = 0
     if (this.mode === 'tsv') {
+      // Piped: no colour unless FORCE_COLOR asks for it; times stay ISO.
+      const color = this.opts.color ?? streamTakesColour(this.opts.stdout)
       for await (const page of pages) {
         let chunk = ''
         for (const row of page) {
-          chunk += columns.map((c) => tsvCell(c.value(row))).join('\t') + '\n'
+          chunk += columns.map((c) => colourCell(tsvCell(c.value(row)), color)).join('\t') + '\n'
           n++
         }
         if (chunk) await this.write(chunk)
@@ -118,7 +120,14 @@ export class Output {
       if (!page.length) continue
       const cells = page.map((row) => columns.map((c) => plainCell(c.value(row), style)))
       const first = !layout
-      layout ??= layoutTable(headers, cells, { maxWidth: this.tableWidth, shrink: columns.map((c) => c.shrink), priority: columns.map((c) => c.priority) })
+      // Columns of times (relative on a terminal) keep room for the longest ("11 minutes ago") on later pages.
+      const times = columns.map((c) => (style.now && page.every((row) => { const v = c.value(row); return v == null || isIsoTime(v) }) && page.some((row) => c.value(row) != null) ? 14 : undefined))
+      layout ??= layoutTable(headers, cells, {
+        maxWidth: this.tableWidth,
+        shrink: columns.map((c, i) => c.shrink ?? (times[i] ? 'none' : undefined)),
+        optional: columns.map((c) => c.optional),
+        minWidth: times,
+      })
       await this.write(renderTable(headers, cells, layout, { color: style.color, header: first }).join('\n') + '\n')
       n += page.length
     }

@@ -14,8 +14,8 @@ export interface TableColumn<T> {
    * `wrap` when a cell has spaces, else `middle`.
    */
   shrink?: 'wrap' | 'middle' | 'none'
-  /** When even shrunk columns do not fit, lower priorities are hidden first (default: later columns first). */
-  priority?: number
+  /** Hidden (with a note on stderr) before any other column is cut, when the table is too wide (e.g. a DID beside the handle). */
+  optional?: boolean
 }
 
 export interface CellStyle {
@@ -139,34 +139,49 @@ export interface TableLayout {
   hidden: string[]
 }
 
+export interface LayoutOptions {
+  /** The terminal's width; undefined: natural widths. */
+  maxWidth?: number
+  shrink?: Array<TableColumn<never>['shrink']>
+  optional?: Array<boolean | undefined>
+  /** Widths a column keeps at least (relative times: room for "11 minutes ago" on later pages). */
+  minWidth?: Array<number | undefined>
+}
+
 const GAP = 2
 
 /**
- * Fit columns into `maxWidth` (undefined: natural widths). The widest shrinkable column
- * gives way first, down to a floor (the header, and at least 12 for identifiers, 20 for
- * prose); if that is not enough, columns are hidden by priority.
+ * Fit columns into `maxWidth`. In order, until the table fits: hide the optional columns;
+ * cut the widest column (the first, the row's name, last of all) down to a floor (its
+ * header, and at least 12 for identifiers, 20 for prose); hide columns from the right.
  */
-export function layoutTable(headers: string[], cells: string[][], opts: { maxWidth?: number; shrink?: Array<TableColumn<never>['shrink']>; priority?: Array<number | undefined> }): TableLayout {
+export function layoutTable(headers: string[], cells: string[][], opts: LayoutOptions = {}): TableLayout {
   const n = headers.length
-  const natural = headers.map((h, i) => Math.max(width(h), ...cells.map((r) => Math.max(...r[i].split('\n').map(width)))))
+  const natural = headers.map((h, i) => Math.max(width(h), opts.minWidth?.[i] ?? 0, ...cells.map((r) => Math.max(...r[i].split('\n').map(width)))))
   const shrink = headers.map((_, i) => opts.shrink?.[i] ?? (cells.some((r) => /\s/.test(r[i])) ? 'wrap' : 'middle'))
-  const floor = headers.map((h, i) => (shrink[i] === 'none' ? natural[i] : Math.min(natural[i], Math.max(width(h), shrink[i] === 'wrap' ? 20 : 12))))
+  const floor = headers.map((h, i) =>
+    shrink[i] === 'none' ? natural[i] : Math.min(natural[i], Math.max(width(h), opts.minWidth?.[i] ?? 0, shrink[i] === 'wrap' ? 20 : 12)),
+  )
   let shown = [...Array(n).keys()]
   const widths = [...natural]
   const hidden: string[] = []
-  if (opts.maxWidth === undefined) return { shown, widths, shrink, hidden }
-  const total = () => shown.reduce((s, i) => s + widths[i], 0) + GAP * (shown.length - 1)
-  // Hide columns (lowest priority first; by default the last) until the floors fit.
-  const order = [...Array(n).keys()].sort((a, b) => (opts.priority?.[a] ?? n - a) - (opts.priority?.[b] ?? n - b))
-  while (shown.length > 1 && shown.reduce((s, i) => s + floor[i], 0) + GAP * (shown.length - 1) > opts.maxWidth) {
-    const drop = order.find((i) => shown.includes(i) && i !== shown[0]) ?? shown[shown.length - 1]
-    shown = shown.filter((i) => i !== drop)
-    hidden.push(headers[drop])
+  const max = opts.maxWidth
+  if (max === undefined) return { shown, widths, shrink, hidden }
+  const sum = (w: number[]) => shown.reduce((s, i) => s + w[i], 0) + GAP * (shown.length - 1)
+  const hide = (i: number) => {
+    shown = shown.filter((j) => j !== i)
+    hidden.push(headers[i])
   }
-  let excess = total() - opts.maxWidth
+  for (const i of [...shown].reverse()) if (sum(widths) > max && opts.optional?.[i] && shown.length > 1) hide(i)
+  while (shown.length > 1 && sum(floor) > max) hide(shown[shown.length - 1])
+  let excess = sum(widths) - max
   while (excess > 0) {
     let widest = -1
-    for (const i of shown) if (widths[i] > floor[i] && (widest < 0 || widths[i] > widths[widest])) widest = i
+    for (const i of shown) {
+      if (widths[i] <= floor[i]) continue
+      const better = widest < 0 || (widest === shown[0] && i !== shown[0]) || (i !== shown[0] && widths[i] > widths[widest])
+      if (better) widest = i
+    }
     if (widest < 0) break
     widths[widest]--
     excess--
