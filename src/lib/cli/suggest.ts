@@ -36,10 +36,12 @@ export function suggestCommand(words: string[], ids: string[][]): string[] | und
   for (const id of ids) {
     if (id.length > words.length) continue
     const dist = editDistance(words.slice(0, id.length).join(' '), id.join(' '))
+    // An exact topic (`invite` of `invite lsit`) is not a suggestion: the rest was mistyped.
+    if (dist === 0) continue
     // Prefer the longer match on a tie (`account list` over `account`).
     if (dist < bestD || (dist === bestD && best && id.length > best.length)) [best, bestD] = [id, dist]
   }
-  if (!best || bestD === 0 || bestD > Math.max(2, Math.floor(best.join(' ').length / 4))) return undefined
+  if (!best || bestD > Math.max(2, Math.floor(best.join(' ').length / 4))) return undefined
   return [...best, ...words.slice(best.length)]
 }
 
