@@ -2,10 +2,12 @@
 // - USAGE shows the command's own arguments and flags, then one `[GLOBAL FLAGS]`: the ~17
 //   flags every command shares (output, connection, Kubernetes: those with a helpGroup)
 //   keep their own sections below instead of burying the command's flags in the line;
+// - `help` for a command that does not exist gets the did-you-mean of not-found.ts;
 // - every example line keeps its `$ ` prompt (oclif drops it unless the line starts with
 //   `pdsctl`, so `printf … | pdsctl …` and `eval "$(pdsctl …)"` lost theirs).
 import { CommandHelp, Help } from '@oclif/core/help'
 import type { Command } from '@oclif/core/command'
+import { exit } from '@oclif/core/errors'
 
 /** The flags every command shares carry a helpGroup (OUTPUT, CONNECTION, KUBERNETES); a command's own do not. */
 export const isGlobalFlag = (flag: { helpGroup?: string }): boolean => Boolean(flag.helpGroup)
@@ -41,4 +43,17 @@ export class PdsctlCommandHelp extends CommandHelp {
 
 export default class PdsctlHelp extends Help {
   override CommandHelpClass = PdsctlCommandHelp
+
+  /** `pdsctl help acount`: the same did-you-mean line as `pdsctl acount`, exit 2 (not oclif's "› Error: Command acount not found."). */
+  override async showHelp(argv: string[]): Promise<void> {
+    try {
+      await super.showHelp(argv)
+    } catch (err) {
+      const m = /^Command (.+) not found\.?$/.exec((err as Error).message ?? '')
+      if (!m) throw err
+      const { notFoundLine } = await import('./not-found.js')
+      process.stderr.write(`Error: ${notFoundLine(this.config, m[1].split(/[: ]/))}\n`)
+      exit(2)
+    }
+  }
 }

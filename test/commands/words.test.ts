@@ -62,6 +62,12 @@ describe('did-you-mean for commands, piped', () => {
     assert.match(res.stderr, /Did you mean: pdsctl invite list\?/)
   })
 
+  test('help for a mistyped command: the same line, exit 2', async () => {
+    const res = await runCli(['help', 'acount', 'list'], { env: DOWN })
+    assert.equal(res.code, 2)
+    assert.equal(res.stderr, 'Error: "acount list" is not a pdsctl command. Did you mean: pdsctl account list?\n')
+  })
+
   test('nothing close: pointed at help', async () => {
     const res = await runCli(['xyzzyplugh'], { env: DOWN })
     assert.equal(res.code, 2)
