@@ -43,18 +43,28 @@ want="$(node --version) $(sha1sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "scripts/dev.sh: installing dependencies for Node $(node --version) with npm ci (about 2 minutes: download, then compiling better-sqlite3)" >&2
   start=$SECONDS
-  npm ci --no-audit --no-fund >&2 &
+  total=$(node -p "Object.keys(require('./package-lock.json').packages).length - 1")
+  log=$(mktemp)
+  # npm ci is silent for minutes when piped: its per-package fetch lines (loglevel http) go to
+  # a log, and every 15 s one line says how far it got; everything else it says is shown after.
+  npm ci --no-audit --no-fund --loglevel=http >"$log" 2>&1 &
   npm_pid=$!
-  # npm ci is silent for minutes when piped: say every 15 s that it is still working, and on what.
   while kill -0 "$npm_pid" 2>/dev/null; do
     sleep 1
     if (( (SECONDS - start) % 15 == 0 )) && kill -0 "$npm_pid" 2>/dev/null; then
       if [ -d node_modules/better-sqlite3/build ]; then phase="compiling better-sqlite3"
-      else phase="$(find node_modules -mindepth 1 -maxdepth 2 -name package.json 2>/dev/null | wc -l) packages unpacked"; fi
-      echo "scripts/dev.sh: npm ci still working ($((SECONDS - start)) s; $phase)" >&2
+      else
+        unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
+        phase="$(grep -c '^npm http fetch' "$log" || true) of $total packages fetched, $unpacked unpacked"
+      fi
+      echo "scripts/dev.sh: npm ci still working ($((SECONDS - start)) s: $phase)" >&2
     fi
   done
-  wait "$npm_pid"
+  npm_status=0
+  wait "$npm_pid" || npm_status=$?
+  grep -v '^npm http ' "$log" >&2 || true
+  rm -f "$log"
+  if [ "$npm_status" != 0 ]; then echo "scripts/dev.sh: npm ci failed (exit $npm_status)" >&2; exit "$npm_status"; fi
   echo "scripts/dev.sh: dependencies installed in $((SECONDS - start)) s" >&2
   echo "$want" > "$stamp"
 fi
