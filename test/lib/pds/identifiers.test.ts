@@ -37,3 +37,14 @@ test('PDS URLs: https anywhere, http only to loopback unless allowed, origin onl
   assert.ok(!isLoopbackHost('127.example.com'))
   assert.ok(!isLoopbackHost('10.0.0.1'))
 })
+
+test('a bare loopback address is refused with the http:// form to use (not blamed on a certificate later)', () => {
+  assert.throws(() => parsePdsUrl('127.0.0.1:3000'), (err: unknown) => {
+    assert.ok(err instanceof UsageError)
+    assert.match(err.line, /"127\.0\.0\.1:3000" has no scheme\. .*try http:\/\/127\.0\.0\.1:3000/)
+    return true
+  })
+  assert.throws(() => parsePdsUrl('localhost:2583'), /no scheme/)
+  assert.equal(parsePdsUrl('http://127.0.0.1:3000'), 'http://127.0.0.1:3000')
+  assert.equal(parsePdsUrl('pds.example.com'), 'https://pds.example.com')
+})
