@@ -125,8 +125,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       await this.out.printTable(report.checks, [
         { header: 'STATUS', value: (c) => c.status.toUpperCase(), shrink: 'none' },
         { header: 'CHECK', value: (c) => c.id, shrink: 'none' },
-        // The fix on its own line, so wrapping never leaves "Fix:" mid-line or at a line start after a cut.
-        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}\nFix: ${c.fix}` : c.message), shrink: 'wrap' },
+        // The fix on its own line on a terminal, so wrapping never strands ". Fix:" (piped, the
+        // line break becomes a space: "message. Fix: …" as before).
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}.\nFix: ${c.fix}` : c.message), shrink: 'wrap' },
       ])
     }
     const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
