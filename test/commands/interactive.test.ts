@@ -74,6 +74,21 @@ describe('on a terminal', () => {
     })
   })
 
+  test('doctor at 80 columns: RESULT wraps inside its column, each fix on a line of its own, results in colour', async () => {
+    const t = runPty(['doctor', '--public-url', bed.url, '--relay', 'http://127.0.0.1:9'], { PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword, NO_COLOR: undefined }, { columns: 80 })
+    await t.exited
+    const lines = t.screen.split('\n').filter((l) => l.trim())
+    const head = lines.findIndex((l) => /^STATUS\s+CHECK\s+RESULT$/.test(l))
+    assert.ok(head >= 0, t.screen)
+    const col = lines[head].indexOf('RESULT')
+    const table = lines.slice(head + 1).filter((l) => l.length > col && !l.startsWith('Error:'))
+    for (const l of table) assert.ok(l.length <= 80, `${l.length}: ${l}`)
+    const results = table.map((l) => l.slice(col))
+    assert.ok(results.some((r) => r.startsWith('Fix: ')), t.screen)
+    assert.ok(!results.some((r) => /^\. Fix|\S Fix: /.test(r)), t.screen)
+    assert.ok(t.raw.includes('\x1b[32mPASS\x1b[39m') && t.raw.includes('\x1b[33mWARN\x1b[39m'), 'pass and warn in colour')
+  })
+
   describe('account create', () => {
     test('asks for the missing handle and email (re-asking a bad one) and offers a generated password, shown once', async () => {
       const t = runPty(['account', 'create'], { PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword })
