@@ -41,7 +41,7 @@ fi
 stamp="node_modules/.pdsctl-install-stamp"
 want="$(node --version) $(sha1sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "scripts/dev.sh: installing dependencies for Node $(node --version) with npm ci (about 2 minutes: download, then compiling better-sqlite3)" >&2
+  echo "scripts/dev.sh: installing dependencies for Node $(node --version) with npm ci (a few minutes: download, then compiling better-sqlite3)" >&2
   start=$SECONDS
   total=$(node -p "Object.keys(require('./package-lock.json').packages).length - 1")
   log=$(mktemp)
