@@ -49,9 +49,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # a log, and every 15 s one line says how far it got; everything else it says is shown after.
   npm ci --no-audit --no-fund --loglevel=http >"$log" 2>&1 &
   npm_pid=$!
+  next=$((start + 15))
   while kill -0 "$npm_pid" 2>/dev/null; do
     sleep 1
-    if (( (SECONDS - start) % 15 == 0 )) && kill -0 "$npm_pid" 2>/dev/null; then
+    if (( SECONDS >= next )) && kill -0 "$npm_pid" 2>/dev/null; then
+      next=$((next + 15))
       if [ -d node_modules/better-sqlite3/build ]; then phase="compiling better-sqlite3"
       else
         unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
