@@ -98,4 +98,5 @@ if [ "$target" = pdsctl ]; then
   cd "$caller"
   exec node "$root/bin/run.js" "$@"
 fi
+if [ "$target" = test ]; then bash scripts/pds04.sh; fi  # the real PDS 0.4.x the compatibility tests run (Node 22)
 exec npm run --silent "$target" -- "$@"
