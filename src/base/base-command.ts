@@ -285,7 +285,7 @@ export function describeParseError(err: ParseErrorLike): string {
     const list = flags.length === 1 ? flags[0] : `${flags.slice(0, -1).join(', ')} and ${flags[flags.length - 1]}`
     parts.push(`missing ${list}. Fix: ${cmd} ${missing.map((m) => `--${m} ${placeholder(m)}`).join(' ')}`)
   }
-  if (others.length) parts.push(`${others.map((r) => r.replace(/^./, (c) => c.toLowerCase())).join('; ')} (${help})`)
+  if (others.length) parts.push(`${others.join('; ')} (${help})`)
   return parts.join('; ')
 }
 
