@@ -65,10 +65,10 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     }
   })
 
-  test('an unknown command goes to oclif (not-found plugin): exit 127 with its message', async () => {
-    const res = await runCli(['acount', 'lst'])
-    assert.equal(res.code, 127, res.stderr)
-    assert.match(res.stderr, /acount lst is not a pdsctl command/)
+  test('an unknown command goes to oclif and its command_not_found hook: did-you-mean, exit 2', async () => {
+    const res = await runCli(['acount', 'list'])
+    assert.equal(res.code, 2, res.stderr)
+    assert.equal(res.stderr, 'Error: "acount list" is not a pdsctl command. Did you mean: pdsctl account list?\n')
   })
 
   test('parse errors and missing arguments: exit 2, one line', async () => {
