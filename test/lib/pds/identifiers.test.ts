@@ -37,3 +37,18 @@ test('PDS URLs: https anywhere, http only to loopback unless allowed, origin onl
   assert.ok(!isLoopbackHost('127.example.com'))
   assert.ok(!isLoopbackHost('10.0.0.1'))
 })
+
+test('DIDs a PDS cannot host are bad input (exit 2), not "not found"', () => {
+  for (const bad of ['did:foo:bar', 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', 'did:plc:abc', 'did:plc:EWVI7NXZYOUN6ZHXRHS64OIZ', 'did:plc:ewvi7nxzyoun6zhxrhs64oiz0', 'did:web:exa_mple.com']) {
+    assert.throws(() => parseAccountRef(bad), (err: unknown) => err instanceof UsageError && err.exitCode === 2 && err.line.includes(bad), bad)
+  }
+  assert.match((() => {
+    try {
+      parseAccountRef('did:foo:bar')
+    } catch (err) {
+      return (err as UsageError).line
+    }
+    return ''
+  })(), /method "foo".*did:plc/)
+  assert.deepEqual(parseAccountRef('did:web:localhost%3A2583'), { kind: 'did', did: 'did:web:localhost%3A2583' })
+})
