@@ -1,11 +1,12 @@
-// The shape shared by verbs that act on accounts: ACCOUNT is a handle, a DID, or `-` for
-// many from stdin (one per line); destructive verbs ask first on a terminal and need --yes
-// otherwise; --dry-run resolves and checks each account and changes nothing.
+// The shape shared by verbs that act on accounts (and on their content: records, blobs,
+// invite codes): ACCOUNT is a handle, a DID, or `-` for many from stdin (one per line);
+// destructive verbs ask first on a terminal and need --yes otherwise (a "no" is exit 2,
+// nothing changed); --dry-run resolves and checks each account and changes nothing.
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import type { Command } from '@oclif/core/command'
 import { PdsCommand } from './base-command.js'
-import { PartialFailureError } from '../lib/errors.js'
+import { CancelledError, PartialFailureError, PdsctlError, UsageError } from '../lib/errors.js'
 import { parseAccountRef, type AccountRef } from '../lib/pds/identifiers.js'
 import { parseBatchLines, runBatch, type BatchResult } from '../lib/admin/batch.js'
 import type { Column } from '../lib/cli/output.js'
@@ -36,6 +37,28 @@ export const ACTION_COLUMNS: Column<AccountActionResult>[] = [
 ]
 
 export abstract class AccountCommand<T extends typeof Command> extends PdsCommand<T> {
+  /** A declined confirmation is "cancelled" (exit 2, as gh), not a failure of the PDS (exit 1). */
+  protected override async confirmOrYes(question: string, yes: boolean | undefined): Promise<void> {
+    try {
+      await super.confirmOrYes(question, yes)
+    } catch (err) {
+      if (err instanceof PdsctlError && !(err instanceof UsageError) && err.message === 'cancelled') throw new CancelledError()
+      throw err
+    }
+  }
+
+  /**
+   * `-` reads the accounts from stdin, so stdin cannot also carry the admin password:
+   * refuse before reading anything (rather than failing every line, exit 5).
+   */
+  protected refuseStdinTwice(what: string): void {
+    if ((this.flags as { 'admin-password-stdin'?: boolean })['admin-password-stdin']) {
+      throw new UsageError(`--admin-password-stdin cannot be used with - (stdin already carries ${what})`, {
+        hint: 'Give the admin password with PDS_ADMIN_PASSWORD, --env-file or --kube-secret, or name one account instead of -',
+      })
+    }
+  }
+
   /**
    * Run `fn` for the account named by `arg`, or for each line of stdin when it is `-`.
    * One account: prints the result (JSON, or rows). Many: a row per line, a summary on
@@ -56,6 +79,7 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
       this.out.status(opts.describe(result))
       return result
     }
+    this.refuseStdinTwice('the accounts')
     const items = parseBatchLines(await this.readStdin('the accounts (one per line)'))
     if (opts.confirm && !opts.dryRun) await this.confirmOrYes(opts.confirm(`${items.length} accounts`), opts.yes)
     const client = await this.client()

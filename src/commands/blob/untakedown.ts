@@ -1,10 +1,11 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
+// AccountCommand: its confirmation turns a "no" into exit 2 (cancelled), as for the account verbs.
+import { AccountCommand } from '../../base/account-command.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'
 import { parseCid, takedownBlob, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
-export default class BlobUntakedown extends PdsCommand<typeof BlobUntakedown> {
+export default class BlobUntakedown extends AccountCommand<typeof BlobUntakedown> {
   static override summary = 'Reverse the takedown of one blob (an image or video), by account and CID'
   static override description = `Calls com.atproto.admin.updateSubjectStatus with a repoBlobRef. Asks first on a terminal; needs --yes otherwise.
 JSON: {subject: {did, cid}, takendown, ref, dryRun}.`

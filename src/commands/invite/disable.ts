@@ -1,9 +1,10 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
+// AccountCommand: its confirmation turns a "no" into exit 2 (cancelled), as for the account verbs.
+import { AccountCommand } from '../../base/account-command.js'
 import { resolveDid } from '../../lib/admin/accounts.js'
 import { UsageError } from '../../lib/errors.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'
-import { disableInvites } from '../../lib/admin/invites.js'
+import { disableInvites, ensureInvitesExist } from '../../lib/admin/invites.js'
 import { parseBatchLines } from '../../lib/admin/batch.js'
 
 /** `pdsctl invite disable --json`. */
@@ -13,9 +14,10 @@ export interface InviteDisableResult {
   dryRun: boolean
 }
 
-export default class InviteDisable extends PdsCommand<typeof InviteDisable> {
+export default class InviteDisable extends AccountCommand<typeof InviteDisable> {
   static override summary = 'Disable invite codes, by code or all codes of an account'
   static override description = `Calls com.atproto.admin.disableInviteCodes. CODE… may be - to read codes from stdin (one per line). Asks first on a terminal; needs --yes otherwise.
+Every code must exist (the PDS ignores unknown codes silently): an unknown one is exit 4, naming it, and nothing is disabled.
 JSON: {codes, forAccount, dryRun}.`
   static override examples = ['<%= config.bin %> invite disable pds-example-com-abcde-fghij --yes', '<%= config.bin %> invite disable --for spam.example.com --yes', '<%= config.bin %> invite list --available | cut -f1 | <%= config.bin %> invite disable - --yes']
   static override strict = false
@@ -33,6 +35,8 @@ JSON: {codes, forAccount, dryRun}.`
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const client = await this.client()
     const forDid = ref ? await resolveDid(client, ref, { admin: true }) : null
+    // The PDS ignores unknown codes without a word: never report them disabled.
+    await ensureInvitesExist(client, codes)
     const result: InviteDisableResult = { codes, forAccount: forDid, dryRun: Boolean(this.flags['dry-run']) }
     const what = [codes.length ? `${codes.length} invite code${codes.length === 1 ? '' : 's'}` : '', forDid ? `every code of ${this.flags.for}` : ''].filter(Boolean).join(' and ')
     if (!this.flags['dry-run']) {

@@ -1,9 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
+// AccountCommand: its confirmation turns a "no" into exit 2 (cancelled), as for the account verbs.
+import { AccountCommand } from '../../base/account-command.js'
 import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
-export default class RecordTakedown extends PdsCommand<typeof RecordTakedown> {
+export default class RecordTakedown extends AccountCommand<typeof RecordTakedown> {
   static override summary = 'Take down one record, by AT-URI'
   static override description = `Calls com.atproto.admin.updateSubjectStatus with the record's strong reference (its CID is looked up on the PDS). Asks first on a terminal; needs --yes otherwise.
 JSON: {subject: {uri, cid}, takendown, ref, dryRun}.`

@@ -1,9 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
+// AccountCommand: its confirmation turns a "no" into exit 2 (cancelled), as for the account verbs.
+import { AccountCommand } from '../../base/account-command.js'
 import { parseAtUri, takedownRecord, type SubjectTakedownResult } from '../../lib/admin/moderation.js'
 
-export default class RecordUntakedown extends PdsCommand<typeof RecordUntakedown> {
+export default class RecordUntakedown extends AccountCommand<typeof RecordUntakedown> {
   static override summary = 'Reverse the takedown of one record, by AT-URI'
   static override description = `Calls com.atproto.admin.updateSubjectStatus with the record's strong reference (its CID is looked up on the PDS). Asks first on a terminal; needs --yes otherwise.
 JSON: {subject: {uri, cid}, takendown, ref, dryRun}.`
