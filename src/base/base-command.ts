@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import { CheckFailedError, ExitCode, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
+import { CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
 import { Output, type OutputMode } from '../lib/cli/output.js'
 import type { ConnectionSettings, SavedContext } from '../lib/cli/settings.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
@@ -29,6 +29,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Every positional argument, for commands with `strict = false` (a list of codes). */
   protected positionals: string[] = []
   protected out!: Output
+  /** Aborted on SIGINT/SIGTERM: every request in flight ends at once. */
+  protected readonly interruption = new AbortController()
   private cleanups: Array<() => Promise<void>> = []
   private stdinUsedFor?: string
 
@@ -47,8 +49,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as Args<T>
     this.positionals = argv as string[]
     this.out = this.makeOutput(Boolean(flags.json))
-    process.once('SIGINT', () => void this.onSignal('SIGINT'))
-    process.once('SIGTERM', () => void this.onSignal('SIGTERM'))
+    process.on('SIGINT', () => void this.onSignal('SIGINT'))
+    process.on('SIGTERM', () => void this.onSignal('SIGTERM'))
+    if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+      // Node would turn certificate checks off for every connection (and the admin
+      // password would go to whoever answers). pdsctl passes rejectUnauthorized itself;
+      // removing the variable also spares Node's own misleading warning.
+      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+      this.out.warn('NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: pdsctl always verifies TLS (set NODE_EXTRA_CA_CERTS for a private CA)')
+    }
   }
 
   private makeOutput(json: boolean): Output {
@@ -68,7 +77,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
     }
     const { password } = await import('@inquirer/prompts')
-    const value = await password({ message, mask: false })
+    const value = await password({ message, mask: false }, { signal: this.interruption.signal })
     if (!value) throw new UsageError(`no ${message.replace(/:$/, '').toLowerCase()} given`)
     return value
   }
@@ -76,7 +85,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async promptText(message: string, flagHint: string): Promise<string> {
     if (!this.interactive) throw new UsageError(`${message.replace(/:$/, '')} is needed and pdsctl is not running interactively`, { hint: flagHint })
     const { input } = await import('@inquirer/prompts')
-    return (await input({ message })).trim()
+    return (await input({ message }, { signal: this.interruption.signal })).trim()
   }
 
   /** Destructive verbs: ask on a terminal, else require --yes. */
@@ -84,7 +93,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (yes) return
     if (!this.interactive) throw new UsageError('--yes is required when not running interactively', { hint: `Re-run with --yes to ${question.replace(/\?$/, '').toLowerCase()}` })
     const { confirm } = await import('@inquirer/prompts')
-    if (!(await confirm({ message: question, default: false }))) {
+    if (!(await confirm({ message: question, default: false }, { signal: this.interruption.signal }))) {
       throw new PdsctlError('cancelled')
     }
   }
@@ -135,9 +144,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Set by commands whose normal end is Ctrl-C (e.g. `kube forward`): exit with this instead of 130/143. */
   protected exitCodeOnSignal?: number
 
+  private signalled = false
+
+  /**
+   * SIGINT/SIGTERM: abort every request in flight, stop kubectl, exit 130/143 within a
+   * second whatever is still pending. A second signal exits at once.
+   */
   private async onSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+    const code = this.exitCodeOnSignal ?? (signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED)
+    if (this.signalled) process.exit(code)
+    this.signalled = true
+    // Whatever the command was doing ends now, and prints nothing it did not finish.
+    this.out?.silence()
+    this.interruption.abort(new InterruptedError(signal))
+    setTimeout(() => process.exit(code), 800)
     await this.runCleanups()
-    process.exit(this.exitCodeOnSignal ?? (signal === 'SIGINT' ? ExitCode.INTERRUPTED : 143))
+    process.exit(code)
   }
 
   protected debugLog = (line: string): void => {
@@ -145,12 +167,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<never> {
+    // Interrupted: onSignal is stopping kubectl and exits with 130/143 in a moment.
+    if (this.signalled) return new Promise<never>(() => {})
     const { line, exitCode, json } = describeError(err)
     if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
     process.stderr.write(`Error: ${line}\n`)
     // A failed check or a partly failed batch has already printed its report as the JSON
-    // result: stdout stays one JSON document.
-    if (this.out?.json && !(err instanceof PdsctlError && err.reported)) {
+    // result, and a listing cut short has closed its array: stdout stays one JSON document.
+    if (this.out?.json && !(err instanceof PdsctlError && err.reported) && !this.out.wroteDocument) {
       process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
     }
     await this.runCleanups()
@@ -175,7 +199,10 @@ export function describeError(err: Error & { oclif?: { exit?: number }; code?: s
     return { line: err.line, exitCode: err.exitCode, json }
   }
   if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
-    return { line: 'interrupted', exitCode: ExitCode.INTERRUPTED, json: { name: 'Interrupted', message: 'interrupted' } }
+    // Ctrl-C at a prompt (inquirer), or a prompt aborted by SIGTERM.
+    const cause = (err as { cause?: unknown }).cause
+    const exitCode = cause instanceof InterruptedError ? cause.exitCode : ExitCode.INTERRUPTED
+    return { line: 'interrupted', exitCode, json: { name: 'Interrupted', message: 'interrupted' } }
   }
   if (err.oclif?.exit !== undefined) {
     // oclif's own parse errors (unknown flag, missing argument, bad option value).
@@ -195,7 +222,8 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
     'env-file': Flags.string({ description: 'Read settings from a pds.env (as data, never executed) (env PDS_ENV_FILE).', helpGroup: 'CONNECTION' }),
     'admin-password-stdin': Flags.boolean({ description: 'Read the admin password from stdin (else PDS_ADMIN_PASSWORD, the env file, or a prompt).', helpGroup: 'CONNECTION' }),
     'allow-insecure-http': Flags.boolean({ description: 'Allow plain http:// to a non-loopback host (sends the admin password unencrypted).', helpGroup: 'CONNECTION' }),
-    timeout: Flags.integer({ description: 'Seconds to wait for each request.', default: 30, helpGroup: 'CONNECTION' }),
+    timeout: Flags.integer({ description: 'Deadline of each request in seconds, from start to last byte.', default: 30, helpGroup: 'CONNECTION' }),
+    'max-response-mb': Flags.integer({ description: 'Largest answer accepted from a server, in MiB [default: 32].', min: 1, helpGroup: 'CONNECTION' }),
     context: Flags.string({ description: 'Use a saved context (env PDSCTL_CONTEXT); see `pdsctl context`.', helpGroup: 'CONNECTION' }),
     'kube-namespace': Flags.string({ description: 'Reach the PDS in this Kubernetes namespace through kubectl port-forward.', helpGroup: 'KUBERNETES' }),
     'kube-service': Flags.string({ description: 'The Service that runs the PDS.', helpGroup: 'KUBERNETES' }),
@@ -239,6 +267,8 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
         target,
         adminPassword: () => this.adminPassword(),
         timeoutMs: settings.timeoutMs,
+        signal: this.interruption.signal,
+        maxResponseBytes: settings.maxResponseBytes,
         debug: this.debugLog,
         userAgent: `pdsctl/${this.config.version}`,
       })
@@ -252,7 +282,15 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
   protected async anonymousClient(url: string, role = 'the server'): Promise<PdsClient> {
     const settings = await this.settings()
     const [{ PdsClient }, { directTarget }] = await Promise.all([import('../lib/pds/xrpcClient.js'), import('../lib/pds/target.js')])
-    const client = new PdsClient({ target: directTarget(url), timeoutMs: settings.timeoutMs, debug: this.debugLog, userAgent: `pdsctl/${this.config.version}`, role })
+    const client = new PdsClient({
+      target: directTarget(url),
+      timeoutMs: settings.timeoutMs,
+      signal: this.interruption.signal,
+      maxResponseBytes: settings.maxResponseBytes,
+      debug: this.debugLog,
+      userAgent: `pdsctl/${this.config.version}`,
+      role,
+    })
     this.onCleanup(() => client.close())
     return client
   }
@@ -284,6 +322,7 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
   protected adminPassword(): Promise<string> {
     this.adminPasswordPromise ??= (async () => {
       const settings = await this.settings()
+      if (settings.adminPasswordRefusal) throw settings.adminPasswordRefusal
       const src = settings.adminPassword
       switch (src.kind) {
         case 'value':

@@ -20,6 +20,8 @@ export const ExitCode = {
   KUBE: 7,
   /** Interrupted by SIGINT (128 + 2). */
   INTERRUPTED: 130,
+  /** Ended by SIGTERM (128 + 15), e.g. `timeout` in cron. */
+  TERMINATED: 143,
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -77,6 +79,20 @@ export class CheckFailedError extends PdsctlError {
 export class PartialFailureError extends PdsctlError {
   override readonly exitCode = ExitCode.PARTIAL
   override readonly reported = true
+}
+
+/** The answer could not be trusted: HTML or text where JSON was due, a redirect, a missing field, too large. */
+export class BadResponseError extends PdsctlError {
+  override readonly exitCode = ExitCode.SERVER
+}
+
+/** SIGINT, SIGTERM, or an interrupted prompt (Ctrl-C, Ctrl-D). */
+export class InterruptedError extends PdsctlError {
+  override readonly exitCode: ExitCodeValue = ExitCode.INTERRUPTED
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM' | 'input' = 'SIGINT') {
+    super('interrupted')
+    this.exitCode = signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED
+  }
 }
 
 /** An error answer from the PDS (or from something in front of it). */

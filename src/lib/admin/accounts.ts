@@ -49,6 +49,8 @@ export async function* listAccounts(client: PdsClient, opts: ListOptions = {}): 
     seen += repos.length
     // Prefetch the next page while this one is being enriched.
     next = page.cursor && page.repos.length > 0 && seen < limit ? fetchPage(page.cursor) : undefined
+    // Its failure is reported when it is awaited; until then it must not count as unhandled.
+    next?.catch(() => {})
     if (repos.length === 0) continue
     const infos = await getAccountInfos(client, repos.map((r) => r.did), opts)
     yield repos.map((r) => toSummary(r, infos.get(r.did)))

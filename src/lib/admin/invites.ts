@@ -1,5 +1,5 @@
 // Invite codes: creating them in one createInviteCodes call.
-import { NetworkError, NotFoundError, UsageError } from '../errors.js'
+import { BadResponseError, NotFoundError, UsageError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import type { Queries } from '../pds/lexicon.js'
 
@@ -72,10 +72,10 @@ export async function* listInvites(client: PdsClient, opts: { filter?: InviteFil
     // Typed as what the lexicon promises, checked as what may really come.
     const page = (await client.query(nsid, { sort: 'recent', limit: opts.pageSize ?? 500, cursor }, 'admin')) as Partial<Queries[typeof nsid]['output']> | undefined
     if (!page || !Array.isArray(page.codes)) {
-      throw new NetworkError(`the PDS answered ${nsid} without codes`, { hint: 'Is --url really a PDS? A proxy in front of it may be answering instead' })
+      throw new BadResponseError(`the PDS answered ${nsid} without codes`, { hint: 'Is --url really a PDS? A proxy in front of it may be answering instead' })
     }
     const rows = page.codes.map((c) => {
-      if (typeof c?.code !== 'string' || !Array.isArray(c.uses)) throw new NetworkError(`the PDS answered ${nsid} with an invite code without code or uses`)
+      if (typeof c?.code !== 'string' || !Array.isArray(c.uses)) throw new BadResponseError(`the PDS answered ${nsid} with an invite code without code or uses`)
       return {
         code: c.code,
         available: c.available,
@@ -91,7 +91,7 @@ export async function* listInvites(client: PdsClient, opts: { filter?: InviteFil
     cursor = page.codes.length && typeof page.cursor === 'string' ? page.cursor : undefined
     if (cursor !== undefined) {
       if (seenCursors.has(cursor)) {
-        throw new NetworkError(`the PDS answered ${nsid} with the cursor "${cursor}" a second time; stopped to avoid listing the same codes forever`, {
+        throw new BadResponseError(`the PDS answered ${nsid} with the cursor "${cursor}" a second time; stopped to avoid listing the same codes forever`, {
           hint: 'A proxy or cache in front of the PDS may be ignoring the cursor parameter',
         })
       }

@@ -28,6 +28,8 @@ export interface OutputOptions {
 export class Output {
   readonly mode: OutputMode
   private readonly opts: OutputOptions
+  /** True once a JSON document (or part of one that was then closed) is on stdout. */
+  wroteDocument = false
 
   constructor(opts: OutputOptions) {
     this.mode = opts.mode
@@ -38,17 +40,28 @@ export class Output {
     return this.mode === 'json'
   }
 
+  private silenced = false
+
+  /**
+   * Nothing more reaches stdout or stderr (the command was interrupted: whatever it was
+   * doing must not print a result it did not finish). Writes then never complete.
+   */
+  silence(): void {
+    this.silenced = true
+  }
+
   /** A line for people on stderr: progress, what happened, how to continue. */
   status(text: string): void {
-    if (!this.opts.quiet) this.opts.stderr.write(text.endsWith('\n') ? text : text + '\n')
+    if (!this.opts.quiet && !this.silenced) this.opts.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
 
   /** A warning on stderr, shown even with --quiet. */
   warn(text: string): void {
-    this.opts.stderr.write(`Warning: ${text}\n`)
+    if (!this.silenced) this.opts.stderr.write(`Warning: ${text}\n`)
   }
 
   async write(text: string): Promise<void> {
+    if (this.silenced) return new Promise<void>(() => {})
     if (!this.opts.stdout.write(text)) await once(this.opts.stdout as never, 'drain')
   }
 
@@ -58,22 +71,34 @@ export class Output {
 
   async printJson(value: unknown): Promise<void> {
     await this.write(JSON.stringify(value, null, 2) + '\n')
+    if (this.json) this.wroteDocument = true
   }
 
   /** Stream a JSON array, one element per line, without holding it all in memory. */
   async printJsonArray<T>(pages: AsyncIterable<T[]> | Iterable<T[]>): Promise<number> {
     // Nothing is written until the first page is in hand, so an error before any data
     // (a rejected password) leaves stdout clean for the JSON error object.
+    // A failure after the first element closes the array, so stdout is still one JSON
+    // document (a partial list); the error goes to stderr and the exit code.
     let n = 0
-    for await (const page of pages) {
-      let chunk = ''
-      for (const item of page) {
-        chunk += (n === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(item)
-        n++
+    try {
+      for await (const page of pages) {
+        let chunk = ''
+        for (const item of page) {
+          chunk += (n === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(item)
+          n++
+        }
+        if (chunk) {
+          await this.write(chunk)
+          this.wroteDocument = true
+        }
       }
-      if (chunk) await this.write(chunk)
+    } catch (err) {
+      if (n > 0) await this.write('\n]\n')
+      throw err
     }
     await this.write(n === 0 ? '[]\n' : '\n]\n')
+    this.wroteDocument = true
     return n
   }
 

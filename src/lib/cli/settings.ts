@@ -37,6 +37,7 @@ export interface ConnectionFlags {
   'allow-insecure-http'?: boolean
   'admin-password-stdin'?: boolean
   timeout?: number
+  'max-response-mb'?: number
   'kube-namespace'?: string
   'kube-service'?: string
   'kube-pod'?: string
@@ -60,7 +61,11 @@ export interface ConnectionSettings {
   urlSource?: string
   kube?: KubeSettings
   adminPassword: AdminPasswordSource
+  /** Set when the password would come from a saved context but the target is not that context's PDS. */
+  adminPasswordRefusal?: UsageError
   timeoutMs: number
+  /** Largest answer accepted, in bytes. */
+  maxResponseBytes: number
   allowInsecureHttp: boolean
   /** The env file's values, when one was read (PDS_CRAWLERS, PDS_HOSTNAME, …). */
   envFile?: { path: string; values: EnvMap }
@@ -71,6 +76,7 @@ export interface ConnectionSettings {
 }
 
 const DEFAULT_TIMEOUT_S = 30
+const DEFAULT_MAX_RESPONSE_MB = 32
 
 export async function resolveConnection(
   flags: ConnectionFlags,
@@ -149,10 +155,82 @@ export async function resolveConnection(
   const crawlerList = nonEmpty(env.PDS_CRAWLERS) ?? fileVal('PDS_CRAWLERS')
   const crawlers = crawlerList ? crawlerList.split(',').map((s) => s.trim()).filter(Boolean) : []
 
+  // A password stored in (or named by) a context is for that context's PDS only: never
+  // send it to a URL or cluster given some other way.
+  // Checked when the password is about to be used (commands that need none are not refused).
+  let adminPasswordRefusal: UsageError | undefined
+  if (context && (ctxPw?.from === 'stored' || ctxPw?.from === 'kube-secret') && adminPasswordFromContext(adminPassword, ctxPw)) {
+    const mismatch = targetOutsideContext(context, url, urlSource, kube)
+    if (mismatch) {
+      adminPasswordRefusal = new UsageError(`the admin password of the saved context is for ${mismatch.context}, not ${mismatch.target}`, {
+        hint: 'Give the password another way for this PDS (PDS_ADMIN_PASSWORD, --env-file, --admin-password-stdin, --kube-secret), or use the context without --url/--kube-*',
+      })
+    }
+  }
+
   const timeoutS = flags.timeout ?? DEFAULT_TIMEOUT_S
   if (!(timeoutS > 0)) throw new UsageError('--timeout must be a positive number of seconds')
+  const maxMb = flags['max-response-mb'] ?? DEFAULT_MAX_RESPONSE_MB
+  if (!(maxMb > 0)) throw new UsageError('--max-response-mb must be a positive number of MiB')
 
-  return { url, urlSource, kube, adminPassword, timeoutMs: timeoutS * 1000, allowInsecureHttp, envFile, hostname, crawlers }
+  return {
+    url,
+    urlSource,
+    kube,
+    adminPassword,
+    adminPasswordRefusal,
+    timeoutMs: timeoutS * 1000,
+    maxResponseBytes: maxMb * 1024 * 1024,
+    allowInsecureHttp,
+    envFile,
+    hostname,
+    crawlers,
+  }
+}
+
+function adminPasswordFromContext(src: AdminPasswordSource, ctxPw: NonNullable<SavedContext['adminPassword']>): boolean {
+  if (ctxPw.from === 'stored') return src.kind === 'value' && src.origin === 'the saved context'
+  if (ctxPw.from === 'kube-secret') return src.kind === 'kube-secret' && src.name === ctxPw.secret && src.key === ctxPw.key
+  return false
+}
+
+/** Where the command will go, when that is not where the context points; undefined when it is. */
+function targetOutsideContext(
+  context: SavedContext,
+  url: string | undefined,
+  urlSource: string | undefined,
+  kube: KubeSettings | undefined,
+): { context: string; target: string } | undefined {
+  const ctxTarget = context.url
+    ? context.url
+    : context.kube
+      ? `${context.kube.pod ? `pod/${context.kube.pod}` : `svc/${context.kube.service}`} in namespace ${context.kube.namespace ?? 'default'}`
+      : 'no PDS'
+  if (url !== undefined) {
+    if (urlSource === 'the saved context') return undefined
+    if (context.url && sameOrigin(context.url, url)) return undefined
+    return { context: ctxTarget, target: `${url} (from ${urlSource})` }
+  }
+  if (kube) {
+    const k = context.kube
+    const same =
+      k !== undefined &&
+      (k.namespace ?? undefined) === kube.namespace &&
+      (k.service ?? undefined) === kube.service &&
+      (k.pod ?? undefined) === kube.pod &&
+      (k.context ?? undefined) === kube.context
+    if (same) return undefined
+    return { context: ctxTarget, target: `${kube.pod ? `pod/${kube.pod}` : `svc/${kube.service}`} in namespace ${kube.namespace ?? 'default'}${kube.context ? ` (kube context ${kube.context})` : ''}` }
+  }
+  return undefined
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin
+  } catch {
+    return false
+  }
 }
 
 function parseSecretFlag(value: string): { name: string; key?: string } {

@@ -1,6 +1,27 @@
 // `pdsctl health`: is the PDS up, which version, what does it say about itself, how fast.
 import { PdsctlError } from '../errors.js'
-import type { PdsClient } from './xrpcClient.js'
+import type { PdsClient, RawResponse } from './xrpcClient.js'
+
+/**
+ * What an answer to /xrpc/_health says: healthy only for a 200 whose body is a JSON
+ * object (a 0.4.x PDS from npm answers `{}`, a released image `{version}`); a login page
+ * or a proxy's stub answering 200 is a problem, not health.
+ */
+export function judgeHealthAnswer(res: RawResponse): { version: string | null; problem?: string } {
+  const body = res.json ? (res.body as { version?: unknown; error?: unknown }) : undefined
+  const version = typeof body === 'object' && body !== null && typeof body.version === 'string' ? body.version : null
+  if (res.status !== 200) {
+    return { version, problem: `/xrpc/_health answered HTTP ${res.status}${body && typeof body === 'object' && body.error ? ` (${String(body.error)})` : ''}` }
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const what = res.body === undefined ? 'an empty answer' : `${res.contentType || 'no content type'}`
+    return {
+      version: null,
+      problem: `/xrpc/_health answered HTTP 200 with ${what} instead of JSON: a login page or proxy in front of the PDS answered, not the PDS`,
+    }
+  }
+  return { version }
+}
 
 /** The documented JSON shape of `pdsctl health`. */
 export interface HealthReport {
@@ -26,10 +47,11 @@ export async function checkHealth(client: PdsClient): Promise<HealthReport> {
   try {
     const res = await client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
     report.rttMs = res.ms
-    const body = res.body as { version?: unknown; error?: unknown } | undefined
-    if (typeof body === 'object' && body && typeof body.version === 'string') report.version = body.version
-    if (res.status !== 200) {
-      report.problems.push(`/xrpc/_health answered HTTP ${res.status}${typeof body === 'object' && body?.error ? ` (${String(body.error)})` : ''}`)
+    const judged = judgeHealthAnswer(res)
+    report.version = judged.version
+    if (judged.problem) {
+      report.problems.push(judged.problem)
+      return report
     }
   } catch (err) {
     report.problems.push(err instanceof PdsctlError ? err.line : String(err))

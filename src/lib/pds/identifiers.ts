@@ -88,6 +88,12 @@ export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: s
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new UsageError(`${what} "${input}" must use https:// (or http:// to a loopback address)`)
   }
+  if (!input.includes('://') && isLoopbackHost(url.hostname)) {
+    // https:// would be assumed, and the failure would read as a certificate problem.
+    throw new UsageError(`${what} "${input}" has no scheme`, {
+      hint: `A PDS on a loopback address usually speaks plain HTTP: try http://${input.replace(/\/+$/, '')} (or https://${input.replace(/\/+$/, '')} if it really has TLS)`,
+    })
+  }
   if (url.username || url.password) {
     throw new UsageError(`${what} must not carry credentials`, { hint: 'Give the admin password with PDS_ADMIN_PASSWORD or --admin-password-stdin' })
   }

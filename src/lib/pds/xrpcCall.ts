@@ -50,11 +50,11 @@ export async function callXrpc(
   input: { nsid: string; method: 'GET' | 'POST'; params: Record<string, string | string[]>; body?: unknown; rawBody?: Buffer; contentType?: string; auth: Auth },
 ): Promise<RawResponse> {
   if (input.method === 'GET') {
-    return client.call({ method: 'GET', path: `/xrpc/${input.nsid}`, query: input.params, auth: input.auth, name: input.nsid })
+    return client.call({ method: 'GET', path: `/xrpc/${input.nsid}`, query: input.params, auth: input.auth, name: input.nsid, anyBody: true, emptyOk: true })
   }
   let body = input.body
   if (body === undefined && input.rawBody === undefined && Object.keys(input.params).length) {
     body = Object.fromEntries(Object.entries(input.params).map(([k, v]) => [k, Array.isArray(v) ? v.map(jsonish) : jsonish(v)]))
   }
-  return client.call({ method: 'POST', path: `/xrpc/${input.nsid}`, body, rawBody: input.rawBody, contentType: input.contentType, auth: input.auth, name: input.nsid })
+  return client.call({ method: 'POST', path: `/xrpc/${input.nsid}`, body, rawBody: input.rawBody, contentType: input.contentType, auth: input.auth, name: input.nsid, anyBody: true })
 }

@@ -6,11 +6,20 @@
 // - credentials go only to the PDS's own origin, never to any other host;
 // - safe reads are retried on a dropped connection or a 502/503/504, after asking the
 //   target to recover (a kubectl port-forward that died is restarted);
-// - nothing secret is ever logged: debug lines carry method, path, status and timing only.
+// - nothing secret is ever logged: debug lines carry method, path, status and timing only;
+// - ONE response contract: success is a 2xx whose body is JSON with the fields pdsctl
+//   reads (responseShapes.ts); a 3xx is never followed; anything else (a login page, a
+//   proxy's stub, invalid JSON, a body over the size cap) is a typed error naming the call,
+//   the status, the content type and the first bytes;
+// - every request has a deadline from start to last byte (--timeout) and is aborted at
+//   once when the command is interrupted (the `signal`);
+// - TLS is verified whatever NODE_TLS_REJECT_UNAUTHORIZED says.
 import { Agent, requestVia, type UndiciAgent } from './http.js'
 import {
   AuthError,
+  BadResponseError,
   ExitCode,
+  InterruptedError,
   KubeError,
   NetworkError,
   PdsctlError,
@@ -18,6 +27,7 @@ import {
   type ExitCodeValue,
 } from '../errors.js'
 import type { Procedures, Queries } from './lexicon.js'
+import { REQUIRED_OUTPUT_FIELDS, missingField } from './responseShapes.js'
 import type { Target } from './target.js'
 
 export type Auth = 'none' | 'admin' | { bearer: string }
@@ -26,8 +36,12 @@ export interface ClientOptions {
   target: Target
   /** Resolved lazily: commands that need no admin auth never ask for the password. */
   adminPassword?: () => Promise<string>
-  /** Per-request timeout for headers and body, in ms (default 30 s). */
+  /** Deadline of each request, from start to last byte, in ms (default 30 s). */
   timeoutMs?: number
+  /** Aborts every request in flight, and every later one (SIGINT/SIGTERM). */
+  signal?: AbortSignal
+  /** Largest answer accepted, in bytes (default 32 MiB). */
+  maxResponseBytes?: number
   debug?: (line: string) => void
   userAgent?: string
   /** Retries for safe reads (default 2). */
@@ -39,7 +53,11 @@ export interface ClientOptions {
 export interface RawResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
+  /** The parsed JSON when the answer was JSON; else the text (or undefined when empty). */
   body: unknown
+  /** True when `body` is parsed JSON. */
+  json: boolean
+  contentType: string
   /** Round-trip time of the request in ms. */
   ms: number
 }
@@ -59,9 +77,22 @@ export interface RawRequest {
   name?: string
   /** Treat as idempotent even though it is a POST (never used for writes). */
   idempotent?: boolean
+  /** Fields the 2xx JSON answer must have (default: REQUIRED_OUTPUT_FIELDS[name]). */
+  requires?: string[]
+  /** A 2xx answer may be empty (procedures without output). Default: only for POSTs. */
+  emptyOk?: boolean
+  /** A 2xx answer may be any non-HTML content (`pdsctl xrpc`: CARs, blobs, text). */
+  anyBody?: boolean
 }
 
 const RETRY_DELAYS_MS = [200, 600, 1500]
+/** A read answered 429 is retried when the server asks for at most this long. */
+const MAX_RATE_LIMIT_WAIT_MS = 10_000
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+/** Why a request was aborted: the deadline, or the command being interrupted. */
+class Deadline {
+  constructor(readonly ms: number) {}
+}
 const RETRYABLE_STATUS = new Set([502, 503, 504])
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED'])
 
@@ -74,15 +105,19 @@ export class PdsClient {
   constructor(opts: ClientOptions) {
     this.opts = opts
     this.target = opts.target
-    const timeout = opts.timeoutMs ?? 30_000
+    const timeout = Math.min(opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
     this.dispatcher = new Agent({
       keepAliveTimeout: 10_000,
       connections: 8,
-      connect: { timeout: Math.min(timeout, 10_000) },
+      // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
+      connect: { timeout: Math.min(timeout, 10_000), rejectUnauthorized: true },
       headersTimeout: timeout,
       bodyTimeout: timeout,
     })
   }
+
+  /** Strings that must never appear in a message (the admin password, once known). */
+  private readonly secrets: string[] = []
 
   get url(): string {
     return this.target.url
@@ -98,10 +133,32 @@ export class PdsClient {
     return res.body as Procedures[N]['output']
   }
 
-  /** One request with the error mapping and retry policy; returns the parsed body. */
+  /**
+   * One request with the retry policy and the response contract: a 2xx with a JSON body
+   * holding the fields this call reads, or a typed error.
+   */
   async call(req: RawRequest): Promise<RawResponse> {
     const res = await this.send(req)
-    if (res.status >= 400) throw this.toError(req, res)
+    if (res.status < 200 || res.status >= 300) throw this.toError(req, res)
+    const name = req.name ?? req.path
+    const emptyOk = req.emptyOk ?? req.method === 'POST'
+    if (res.body === undefined) {
+      if (emptyOk && !res.contentType.includes('html')) return res
+      throw this.badAnswer(req, res, 'an empty answer')
+    }
+    if (!res.json) {
+      if (req.anyBody && !res.contentType.includes('html')) return res
+      throw this.badAnswer(req, res, 'an answer that is not JSON')
+    }
+    const rules = req.requires ?? REQUIRED_OUTPUT_FIELDS[name]
+    if (rules) {
+      const missing = missingField(res.body, rules)
+      if (missing) {
+        throw new BadResponseError(`the PDS answered ${name} without ${missing}`, {
+          hint: 'Is --url really a PDS, and is nothing in front of it rewriting answers?',
+        })
+      }
+    }
     return res
   }
 
@@ -109,17 +166,30 @@ export class PdsClient {
   async send(req: RawRequest): Promise<RawResponse> {
     const safe = req.method === 'GET' || req.idempotent === true
     const maxRetries = safe ? (this.opts.readRetries ?? 2) : 1
+    // Resolved before the first try: a prompt for it is not a network request, and its
+    // interruption must not be reported as one.
+    const authHeader = await this.authHeader(req.auth ?? 'none')
     for (let attempt = 0; ; attempt++) {
+      this.throwIfInterrupted()
       try {
-        const res = await this.sendOnce(req)
+        const res = await this.sendOnce(req, authHeader)
         if (safe && RETRYABLE_STATUS.has(res.status) && attempt < maxRetries) {
           this.debug(`retrying ${req.name ?? req.path} after HTTP ${res.status}`)
           await this.target.recover?.()
-          await sleep(RETRY_DELAYS_MS[attempt])
+          await this.sleep(RETRY_DELAYS_MS[attempt])
           continue
+        }
+        if (safe && res.status === 429 && attempt < maxRetries) {
+          const wait = retryAfterMs(res.headers)
+          if (wait !== undefined && wait <= MAX_RATE_LIMIT_WAIT_MS) {
+            this.debug(`rate limited on ${req.name ?? req.path}; waiting ${wait} ms as asked`)
+            await this.sleep(wait)
+            continue
+          }
         }
         return res
       } catch (err) {
+        if (err instanceof PdsctlError) throw err
         const code = errorCode(err)
         if (attempt >= maxRetries || !code || !CONNECT_CODES.has(code)) throw await this.networkError(req, err)
         // Only a read may be retried after the request could have reached the server;
@@ -128,12 +198,12 @@ export class PdsClient {
         const recovered = (await this.target.recover?.()) ?? false
         if (code === 'ECONNREFUSED' && !recovered) throw await this.networkError(req, err)
         this.debug(`retrying ${req.name ?? req.path} after ${code}${recovered ? ' (target re-established)' : ''}`)
-        await sleep(RETRY_DELAYS_MS[attempt])
+        await this.sleep(RETRY_DELAYS_MS[attempt])
       }
     }
   }
 
-  private async sendOnce(req: RawRequest): Promise<RawResponse> {
+  private async sendOnce(req: RawRequest, authHeader: string | undefined): Promise<RawResponse> {
     const base = this.target.url
     const url = new URL(req.path, base)
     for (const [k, v] of Object.entries(req.query ?? {})) {
@@ -151,55 +221,170 @@ export class PdsClient {
       body = req.rawBody ?? (req.body === undefined ? '' : JSON.stringify(req.body))
       headers['content-length'] = String(Buffer.byteLength(body))
     }
-    const authHeader = await this.authHeader(req.auth ?? 'none')
     // Credentials only ever go to the PDS's own origin.
     if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
 
+    // One deadline from start to last byte, and the command's interruption, abort the request.
+    // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
+    const timeoutMs = Math.min(this.opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(new Deadline(timeoutMs)), timeoutMs)
+    const outer = this.opts.signal
+    const onInterrupt = () => ac.abort(outer?.reason)
+    outer?.addEventListener('abort', onInterrupt, { once: true })
     const started = performance.now()
     this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
-    const res = await requestVia.call(this.dispatcher, {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: req.method,
-      headers,
-      body,
-    })
-    const text = await res.body.text()
-    const ms = Math.round(performance.now() - started)
-    this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms)`)
-    let parsed: unknown = text
-    const ctype = String(res.headers['content-type'] ?? '')
-    if (ctype.includes('json') && text.length > 0) {
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        parsed = text
+    try {
+      const res = await requestVia.call(this.dispatcher, {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers,
+        body,
+        signal: ac.signal,
+      })
+      const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+      const declared = Number(res.headers['content-length'])
+      if (declared > max) {
+        res.body.destroy()
+        throw this.tooLarge(req, max)
       }
-    } else if (text.length === 0) {
-      parsed = undefined
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length
+        if (size > max) {
+          res.body.destroy()
+          throw this.tooLarge(req, max)
+        }
+        chunks.push(chunk as Buffer)
+      }
+      const text = Buffer.concat(chunks, size).toString('utf8')
+      const ms = Math.round(performance.now() - started)
+      this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms, ${size} bytes)`)
+      const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
+      let parsed: unknown = text.length === 0 ? undefined : text
+      let json = false
+      if (text.length > 0 && contentType.includes('json')) {
+        try {
+          parsed = JSON.parse(text)
+          json = true
+        } catch {
+          parsed = text
+        }
+      }
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json, contentType, ms }
+    } catch (err) {
+      const reason = ac.signal.aborted ? ac.signal.reason : undefined
+      if (reason instanceof Deadline) {
+        throw new NetworkError(`${req.name ?? req.path}: ${this.opts.role ?? 'the PDS'} at ${this.target.description} did not answer within ${fmtSeconds(reason.ms)}`, {
+          hint: 'Try again, or raise --timeout',
+          cause: err,
+        })
+      }
+      if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
+      throw err
+    } finally {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onInterrupt)
     }
-    return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, ms }
+  }
+
+  private tooLarge(req: RawRequest, max: number): BadResponseError {
+    return new BadResponseError(`${req.name ?? req.path}: the answer from ${hostOf(this.url)} is larger than ${Math.round(max / 1024 / 1024)} MiB`, {
+      hint: 'Something in front of the PDS may be misbehaving; if the answer is expected to be that large, raise --max-response-mb',
+    })
+  }
+
+  /** A 2xx that cannot be the PDS's answer: name status, content type and the first bytes. */
+  private badAnswer(req: RawRequest, res: RawResponse, what: string): BadResponseError {
+    const name = req.name ?? req.path
+    const html = res.contentType.includes('html') || (typeof res.body === 'string' && /^\s*</.test(res.body))
+    return new BadResponseError(
+      `${name}: ${hostOf(this.url)} answered HTTP ${res.status} with ${what} (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`,
+      {
+        hint: html
+          ? 'A login page or proxy in front of the PDS answered instead of the PDS (e.g. Cloudflare Access): exempt /xrpc/ from it, or reach the PDS directly (--kube-* port-forward). Nothing was changed'
+          : 'Is --url really a PDS, and is nothing in front of it rewriting answers? Nothing was changed',
+      },
+    )
+  }
+
+  private throwIfInterrupted(): void {
+    const s = this.opts.signal
+    if (s?.aborted) throw s.reason instanceof PdsctlError ? s.reason : new InterruptedError()
+  }
+
+  /** Sleep, but wake (and throw) at once when interrupted. */
+  private async sleep(ms: number): Promise<void> {
+    const s = this.opts.signal
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms)
+      function done() {
+        clearTimeout(t)
+        s?.removeEventListener('abort', done)
+        resolve()
+      }
+      s?.addEventListener('abort', done, { once: true })
+    })
+    this.throwIfInterrupted()
   }
 
   private async authHeader(auth: Auth): Promise<string | undefined> {
     if (auth === 'none') return undefined
     if (auth === 'admin') {
       if (!this.opts.adminPassword) throw new PdsctlError('internal: this command needs the admin password but none was configured')
-      this.adminAuthHeader ??= this.opts.adminPassword().then(
-        (pw) => 'Basic ' + Buffer.from(`admin:${pw}`, 'utf8').toString('base64'),
-      )
+      this.adminAuthHeader ??= this.opts.adminPassword().then((pw) => {
+        const header = 'Basic ' + Buffer.from(`admin:${pw}`, 'utf8').toString('base64')
+        this.secrets.push(pw, header.slice(6))
+        return header
+      })
       return this.adminAuthHeader
     }
+    if (!this.secrets.includes(auth.bearer)) this.secrets.push(auth.bearer)
     return `Bearer ${auth.bearer}`
   }
 
   private toError(req: RawRequest, res: RawResponse): PdsctlError {
     const name = req.name ?? req.path
+    if (res.status >= 300 && res.status < 400) {
+      const location = firstHeader(res.headers.location)
+      let where = 'nowhere'
+      if (location) {
+        try {
+          where = new URL(location, this.url).origin
+        } catch {
+          where = 'an invalid Location'
+        }
+      }
+      return new BadResponseError(`${name}: ${hostOf(this.url)} answered HTTP ${res.status}, a redirect to ${where} (not followed)`, {
+        hint:
+          where !== 'nowhere' && where !== new URL(this.url).origin
+            ? 'A login proxy in front of the PDS (e.g. Cloudflare Access) is the usual cause: exempt /xrpc/ from it, or reach the PDS directly (--kube-* port-forward). Nothing was changed'
+            : 'Check --url (the PDS answers XRPC at its origin, without redirects). Nothing was changed',
+      })
+    }
     const body = res.body as { error?: unknown; message?: unknown } | string | undefined
-    const isXrpc = typeof body === 'object' && body !== null && typeof body.error === 'string'
+    const isXrpc = res.json && typeof body === 'object' && body !== null && typeof body.error === 'string'
+    if (!isXrpc && (res.status === 401 || res.status === 403)) {
+      return new AuthError(`${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`, {
+        hint: req.auth === 'admin'
+          ? 'The admin password was rejected, or a proxy in front of the PDS demands its own login'
+          : 'A proxy in front of the PDS demands its own login',
+      })
+    }
+    if (res.status === 429) {
+      const wait = retryAfterMs(res.headers)
+      const xname = isXrpc ? String((body as { error: string }).error) : undefined
+      const xmsg = isXrpc && typeof (body as { message?: unknown }).message === 'string' ? String((body as { message: string }).message) : undefined
+      return new XrpcError(name, 429, xname, xmsg, {
+        summary: `${name}: rate limited by ${hostOf(this.url)}`,
+        hint: `Retry ${wait !== undefined ? `after ${fmtSeconds(wait)}` : 'later'}; PDS_RATE_LIMIT_BYPASS_KEY (the PDS's bypass key) lifts the limit for pdsctl`,
+      })
+    }
     if (!isXrpc) {
       return new XrpcError(name, res.status, undefined, undefined, {
-        summary: `${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error body`,
+        summary: `${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error body (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`,
         hint:
           res.status >= 500
             ? 'A proxy or tunnel in front of the PDS may be failing; check that the PDS is running, or reach it directly (--kube-* port-forward)'
@@ -229,6 +414,7 @@ export class PdsClient {
 
   private async networkError(req: RawRequest, err: unknown): Promise<PdsctlError> {
     if (err instanceof PdsctlError) return err
+    if (this.opts.signal?.aborted) return new InterruptedError()
     const code = errorCode(err)
     const dropped = await this.target.whyDropped?.()
     if (dropped) {
@@ -273,16 +459,23 @@ export class PdsClient {
         cause: err,
       })
     }
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      return new NetworkError(`${name}: the answer from ${where} was cut off`, {
+        hint: 'A proxy or the connection dropped it mid-way; try again',
+        cause: err,
+      })
+    }
     const msg = err instanceof Error ? err.message : String(err)
-    return new NetworkError(`${name}: request to ${where} failed (${code ?? msg})`, { cause: err })
+    return new NetworkError(`${name}: request to ${where} failed (${code ?? redact(msg, this.secrets)})`, { cause: err })
   }
 
   private debug(line: string): void {
     this.opts.debug?.(line)
   }
 
+  /** Let go of the connections; in-flight requests are aborted, never waited for. */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => {})
+    await this.dispatcher.destroy().catch(() => {})
   }
 }
 
@@ -304,5 +497,46 @@ function hostOf(url: string): string {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+/** How long a 429 asks to wait: Retry-After (seconds or a date), else RateLimit-Reset (epoch seconds). */
+export function retryAfterMs(headers: RawResponse['headers'], now = Date.now()): number | undefined {
+  const ra = firstHeader(headers['retry-after'])
+  if (ra !== undefined) {
+    if (/^\d+$/.test(ra.trim())) return Number(ra.trim()) * 1000
+    const t = Date.parse(ra)
+    if (!Number.isNaN(t)) return Math.max(0, t - now)
+  }
+  const reset = firstHeader(headers['ratelimit-reset'])
+  if (reset !== undefined && /^\d+$/.test(reset.trim())) {
+    const n = Number(reset.trim())
+    // Epoch seconds (what the PDS sends) or, from other servers, seconds from now.
+    return n > 1e9 ? Math.max(0, n * 1000 - now) : n * 1000
+  }
+  return undefined
+}
+
+function fmtSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
+}
+
+function redact(text: string, secrets: string[]): string {
+  let out = text
+  // Very short "secrets" would mangle every message; they are not worth hiding there.
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('****')
+  return out
+}
+
+/** The first bytes of a body, for a message: the page title if HTML, one line, never a secret. */
+function describeBody(body: unknown, secrets: string[]): string {
+  if (body === undefined) return ', empty'
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]
+  const sample = (title ? `page titled "${title.trim()}"` : `"${text.replace(/\s+/g, ' ').trim().slice(0, 60)}${text.length > 60 ? '…' : ''}"`)
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+  return ': ' + redact(sample, secrets)
+}
+
 

@@ -3,6 +3,7 @@
 // from a version number.
 import { PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { judgeHealthAnswer } from '../pds/health.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 
@@ -74,17 +75,16 @@ async function checkHealth(client: PdsClient, where: 'public' | 'port-forward', 
   const label = where === 'public' ? `the public URL ${client.url}` : `the pod through the port-forward (${client.target.description})`
   try {
     const res = await client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
-    const body = res.body as { version?: unknown } | undefined
-    const version = typeof body === 'object' && body && typeof body.version === 'string' ? body.version : null
-    if (res.status === 200) {
+    const { version, problem } = judgeHealthAnswer(res)
+    if (!problem) {
       checks.push({ id, status: 'pass', message: `${label} answers /xrpc/_health (${version ? `version ${version}` : 'no version reported'}, ${res.ms} ms)` })
       return version
     }
     checks.push({
       id,
       status: 'fail',
-      message: `${label} answered /xrpc/_health with HTTP ${res.status}`,
-      fix: res.status >= 500 ? 'Check the PDS logs (`kubectl logs`) and its database volume' : 'Is this URL really the PDS?',
+      message: `${label}: ${problem}`,
+      fix: res.status === 200 ? 'Exempt /xrpc/ from the login or proxy in front of the PDS' : res.status >= 500 ? 'Check the PDS logs (`kubectl logs`) and its database volume' : 'Is this URL really the PDS?',
     })
   } catch (err) {
     checks.push({

@@ -38,6 +38,17 @@ test('PDS URLs: https anywhere, http only to loopback unless allowed, origin onl
   assert.ok(!isLoopbackHost('10.0.0.1'))
 })
 
+test('a bare loopback address is refused with the http:// form to use (not blamed on a certificate later)', () => {
+  assert.throws(() => parsePdsUrl('127.0.0.1:3000'), (err: unknown) => {
+    assert.ok(err instanceof UsageError)
+    assert.match(err.line, /"127\.0\.0\.1:3000" has no scheme\. .*try http:\/\/127\.0\.0\.1:3000/)
+    return true
+  })
+  assert.throws(() => parsePdsUrl('localhost:2583'), /no scheme/)
+  assert.equal(parsePdsUrl('http://127.0.0.1:3000'), 'http://127.0.0.1:3000')
+  assert.equal(parsePdsUrl('pds.example.com'), 'https://pds.example.com')
+})
+
 test('DIDs a PDS cannot host are bad input (exit 2), not "not found"', () => {
   for (const bad of ['did:foo:bar', 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', 'did:plc:abc', 'did:plc:EWVI7NXZYOUN6ZHXRHS64OIZ', 'did:plc:ewvi7nxzyoun6zhxrhs64oiz0', 'did:web:exa_mple.com']) {
     assert.throws(() => parseAccountRef(bad), (err: unknown) => err instanceof UsageError && err.exitCode === 2 && err.line.includes(bad), bad)
