@@ -7,7 +7,7 @@
 // close() ends every connection.
 import http from 'node:http'
 import https from 'node:https'
-import type net from 'node:net'
+import net from 'node:net'
 import { startRecorder, type Recorder } from '../helpers/recorder.js'
 import { freePort } from './pds.js'
 
@@ -52,6 +52,8 @@ export interface FaultRequest {
   /** Whether an Authorization header came (never its value). */
   authorized: boolean
   mode: FaultMode
+  /** When it arrived (Date.now()). */
+  at: number
 }
 
 export interface FaultServer {
@@ -229,7 +231,7 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
     const url = new URL(req.url ?? '/', 'http://x')
     const nsid = nsidOf(url.pathname)
     const mode = modeFor(nsid)
-    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, authorized: Boolean(req.headers.authorization), mode })
+    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, authorized: Boolean(req.headers.authorization), mode, at: Date.now() })
     const socket = req.socket
     const pass = async (pathAndQuery = url.pathname + url.search) => forward(opts.upstream, req, body, pathAndQuery)
     switch (mode) {
@@ -379,6 +381,29 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
   server.on('secureConnection', (s: net.Socket) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
+  })
+  // WebSocket upgrades (subscribeRepos, which the doctor opens) pass through as raw bytes.
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, authorized: Boolean(req.headers.authorization), mode: modeFor(nsidOf(url.pathname)), at: Date.now() })
+    const target = new URL(opts.upstream)
+    const up = net.connect(Number(target.port), target.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`]
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i].toLowerCase() === 'host' ? target.host : req.rawHeaders[i + 1]}`)
+      }
+      up.write(lines.join('\r\n') + '\r\n\r\n')
+      if (head.length) up.write(head)
+      socket.pipe(up).pipe(socket)
+    })
+    sockets.add(up)
+    up.on('close', () => {
+      sockets.delete(up)
+      socket.destroy()
+    })
+    up.on('error', () => socket.destroy())
+    socket.on('error', () => up.destroy())
+    socket.on('close', () => up.destroy())
   })
   server.on('tlsClientError', () => {})
   server.on('clientError', (_err, socket) => socket.destroy())

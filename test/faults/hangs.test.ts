@@ -5,7 +5,7 @@ import { after, before, describe } from 'node:test'
 import { COMMANDS, HANG_MODES, KILL_AFTER_MS, faultCase, modesOf, newTally, printTally, runFaultCase, startWorld, stopWorld, type World } from './support.js'
 import { EXPECTED_GAPS } from './gaps.js'
 
-const GATE = 10
+const GATE = 6
 
 describe('fault suite: hangs', { concurrency: GATE }, () => {
   let w: World

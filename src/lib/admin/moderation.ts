@@ -45,13 +45,21 @@ export async function takedownRecord(client: PdsClient, input: { uri: string; ap
   const parsed = parseAtUri(input.uri)
   const did = await resolveDid(client, parsed.host, { admin: true })
   const uri = `at://${did}/${parsed.collection}/${parsed.rkey}`
-  // A visible record gives its CID through getRecord; a taken-down one only through the admin view.
+  // A visible record gives its CID through getRecord; a taken-down one only through the admin
+  // view. Only the PDS's own "not there" answers (400 with an XRPC error) mean absence: a
+  // network failure, a proxy's page or a broken answer is that error, never "no record" (4).
   let cid = await client
     .query('com.atproto.repo.getRecord', { repo: did, collection: parsed.collection, rkey: parsed.rkey }, 'none')
     .then((r) => r.cid)
-    .catch(() => undefined)
+    .catch((err: unknown) => {
+      if (err instanceof XrpcError && err.status === 400 && err.xrpcName) return undefined
+      throw err
+    })
   if (!cid) {
-    const status = await client.query('com.atproto.admin.getSubjectStatus', { uri }, 'admin').catch(() => undefined)
+    const status = await client.query('com.atproto.admin.getSubjectStatus', { uri }, 'admin').catch((err: unknown) => {
+      if (err instanceof XrpcError && err.xrpcName === 'NotFound') return undefined
+      throw err
+    })
     const subject = status?.subject as { cid?: string } | undefined
     cid = subject?.cid
   }
