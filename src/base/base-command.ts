@@ -51,6 +51,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.out = this.makeOutput(Boolean(flags.json))
     process.on('SIGINT', () => void this.onSignal('SIGINT'))
     process.on('SIGTERM', () => void this.onSignal('SIGTERM'))
+    // Once interrupted, work left in flight (a prefetched page, a pool's other requests)
+    // rejects with InterruptedError while onSignal is stopping: that is not a crash.
+    process.on('unhandledRejection', (reason) => {
+      if (this.signalled || reason instanceof InterruptedError) return
+      throw reason
+    })
     if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
       // Node would turn certificate checks off for every connection (and the admin
       // password would go to whoever answers). pdsctl passes rejectUnauthorized itself;

@@ -46,7 +46,7 @@ describe('the fake Kubernetes API server', () => {
     }
     assert.equal((await get('/version?timeout=5s')).body.minor, '32')
     assert.deepEqual((await get('/api')).body.versions, ['v1'])
-    assert.deepEqual((await get('/apis')).body.groups, [])
+    assert.deepEqual((await get('/apis')).body.groups.map((g: any) => g.preferredVersion.groupVersion), ['apps/v1'])
     const resources = (await get('/api/v1')).body.resources as Array<{ name: string; shortNames?: string[] }>
     assert.deepEqual(resources.find((r) => r.name === 'services')?.shortNames, ['svc'])
     assert.ok(['pods', 'secrets', 'namespaces'].every((n) => resources.some((r) => r.name === n)))
@@ -69,7 +69,7 @@ describe('the fake Kubernetes API server', () => {
       ['/api/v1/namespaces/otherns', 'namespaces "otherns" not found'],
       ['/api/v1/namespaces/bluesky/secrets/nope', 'secrets "nope" not found'],
       ['/api/v1/namespaces/bluesky/pods/nopod', 'pods "nopod" not found'],
-      ['/apis/apps/v1', 'the server could not find the requested resource'],
+      ['/apis/batch/v1', 'the server could not find the requested resource'],
     ]
     for (const [p, message] of notFound) {
       const res = await get(p)
@@ -77,6 +77,58 @@ describe('the fake Kubernetes API server', () => {
       assert.deepEqual([res.body.kind, res.body.reason, res.body.code, res.body.message], ['Status', 'NotFound', 404, message], p)
     }
     assert.ok(k.requests.some((r) => r.method === 'GET' && r.path === '/version?timeout=5s'), 'requests are logged with their query')
+  })
+
+  test('workloads: apps/v1 discovery, a patched template rolls out (new ReplicaSet revision, pod Pending → Running, old pod gone) and is seen by a watch; a JSON patch back reuses the old ReplicaSet', async () => {
+    const k = await fake({ image: 'pds:1', startDelayMs: 100 })
+    const get = async (p: string) => (await (await fetch(`${k.url}${p}`)).json()) as any
+    const apps = await get('/apis/apps/v1')
+    assert.deepEqual(apps.resources.filter((r: any) => r.shortNames).map((r: any) => [r.name, r.shortNames]), [['deployments', ['deploy']], ['replicasets', ['rs']]])
+    const core = (await get('/api/v1')).resources.map((r: any) => r.name)
+    assert.ok(core.includes('persistentvolumeclaims') && core.includes('events'))
+    const d0 = await get('/apis/apps/v1/namespaces/bluesky/deployments/bluesky')
+    assert.deepEqual([d0.kind, d0.metadata.annotations['deployment.kubernetes.io/revision'], d0.spec.template.spec.containers[0].image, d0.status.availableReplicas], ['Deployment', '1', 'pds:1', 1])
+
+    const watch = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${k.url}/apis/apps/v1/namespaces/bluesky/deployments?fieldSelector=metadata.name%3Dbluesky&resourceVersion=${d0.metadata.resourceVersion}&watch=true`, resolve).on('error', reject)
+    })
+    let seen = ''
+    watch.setEncoding('utf8').on('data', (d: string) => (seen += d))
+    const patch = (type: string, body: unknown) => fetch(`${k.url}/apis/apps/v1/namespaces/bluesky/deployments/bluesky`, { method: 'PATCH', headers: { 'content-type': type }, body: JSON.stringify(body) })
+    const res = await patch('application/strategic-merge-patch+json', { spec: { template: { spec: { $setElementOrder: [{ name: 'pds' }], containers: [{ name: 'pds', image: 'pds:2' }] } } } })
+    assert.equal(res.status, 200)
+    const during = await get('/api/v1/namespaces/bluesky/pods?labelSelector=app%3Dbluesky')
+    assert.deepEqual(during.items.map((p: any) => [p.spec.containers[0].image, p.status.phase]).sort(), [['pds:1', 'Running'], ['pds:2', 'Pending']])
+    await sleep(250)
+    const after = await get('/api/v1/namespaces/bluesky/pods')
+    assert.deepEqual(after.items.map((p: any) => [p.spec.containers[0].image, p.status.phase, p.status.containerStatuses[0].ready]), [['pds:2', 'Running', true]])
+    const rs = (await get('/apis/apps/v1/namespaces/bluesky/replicasets?labelSelector=app%3Dbluesky')).items
+    assert.deepEqual(rs.map((r: any) => [r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas, r.metadata.ownerReferences[0].uid]), [['1', 0, d0.metadata.uid], ['2', 1, d0.metadata.uid]])
+    const events = seen.trim().split('\n').map((l) => JSON.parse(l))
+    assert.ok(events.length >= 2 && events.every((e) => e.type === 'MODIFIED'))
+    assert.equal(events.at(-1).object.status.updatedReplicas, 1)
+
+    // kubectl rollout undo's patch: the old template back (with creationTimestamp: null).
+    const old = rs[0].spec.template
+    delete old.metadata.labels['pod-template-hash']
+    old.metadata.creationTimestamp = null
+    assert.equal((await patch('application/json-patch+json', [{ op: 'replace', path: '/spec/template', value: old }])).status, 200)
+    await sleep(250)
+    assert.deepEqual(k.state().replicaSets.map((r) => [r.image, r.revision, r.replicas]), [['pds:1', 3, 1], ['pds:2', 2, 0]])
+    assert.equal((await patch('application/apply-patch+yaml', {})).status, 415)
+  })
+
+  test('crash-looping pods, PVC Pending and Warning events by fieldSelector', async () => {
+    const k = await fake({ initialScenario: 'crash', pvcPhase: 'Pending' })
+    const get = async (p: string) => (await (await fetch(`${k.url}${p}`)).json()) as any
+    const pod = await get('/api/v1/namespaces/bluesky/pods/bluesky-0')
+    const c = pod.status.containerStatuses[0]
+    assert.deepEqual([pod.status.phase, c.ready, c.restartCount, c.state.waiting.reason, c.lastState.terminated.exitCode], ['Running', false, 4, 'CrashLoopBackOff', 1])
+    const pvc = await get('/api/v1/namespaces/bluesky/persistentvolumeclaims/bluesky-data')
+    assert.deepEqual([pvc.status.phase, pvc.spec.storageClassName], ['Pending', 'longhorn'])
+    const warnings = await get('/api/v1/namespaces/bluesky/events?fieldSelector=type%3DWarning')
+    assert.deepEqual(warnings.items.map((e: any) => e.reason).sort(), ['BackOff', 'ProvisioningFailed'])
+    assert.deepEqual((await get('/api/v1/namespaces/bluesky/events?fieldSelector=type%3DNormal')).items, [])
   })
 
   test('no pods: an empty list and a watch held open until close()', async () => {

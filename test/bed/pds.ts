@@ -20,6 +20,10 @@ export interface TestBedOptions {
   version?: string
   /** The handle domain, with its leading dot. */
   handleDomain?: string
+  /** [backup] Switch the PDS's rate limits on (3,000 requests / 5 min per IP), with this bypass key. */
+  rateLimitBypassKey?: string
+  /** [backup] PDS_BLOB_UPLOAD_LIMIT in bytes (the PDS's default is 5 MB). */
+  blobUploadLimit?: number
 }
 
 export interface SeededAccount {
@@ -72,7 +76,9 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     jwtSecret: randomBytes(16).toString('hex'),
     plcRotationKeyK256PrivateKeyHex: rotationHex,
     inviteRequired: opts.inviteRequired ?? false,
-    rateLimitsEnabled: false,
+    rateLimitsEnabled: opts.rateLimitBypassKey !== undefined, // [backup]
+    rateLimitBypassKey: opts.rateLimitBypassKey, // [backup]
+    blobUploadLimit: opts.blobUploadLimit, // [backup]
     crawlers: [],
     disableSsrfProtection: true,
     emailSmtpUrl: opts.email === false ? undefined : smtpUrl,

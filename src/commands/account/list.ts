@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base/base-command.js'
 import { listAccounts, type AccountSummary } from '../../lib/admin/accounts.js'
 import type { Column } from '../../lib/cli/output.js'
+import { ACCOUNT_STATUSES, filterAccounts, isEmptyFilter, parseAccountFilter, resolveInvitedBy } from '../../lib/admin/accountFilters.js'
 
 export const ACCOUNT_COLUMNS: Column<AccountSummary>[] = [
   { header: 'HANDLE', value: (a) => a.handle },
@@ -16,29 +17,72 @@ export default class AccountList extends PdsCommand<typeof AccountList> {
   static override summary = 'List every account with handle, email, confirmation and status'
   static override description = `Pages through com.atproto.sync.listRepos with cursors (1000 a page) and enriches each page with batched com.atproto.admin.getAccountInfos calls, so every account is listed however many there are.
 Columns: handle, email, email confirmed, status (active, takendown, deactivated, …), DID, created.
-Piped output is tab-separated (same column order, no header) and streams; --json streams an array.`
+Piped output is tab-separated (same column order, no header) and streams; --json streams an array.
+Filters (the FILTER flags) combine with AND and run on the rows as they stream by (the PDS has no server-side search); --limit then counts matches. --output did|handle prints just that column, one per line, to pipe into a bulk verb (account takedown -, …).`
   static override examples = [
     '<%= config.bin %> account list',
     "<%= config.bin %> account list | awk -F'\\t' '$3 == \"false\" {print $1}'   # handles with unconfirmed email",
     '<%= config.bin %> account list --json | jq -r \'.[] | select(.status != "active") | .handle\'',
+    '<%= config.bin %> account list --unconfirmed --created-after 7d --output did | <%= config.bin %> account takedown - --dry-run',
+    "<%= config.bin %> account list --email '*@mailinator.com' --status active",
   ]
   static override flags = {
-    limit: Flags.integer({ description: 'Stop after this many accounts.', min: 1 }),
+    limit: Flags.integer({ description: 'Stop after this many accounts (with filters: this many matches).', min: 1 }),
+    // Triage filters (src/lib/admin/accountFilters.ts): combined with AND, applied as rows stream by.
+    status: Flags.string({ description: 'Only accounts with this status (repeatable).', options: [...ACCOUNT_STATUSES], multiple: true, helpGroup: 'FILTER' }),
+    confirmed: Flags.boolean({ description: 'Only accounts whose email is confirmed.', exclusive: ['unconfirmed', 'no-email'], helpGroup: 'FILTER' }),
+    unconfirmed: Flags.boolean({ description: 'Only accounts without a confirmed email.', exclusive: ['confirmed'], helpGroup: 'FILTER' }),
+    'no-email': Flags.boolean({ description: 'Only accounts with no email at all.', exclusive: ['confirmed', 'email'], helpGroup: 'FILTER' }),
+    'created-after': Flags.string({ description: 'Only accounts created at or after DATE: 2026-11-01, 2026-11-01T12:00:00Z, or an age (30m, 12h, 7d, 2w).', helpGroup: 'FILTER' }),
+    'created-before': Flags.string({ description: 'Only accounts created before DATE (same forms).', helpGroup: 'FILTER' }),
+    handle: Flags.string({ description: "Only handles matching this glob (*, ?, [...]; case-insensitive), e.g. '*.pds.example.com'.", helpGroup: 'FILTER' }),
+    email: Flags.string({ description: "Only emails matching this glob, e.g. '*@mailinator.com'.", helpGroup: 'FILTER' }),
+    'invited-by': Flags.string({ description: 'Only accounts that signed up with this invite code, or with a code owned by this account (handle or DID), or admin (the admin pool).', helpGroup: 'FILTER' }),
+    output: Flags.string({ description: 'Print only this column, one per line (no header, also on a terminal): for piping into a bulk verb.', options: ['did', 'handle'], exclusive: ['json'] }),
     'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
   }
 
   async run(): Promise<AccountSummary[]> {
+    // Filters are checked before any request (exit 2 on bad input).
+    const filter = parseAccountFilter({
+      status: this.flags.status,
+      confirmed: this.flags.confirmed,
+      unconfirmed: this.flags.unconfirmed,
+      noEmail: this.flags['no-email'],
+      createdAfter: this.flags['created-after'],
+      createdBefore: this.flags['created-before'],
+      handle: this.flags.handle,
+      email: this.flags.email,
+      invitedBy: this.flags['invited-by'],
+    })
+    const filtered = !isEmptyFilter(filter)
     const client = await this.client()
+    const invited = filter.invitedBy ? await resolveInvitedBy(client, filter.invitedBy) : undefined
+    const progress = { scanned: 0, matched: 0 }
+    const listing = listAccounts(client, { limit: filtered ? undefined : this.flags.limit, pageSize: this.flags['page-size'] })
+    const source = filtered ? filterAccounts(listing, filter, { limit: this.flags.limit, invited, progress }) : listing
     const all: AccountSummary[] = []
     const pages = (async function* (it: AsyncIterable<AccountSummary[]>) {
       for await (const page of it) {
         all.push(...page)
         yield page
       }
-    })(listAccounts(client, { limit: this.flags.limit, pageSize: this.flags['page-size'] }))
-    if (this.out.json) await this.out.printJsonArray(pages)
+    })(source)
+    const column = this.flags.output as 'did' | 'handle' | undefined
+    if (column) {
+      // Just the column, one per line, streamed (also on a terminal): `| pdsctl account takedown -`.
+      let skipped = 0
+      for await (const page of pages) {
+        const lines = page.map((a) => a[column]).filter((v): v is string => (v ? true : (skipped++, false)))
+        if (lines.length) await this.out.write(lines.join('\n') + '\n')
+      }
+      if (skipped) this.out.warn(`${skipped} matching account${skipped === 1 ? ' has' : 's have'} no ${column} and ${skipped === 1 ? 'was' : 'were'} left out`)
+    } else if (this.out.json) await this.out.printJsonArray(pages)
     else await this.out.printRows(pages, ACCOUNT_COLUMNS)
-    if (!this.out.json) this.out.status(`${all.length} account${all.length === 1 ? '' : 's'}`)
+    if (!this.out.json) {
+      const n = all.length
+      this.out.status(filtered ? `${n} matching account${n === 1 ? '' : 's'} (${progress.scanned} scanned)` : `${n} account${n === 1 ? '' : 's'}`)
+    }
     return all
   }
 }

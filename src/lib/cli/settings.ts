@@ -73,6 +73,8 @@ export interface ConnectionSettings {
   hostname?: string
   /** Relays from PDS_CRAWLERS. */
   crawlers: string[]
+  /** [backup] PDS_RATE_LIMIT_BYPASS_KEY (environment, then env file): sent as x-ratelimit-bypass to the PDS only. */
+  rateLimitBypassKey?: string
 }
 
 const DEFAULT_TIMEOUT_S = 30
@@ -173,6 +175,8 @@ export async function resolveConnection(
   const maxMb = flags['max-response-mb'] ?? DEFAULT_MAX_RESPONSE_MB
   if (!(maxMb > 0)) throw new UsageError('--max-response-mb must be a positive number of MiB')
 
+  const rateLimitBypassKey = nonEmpty(env.PDS_RATE_LIMIT_BYPASS_KEY) ?? fileVal('PDS_RATE_LIMIT_BYPASS_KEY') // [backup]
+
   return {
     url,
     urlSource,
@@ -185,6 +189,7 @@ export async function resolveConnection(
     envFile,
     hostname,
     crawlers,
+    rateLimitBypassKey, // [backup]
   }
 }
 

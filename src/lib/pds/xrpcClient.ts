@@ -29,6 +29,7 @@ import {
 import type { Procedures, Queries } from './lexicon.js'
 import { REQUIRED_OUTPUT_FIELDS, missingField } from './responseShapes.js'
 import type { Target } from './target.js'
+import type { Readable } from 'node:stream' // [backup] stream()
 
 export type Auth = 'none' | 'admin' | { bearer: string }
 
@@ -223,6 +224,7 @@ export class PdsClient {
     }
     // Credentials only ever go to the PDS's own origin.
     if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
+    this.addPdsOnlyHeaders(url, headers) // [backup] x-ratelimit-bypass, PDS origin only
 
     // One deadline from start to last byte, and the command's interruption, abort the request.
     // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
@@ -477,6 +479,96 @@ export class PdsClient {
   async close(): Promise<void> {
     await this.dispatcher.destroy().catch(() => {})
   }
+
+  // ---- [backup] additions (branch backup): streaming bodies and the rate-limit bypass ----
+  // Kept in one block so the lead can reconcile them with the request-path rewrite.
+  private rateLimitBypassKey?: string
+
+  /** Send `x-ratelimit-bypass` with every request to the PDS's own origin (never elsewhere, never logged). */
+  setRateLimitBypassKey(key: string | undefined): void {
+    this.rateLimitBypassKey = key && key.length > 0 ? key : undefined
+  }
+
+  private addPdsOnlyHeaders(url: URL, headers: Record<string, string>): void {
+    if (this.rateLimitBypassKey && url.origin === new URL(this.target.url).origin) headers['x-ratelimit-bypass'] = this.rateLimitBypassKey
+  }
+
+  /** The typed error for a non-2xx answer got through `send()` (same mapping as `call()`). */
+  errorFor(req: RawRequest, res: RawResponse): PdsctlError {
+    return this.toError(req, res)
+  }
+
+  /**
+   * One request whose 2xx body is handed over as a stream (CARs, blobs): the caller must
+   * consume or destroy it. Same auth, origin rule and error mapping as `call()`; a non-2xx
+   * answer is read (it is a small XRPC error) and thrown, with `retryAfterMs` set from
+   * Retry-After on a 429/503. No retries here: the caller decides.
+   */
+  async stream(
+    req: RawRequest,
+    opts: { body?: Readable | Buffer; contentLength?: number; signal?: AbortSignal } = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Readable }> {
+    const base = this.target.url
+    const url = new URL(req.path, base)
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v === undefined) continue
+      if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
+      else url.searchParams.set(k, String(v))
+    }
+    const headers: Record<string, string> = { accept: '*/*', 'user-agent': this.opts.userAgent ?? 'pdsctl' }
+    if (req.method === 'POST') {
+      headers['content-type'] = req.contentType ?? 'application/octet-stream'
+      if (Buffer.isBuffer(opts.body)) headers['content-length'] = String(opts.body.length)
+      else if (opts.body && opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength)
+      else if (!opts.body) headers['content-length'] = '0'
+    }
+    const authHeader = await this.authHeader(req.auth ?? 'none')
+    if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
+    this.addPdsOnlyHeaders(url, headers)
+    const started = performance.now()
+    this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)`)
+    let res
+    try {
+      res = await requestVia.call(this.dispatcher, {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers,
+        body: req.method === 'POST' ? (opts.body ?? '') : undefined,
+        // The command's interruption and the caller's own signal both abort it; the agent's
+        // bodyTimeout bounds each idle gap (a whole-body deadline would cut large blobs).
+        signal: opts.signal && this.opts.signal ? AbortSignal.any([opts.signal, this.opts.signal]) : (opts.signal ?? this.opts.signal),
+      })
+    } catch (err) {
+      throw await this.networkError(req, err)
+    }
+    this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(performance.now() - started)} ms to headers)`)
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body as unknown as Readable }
+    }
+    const text = await res.body.text().catch(() => '')
+    let parsed: unknown = text.length ? text : undefined
+    try {
+      if (String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text)
+    } catch {
+      /* keep the text */
+    }
+    const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
+    const err = this.toError(req, { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json: typeof parsed === 'object' && parsed !== null, contentType, ms: 0 })
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'])
+    if (retryAfterMs !== undefined && (res.statusCode === 429 || res.statusCode === 503)) Object.assign(err, { retryAfterMs })
+    throw err
+  }
+  // ---- end [backup] additions ----
+}
+
+/** [backup] Retry-After as seconds or an HTTP date, in ms. */
+export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v
+  if (!s) return undefined
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000
+  const t = Date.parse(s)
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -1,0 +1,132 @@
+import * as Flags from '@oclif/core/flags'
+import { PdsCommand } from '../../base/base-command.js'
+import { PdsctlError, UsageError } from '../../lib/errors.js'
+import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
+import type { PdsClient } from '../../lib/pds/xrpcClient.js'
+
+/** `pdsctl backup`'s entry point (src/lib/backup/backup.ts, another branch), loaded only for --backup. */
+type RunBackup = (client: PdsClient, opts: { dir: string }) => Promise<{ accounts?: unknown; errors?: unknown[] } | undefined>
+// A variable, not a literal: this branch builds without the backup module; at run time the
+// path is relative to dist/commands/k8s/upgrade.js.
+const BACKUP_MODULE = '../../lib/backup/backup.js'
+
+export default class K8sUpgrade extends PdsCommand<typeof K8sUpgrade> {
+  static override summary = 'Upgrade the PDS Deployment to a new image, check it, roll back on failure'
+  static override description = `The \`pdsadmin update\` of Kubernetes. Reads the PDS Deployment (--kube-deployment, else named like the Service, else the one the Service selects), shows its image and the version the PDS reports (a 0.4.x PDS reports none: then the image tag is the version), and with --image-tag TAG:
+  1. sets the image on the running Deployment (kubectl set image: your manifests are never rewritten; update them afterwards),
+  2. waits for kubectl rollout status (--rollout-timeout),
+  3. checks a new pod through its own port-forward: /xrpc/_health answers (with the new version where the PDS reports one, else the pod runs the new image) and sync.listRepos answers,
+  4. on any failure: kubectl rollout undo, waits, and says which step failed, kubectl's words, and the state after the rollback (exit 1; 7 when kubectl itself failed).
+Without --image-tag it says which tag it would use and why (the newest official tag pdsctl knows of) and changes nothing unless --yes. Asks before changing anything (or --yes); --dry-run prints the plan. Take a backup first: --backup DIR runs \`pdsctl backup DIR\` before the patch.
+JSON: {deployment, namespace, from: {image, version}, to: {image, version}, steps: [{step, status, detail}], rolledBack, dryRun, tagSource} (README).`
+  static override examples = [
+    '<%= config.bin %> k8s upgrade --kube-namespace bluesky --kube-service bluesky',
+    '<%= config.bin %> k8s upgrade --kube-namespace bluesky --kube-service bluesky --image-tag 0.4.219 --dry-run',
+    '<%= config.bin %> k8s upgrade --context home --image-tag 0.4.219 --backup ~/pds-backups --yes',
+  ]
+  static override flags = {
+    'image-tag': Flags.string({ description: 'The new image tag (same repository as the running image).' }),
+    yes: Flags.boolean({ description: 'Do not ask; without --image-tag, use the newest tag pdsctl knows of.' }),
+    'dry-run': Flags.boolean({ description: 'Print the plan; change nothing.' }),
+    'rollout-timeout': Flags.integer({ description: 'Seconds to wait for the rollout (and for the rollback).', default: 300, min: 1 }),
+    backup: Flags.string({ description: 'Back up every account to DIR (pdsctl backup) before changing anything.' }),
+    'kube-deployment': Flags.string({ description: 'The PDS Deployment (default: the Service\'s name, else found by the Service\'s selector).', helpGroup: 'KUBERNETES' }),
+  }
+
+  async run(): Promise<UpgradeResult> {
+    const f = this.flags
+    const settings = await this.settings()
+    if (!settings.kube) throw new UsageError('k8s upgrade needs the PDS\'s Kubernetes location', { hint: 'Pass --kube-namespace NS --kube-service NAME, or a saved --context with a Kubernetes target' })
+    const { checkImageTag, upgradePds, UpgradeFailedError } = await import('../../lib/k8s/upgrade.js')
+    if (f['image-tag'] !== undefined) checkImageTag(f['image-tag'])
+    const name = f['kube-deployment']
+    if (name !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError(`--kube-deployment "${name}" is not a Kubernetes name`)
+    if (f.backup !== undefined && !f.backup.trim()) throw new UsageError('--backup needs a directory')
+    if (f.backup && f['dry-run']) throw new UsageError('--backup and --dry-run cannot be used together', { hint: 'A dry run changes nothing; run `pdsctl backup DIR` on its own' })
+    let runBackup: RunBackup | undefined
+    if (f.backup) {
+      try {
+        runBackup = ((await import(BACKUP_MODULE)) as { runBackup: RunBackup }).runBackup
+      } catch {
+        throw new UsageError('--backup needs `pdsctl backup`, which this build of pdsctl does not have', { hint: 'Take a backup another way first, then run without --backup' })
+      }
+    }
+    const k = settings.kube
+    const backupDir = f.backup
+    const willChange = !f['dry-run'] && (f['image-tag'] !== undefined || f.yes)
+    // Between the patch and a settled end (checked, or rolled back) the cluster is mid-change:
+    // if pdsctl is stopped there (Ctrl-C, SIGTERM), say so and how to undo it.
+    let midChange: string | undefined
+    let planned: UpgradeResult | undefined
+    this.onCleanup(async () => {
+      // Straight to stderr: on a signal the output is silenced, and this must still be said.
+      if (midChange) process.stderr.write(`Warning: ${midChange}\n`)
+    })
+    try {
+      const result = await upgradePds(
+        {
+          kubectl: k.kubectl,
+          context: k.context,
+          namespace: k.namespace,
+          env: process.env,
+          onDebug: this.debugLog,
+          signal: this.interruption.signal,
+          deployment: name,
+          service: k.service,
+          pod: k.pod,
+          port: k.port,
+          imageTag: f['image-tag'],
+          useKnownTag: f.yes ?? false,
+          dryRun: f['dry-run'] ?? false,
+          rolloutTimeoutS: f['rollout-timeout'],
+          timeoutMs: settings.timeoutMs,
+          forwardTimeoutS: k.timeoutS ?? 30,
+        },
+        {
+          status: (line) => this.out.status(line),
+          onStep: (s) => {
+            if (s.step === 'set-image' && s.status === 'ok' && planned) {
+              midChange = `stopped after the image was set: the rollout goes on in the cluster without pdsctl's checks. Look with \`${this.config.bin} k8s status\`; undo with \`kubectl rollout undo deployment/${planned.deployment} -n ${planned.namespace}\``
+            }
+          },
+          confirm: async (plan) => {
+            planned = plan
+            if (!backupDir) this.out.status(`Take a backup first: \`${this.config.bin} backup DIR\`, or re-run with --backup DIR.`)
+            await this.confirmOrYes(`Upgrade Deployment ${plan.deployment} in ${plan.namespace} from ${plan.from.image} to ${plan.to.image}?`, f.yes)
+          },
+          backup: runBackup && backupDir
+            ? async () => {
+                this.out.status(`Backing up every account to ${backupDir}…`)
+                const summary = await runBackup(await this.client(), { dir: backupDir })
+                const errors = Array.isArray(summary?.errors) ? summary.errors.length : 0
+                if (errors) throw new PdsctlError(`the backup to ${backupDir} had ${errors} failed account(s)`, { hint: `Look at \`${this.config.bin} backup ${backupDir}\` first` })
+                return `every account backed up to ${backupDir}${typeof summary?.accounts === 'number' ? ` (${summary.accounts} accounts)` : ''}`
+              }
+            : undefined,
+        },
+      )
+      midChange = undefined
+      await this.print(result)
+      if (result.dryRun) this.out.status('Dry run: nothing was changed.')
+      else if (!willChange && result.steps.some((s) => s.status === 'planned')) {
+        this.out.status(`No --image-tag: pdsctl would use ${result.tagSource.tag}, ${result.tagSource.why}. Nothing was changed. Re-run with --image-tag ${result.tagSource.tag} (or another tag), or with --yes to use it.`)
+      } else if (result.steps.some((s) => s.step === 'set-image' && s.status === 'skipped')) this.out.status(`Nothing to do: ${result.deployment} already runs ${result.to.image}.`)
+      else this.out.status(`Upgraded ${result.deployment} from ${result.from.image} to ${result.to.image}${result.to.version ? ` (version ${result.to.version})` : ''}. Update your manifests to ${result.to.image} too, or the next \`kubectl apply\` undoes this.`)
+      return result
+    } catch (err) {
+      // upgradePds ends only once things are settled (checked, or rolled back and waited for).
+      midChange = undefined
+      if (err instanceof UpgradeFailedError) await this.print(err.result)
+      throw err
+    }
+  }
+
+  private async print(r: UpgradeResult): Promise<void> {
+    if (this.out.json) return this.out.printJson(r)
+    await this.out.printTable(r.steps, [
+      { header: 'STEP', value: (s) => s.step },
+      { header: 'STATUS', value: (s) => s.status },
+      { header: 'DETAIL', value: (s) => s.detail },
+    ])
+  }
+}
