@@ -134,6 +134,8 @@ export const COMMANDS: CommandSpec[] = [
   },
   { name: 'email status', key: 'com.atproto.admin.getAccountInfo', subject: async (w) => ({ args: ['email', 'status', w.acct.reader.did] }) },
   { name: 'invite list', key: 'com.atproto.admin.getInviteCodes', listing: true, subject: async () => ({ args: ['invite', 'list'] }) },
+  { name: 'invite tree', key: 'com.atproto.admin.getInviteCodes', listing: true, subject: async () => ({ args: ['invite', 'tree'] }) },
+  { name: 'stats', key: 'com.atproto.sync.listRepos', fieldsKey: 'com.atproto.admin.getAccountInfos', listing: true, subject: async () => ({ args: ['stats'] }) },
   {
     name: 'xrpc',
     key: 'com.atproto.admin.getAccountInfo',
