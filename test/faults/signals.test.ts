@@ -4,7 +4,8 @@ import { after, before, describe } from 'node:test'
 import { COMMANDS, faultCase, newTally, printTally, runSignalCase, startWorld, stopWorld, type World } from './support.js'
 import { EXPECTED_GAPS } from './gaps.js'
 
-const GATE = 6
+// Two at a time: the 1 s limit is measured from the signal, and a crowded machine delays the exit itself.
+const GATE = 2
 
 describe('fault suite: signals', { concurrency: GATE }, () => {
   let w: World
