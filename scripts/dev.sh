@@ -41,4 +41,5 @@ fi
 
 target="${1:-test}"
 shift || true
+if [ "$target" = test ]; then bash scripts/pds04.sh; fi  # the real PDS 0.4.x the compatibility tests run (Node 22)
 exec npm run --silent "$target" -- "$@"

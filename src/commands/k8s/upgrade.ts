@@ -2,13 +2,9 @@ import * as Flags from '@oclif/core/flags'
 import { PdsCommand } from '../../base/base-command.js'
 import { PdsctlError, UsageError } from '../../lib/errors.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
-import type { PdsClient } from '../../lib/pds/xrpcClient.js'
+import type { runBackup as RunBackupFn } from '../../lib/backup/backup.js'
 
-/** `pdsctl backup`'s entry point (src/lib/backup/backup.ts, another branch), loaded only for --backup. */
-type RunBackup = (client: PdsClient, opts: { dir: string }) => Promise<{ accounts?: unknown; errors?: unknown[] } | undefined>
-// A variable, not a literal: this branch builds without the backup module; at run time the
-// path is relative to dist/commands/k8s/upgrade.js.
-const BACKUP_MODULE = '../../lib/backup/backup.js'
+type RunBackup = typeof RunBackupFn
 
 export default class K8sUpgrade extends PdsCommand<typeof K8sUpgrade> {
   static override summary = 'Upgrade the PDS Deployment to a new image, check it, roll back on failure'
@@ -45,11 +41,8 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
     if (f.backup && f['dry-run']) throw new UsageError('--backup and --dry-run cannot be used together', { hint: 'A dry run changes nothing; run `pdsctl backup DIR` on its own' })
     let runBackup: RunBackup | undefined
     if (f.backup) {
-      try {
-        runBackup = ((await import(BACKUP_MODULE)) as { runBackup: RunBackup }).runBackup
-      } catch {
-        throw new UsageError('--backup needs `pdsctl backup`, which this build of pdsctl does not have', { hint: 'Take a backup another way first, then run without --backup' })
-      }
+      // Loaded only for --backup.
+      runBackup = (await import('../../lib/backup/backup.js')).runBackup
     }
     const k = settings.kube
     const backupDir = f.backup
@@ -97,7 +90,12 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
           backup: runBackup && backupDir
             ? async () => {
                 this.out.status(`Backing up every account to ${backupDir}…`)
-                const summary = await runBackup(await this.client(), { dir: backupDir })
+                const summary = await runBackup(await this.client(), {
+                  dir: backupDir,
+                  signal: this.interruption.signal,
+                  rateLimitBypassKey: (await this.settings()).rateLimitBypassKey,
+                  pdsctlVersion: this.config.version,
+                })
                 const errors = Array.isArray(summary?.errors) ? summary.errors.length : 0
                 if (errors) throw new PdsctlError(`the backup to ${backupDir} had ${errors} failed account(s)`, { hint: `Look at \`${this.config.bin} backup ${backupDir}\` first` })
                 return `every account backed up to ${backupDir}${typeof summary?.accounts === 'number' ? ` (${summary.accounts} accounts)` : ''}`

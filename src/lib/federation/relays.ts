@@ -1,10 +1,18 @@
-// Relays: asking them to crawl this PDS, and what they know of it. Relay clients are
-// built with no credential of any kind: nothing of the admin's ever goes to a relay.
-import { UsageError, XrpcError, PdsctlError } from '../errors.js'
+// Relays: asking them to crawl this PDS, and what they know of it beside what the PDS
+// has. Relay clients are built with no credential of any kind: nothing of the admin's
+// ever goes to a relay.
+import { NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from '../errors.js'
 import { parsePdsUrl } from '../pds/identifiers.js'
-import type { PdsClient } from '../pds/xrpcClient.js'
+import type { PdsClient, RawResponse } from '../pds/xrpcClient.js'
+import { compareTids, tidTimestampMs } from './tid.js'
+import { probeLatestSeq } from './firehoseSeq.js'
 
 export const DEFAULT_RELAY = 'https://bsky.network'
+
+/** Every relay failed; the per-relay report is already printed (exit 1, no second JSON document). */
+export class AllRelaysFailedError extends NetworkError {
+  override readonly reported = true
+}
 
 export function parseRelayUrl(input: string): string {
   return parsePdsUrl(input, { what: 'relay URL' })
@@ -18,45 +26,329 @@ export function parseHostname(input: string): string {
   return h
 }
 
+/** The relays to use: the ones named, else PDS_CRAWLERS, else the default; each checked, duplicates dropped. */
+export function pickRelays(named: string[] | undefined, crawlers: string[]): string[] {
+  const list = named?.length ? named : crawlers.length ? crawlers : [DEFAULT_RELAY]
+  return [...new Set(list.map(parseRelayUrl))]
+}
+
+/** The one-line text of an error answer (XRPC name and message, else the HTTP status). */
+function answerError(res: RawResponse): { name?: string; line: string } {
+  const body = res.body as { error?: unknown; message?: unknown } | undefined
+  if (body && typeof body === 'object' && typeof body.error === 'string') {
+    return { name: body.error, line: `${body.error}${typeof body.message === 'string' && body.message ? `: ${body.message}` : ''} (HTTP ${res.status})` }
+  }
+  return { line: `HTTP ${res.status} without an XRPC error body` }
+}
+
+function errLine(err: unknown): string {
+  return err instanceof PdsctlError ? err.message : String(err)
+}
+
+// ---------------------------------------------------------------------------------------
+// requestCrawl, retried with exponential backoff
+
+export interface CrawlOptions {
+  /** Attempts per relay, the first included (default 4). */
+  attempts?: number
+  /** Give up on a relay once this much time has gone by (default 60 s). */
+  maxTimeMs?: number
+  /** The first backoff delay; it doubles each retry (default 1 s). */
+  baseDelayMs?: number
+  /** For tests and status lines: called before each wait. */
+  onRetry?: (relay: string, attempt: number, delayMs: number, why: string) => void
+  sleep?: (ms: number) => Promise<void>
+}
+
 /** One relay's answer (`pdsctl request-crawl --json` is an array of these). */
 export interface CrawlResult {
   relay: string
   hostname: string
   ok: boolean
-  error: string | null
+  /** Requests sent to this relay. */
+  attempts: number
+  /** The last error, when ok is false. */
+  error?: string
+  /** The XRPC error name of the last answer, when there was one (e.g. HostBanned). */
+  xrpcError?: string
 }
 
-export async function requestCrawl(relays: PdsClient[], hostname: string): Promise<CrawlResult[]> {
-  return Promise.all(
-    relays.map(async (relay) => {
-      try {
-        await relay.procedure('com.atproto.sync.requestCrawl', { hostname }, 'none')
-        return { relay: relay.url, hostname, ok: true, error: null }
-      } catch (err) {
-        return { relay: relay.url, hostname, ok: false, error: err instanceof PdsctlError ? err.line : String(err) }
-      }
-    }),
-  )
+/**
+ * POST {hostname} to each relay, in parallel. A refused/reset connection, a timeout, a 5xx
+ * or a 429 is retried (429: after its Retry-After when that fits the time budget); any
+ * other 4xx (HostBanned, InvalidRequest) is final. Never throws for a relay's failure.
+ */
+export async function requestCrawl(relays: PdsClient[], hostname: string, opts: CrawlOptions = {}): Promise<CrawlResult[]> {
+  return Promise.all(relays.map((relay) => crawlOne(relay, hostname, opts)))
 }
 
-/** `pdsctl relay status --json`. */
+async function crawlOne(relay: PdsClient, hostname: string, opts: CrawlOptions): Promise<CrawlResult> {
+  const attempts = Math.max(1, opts.attempts ?? 4)
+  const maxTimeMs = opts.maxTimeMs ?? 60_000
+  const base = opts.baseDelayMs ?? 1000
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const started = Date.now()
+  let last: { error: string; xrpcError?: string } = { error: 'not attempted' }
+  for (let n = 1; ; n++) {
+    let retryable: boolean
+    let retryAfterMs: number | undefined
+    try {
+      const res = await relay.send({ method: 'POST', path: '/xrpc/com.atproto.sync.requestCrawl', body: { hostname }, auth: 'none', name: 'com.atproto.sync.requestCrawl' })
+      if (res.status >= 200 && res.status < 300) return { relay: relay.url, hostname, ok: true, attempts: n }
+      const e = answerError(res)
+      last = { error: e.line, xrpcError: e.name }
+      retryable = res.status === 429 || res.status >= 500
+      if (res.status === 429) retryAfterMs = parseRetryAfter(res.headers['retry-after'])
+    } catch (err) {
+      last = { error: errLine(err) }
+      retryable = true
+    }
+    const elapsed = Date.now() - started
+    const delay = retryAfterMs ?? base * 2 ** (n - 1)
+    if (!retryable || n >= attempts || elapsed + delay > maxTimeMs) {
+      const why =
+        retryable && n < attempts ? ` (gave up: the next try, in ${Math.ceil(delay / 1000)} s, would pass the ${Math.round(maxTimeMs / 1000)} s limit)` : ''
+      return { relay: relay.url, hostname, ok: false, attempts: n, error: last.error + why, ...(last.xrpcError ? { xrpcError: last.xrpcError } : {}) }
+    }
+    opts.onRetry?.(relay.url, n, delay, last.error)
+    await sleep(delay)
+  }
+}
+
+/** Retry-After: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v
+  if (!s) return undefined
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000
+  const t = Date.parse(s)
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
+}
+
+// ---------------------------------------------------------------------------------------
+// getHostStatus per relay, beside the PDS's own account count
+
+export const HOST_STATUSES = ['active', 'idle', 'offline', 'throttled', 'banned'] as const
+
+/** One relay's view of this host (`relays[]` of `pdsctl relay status --json`). */
 export interface RelayHostStatus {
   relay: string
-  hostname: string
+  /** The relay answered (known or not); false when it failed (then `error`). */
+  ok: boolean
+  /** The relay knows this host (false on HostNotFound). */
   known: boolean
   status: string | null
   accountCount: number | null
   seq: number | null
+  /** The PDS's latest seq minus the relay's (events the relay has not recorded); negative: the relay's cursor is past the PDS's. */
+  seqBehind: number | null
+  error: string | null
 }
 
 export async function relayHostStatus(relay: PdsClient, hostname: string): Promise<RelayHostStatus> {
+  const none = { relay: relay.url, known: false, status: null, accountCount: null, seq: null, seqBehind: null }
   try {
-    const s = await relay.query('com.atproto.sync.getHostStatus', { hostname }, 'none')
-    return { relay: relay.url, hostname, known: true, status: s.status ?? null, accountCount: s.accountCount ?? null, seq: s.seq ?? null }
-  } catch (err) {
-    if (err instanceof XrpcError && (err.xrpcName === 'HostNotFound' || err.status === 404)) {
-      return { relay: relay.url, hostname, known: false, status: null, accountCount: null, seq: null }
+    const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getHostStatus', query: { hostname }, auth: 'none', name: 'com.atproto.sync.getHostStatus' })
+    if (res.status === 200) {
+      const b = res.body as { hostname?: unknown; seq?: unknown; accountCount?: unknown; status?: unknown } | undefined
+      if (!b || typeof b !== 'object' || typeof b.hostname !== 'string') {
+        return { ...none, ok: false, error: 'getHostStatus answered 200 without the lexicon\'s {hostname, …} body' }
+      }
+      return {
+        relay: relay.url,
+        ok: true,
+        known: true,
+        status: typeof b.status === 'string' ? b.status : null,
+        accountCount: typeof b.accountCount === 'number' ? b.accountCount : null,
+        seq: typeof b.seq === 'number' ? b.seq : null,
+        seqBehind: null,
+        error: null,
+      }
     }
+    const e = answerError(res)
+    if (e.name === 'HostNotFound') return { ...none, ok: true, error: null }
+    return { ...none, ok: false, error: `getHostStatus: ${e.line}` }
+  } catch (err) {
+    return { ...none, ok: false, error: errLine(err) }
+  }
+}
+
+/** What the PDS itself says (`pds` of `pdsctl relay status --json`). */
+export interface PdsHostSide {
+  /** Repos listed by com.atproto.sync.listRepos (taken-down and deactivated included). */
+  accounts: number | null
+  /** Of those, the ones with active: true (what a relay should count). */
+  activeAccounts: number | null
+  /**
+   * The PDS's latest firehose seq. The PDS publishes it only inside the
+   * com.atproto.sync.subscribeRepos stream: pdsctl finds it by probing cursors there
+   * (see firehoseSeq.ts); null when that failed (seqSource says why).
+   */
+  seq: number | null
+  seqSource: string
+  error: string | null
+}
+
+/** Count the PDS's repos page by page (memory flat in the number of accounts). */
+export async function pdsHostSide(client: PdsClient): Promise<PdsHostSide> {
+  const seqSource = 'not probed'
+  try {
+    let accounts = 0
+    let active = 0
+    let cursor: string | undefined
+    for (;;) {
+      const page = await client.query('com.atproto.sync.listRepos', { limit: 1000, cursor }, 'none')
+      if (!page || !Array.isArray(page.repos)) throw new PdsctlError('listRepos answered without a repos array')
+      accounts += page.repos.length
+      active += page.repos.filter((r) => r.active !== false).length
+      if (!page.cursor || page.repos.length === 0) break
+      cursor = page.cursor
+    }
+    return { accounts, activeAccounts: active, seq: null, seqSource, error: null }
+  } catch (err) {
+    return { accounts: null, activeAccounts: null, seq: null, seqSource, error: err instanceof PdsctlError ? err.line : String(err) }
+  }
+}
+
+/** `pdsctl relay status --json`. */
+export interface HostStatusReport {
+  hostname: string
+  pds: PdsHostSide
+  relays: RelayHostStatus[]
+}
+
+export async function hostStatusReport(
+  pds: PdsClient | undefined,
+  relays: PdsClient[],
+  hostname: string,
+  opts: { probeSeq?: boolean; WebSocketImpl?: typeof WebSocket; debug?: (line: string) => void } = {},
+): Promise<HostStatusReport> {
+  const [sideResult, ...rs] = await Promise.all([
+    pds ? pdsHostSide(pds) : Promise.resolve<PdsHostSide>({ accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' }),
+    ...relays.map((r) => relayHostStatus(r, hostname)),
+  ])
+  const side = sideResult as PdsHostSide
+  const relayRows = rs as RelayHostStatus[]
+  if (pds && opts.probeSeq !== false) {
+    // Start from the lowest seq a relay reports: the search then costs ~2·log2(gap) probes.
+    const seqs = relayRows.map((r) => r.seq).filter((x): x is number => x !== null)
+    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, WebSocketImpl: opts.WebSocketImpl, onProbe: (c, a) => opts.debug?.(`subscribeRepos?cursor=${c}: ${a}`) })
+    side.seq = p.seq
+    side.seqSource = p.seq === null ? `subscribeRepos cursor probe failed: ${p.error}` : `subscribeRepos cursor probe (${p.probes} connection${p.probes === 1 ? '' : 's'})`
+    if (p.seq !== null) for (const r of relayRows) if (r.seq !== null) r.seqBehind = p.seq - r.seq
+  }
+  return { hostname, pds: side, relays: relayRows }
+}
+
+/** What to do about one relay's view of the host: null when nothing is needed. */
+export function hostAdvice(r: RelayHostStatus, hostname: string, bin = 'pdsctl'): { severity: 'warn' | 'fail'; problem: string; fix: string } | null {
+  const crawl = `\`${bin} request-crawl ${r.relay}\``
+  if (!r.ok) return { severity: 'warn', problem: `could not ask ${r.relay}: ${r.error}`, fix: 'Check the relay URL (PDS_CRAWLERS / --relay) and try again later' }
+  if (!r.known) return { severity: 'fail', problem: `${r.relay} does not know ${hostname} (HostNotFound): it is not following this PDS`, fix: `Ask it to with ${crawl}` }
+  switch (r.status) {
+    case 'active':
+      if (r.seqBehind !== null && r.seqBehind < 0) {
+        return {
+          severity: 'warn',
+          problem: `${r.relay}'s cursor for ${hostname} (seq ${r.seq}) is past the PDS's latest seq (by ${-r.seqBehind}): the PDS's event sequence was reset (a recreated or restored database), and the relay may skip or refuse its new events`,
+          fix: `Ask again with ${crawl}; if the relay still shows no new posts, its operator must reset this host's cursor`,
+        }
+      }
+      return null
+    case 'idle':
+    case 'offline':
+      return {
+        severity: 'fail',
+        problem: `${r.relay} has ${hostname} as ${r.status}: it stopped following this PDS and will not retry on its own`,
+        fix: `Check that the firehose is reachable (doctor's websocket check), then ask again with ${crawl}`,
+      }
+    case 'throttled':
+    case 'banned':
+      return {
+        severity: 'fail',
+        problem: `${r.relay} has ${hostname} as ${r.status}`,
+        fix: `A ${r.status} host needs the relay's operator (for bsky.network, Bluesky support); a requestCrawl does not lift it`,
+      }
+    default:
+      return { severity: 'warn', problem: `${r.relay} reports ${hostname} with status ${r.status ?? '(none)'}`, fix: `Ask again with ${crawl}` }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// One account: the relay's getRepoStatus rev against the PDS's getLatestCommit rev
+
+/** The PDS's side of `pdsctl relay account --json`. */
+export interface PdsRepoSide {
+  rev: string | null
+  cid: string | null
+  /** getLatestCommit's error name when the repo is taken down, deactivated or unknown. */
+  error: string | null
+}
+
+export interface RelayRepoStatus {
+  relay: string
+  ok: boolean
+  /** The relay knows this repo (false on RepoNotFound). */
+  known: boolean
+  active: boolean | null
+  status: string | null
+  rev: string | null
+  /** in-sync | behind | ahead | unknown (no rev to compare). */
+  sync: 'in-sync' | 'behind' | 'ahead' | 'unknown'
+  /** How far the relay's rev is behind the PDS's, by the revs' TID clocks (ms), when behind. */
+  behindMs: number | null
+  error: string | null
+}
+
+export interface AccountSyncReport {
+  did: string
+  pds: PdsRepoSide
+  relays: RelayRepoStatus[]
+}
+
+export async function pdsLatestCommit(pds: PdsClient, did: string): Promise<PdsRepoSide> {
+  try {
+    const res = await pds.call({ method: 'GET', path: '/xrpc/com.atproto.sync.getLatestCommit', query: { did }, auth: 'none', name: 'com.atproto.sync.getLatestCommit' })
+    const b = res.body as { cid?: unknown; rev?: unknown } | undefined
+    if (!b || typeof b.rev !== 'string' || typeof b.cid !== 'string') throw new PdsctlError('getLatestCommit answered without {cid, rev}')
+    return { rev: b.rev, cid: b.cid, error: null }
+  } catch (err) {
+    if (err instanceof XrpcError && err.xrpcName === 'RepoNotFound') {
+      throw new NotFoundError(`this PDS does not host ${did} (RepoNotFound${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, { hint: 'Check the account; `pdsctl account list` shows them all' })
+    }
+    if (err instanceof XrpcError && err.xrpcName && err.status < 500) return { rev: null, cid: null, error: err.xrpcName + (err.xrpcMessage ? `: ${err.xrpcMessage}` : '') }
     throw err
   }
+}
+
+export async function relayRepoStatus(relay: PdsClient, did: string, pdsRev: string | null): Promise<RelayRepoStatus> {
+  const none = { relay: relay.url, known: false, active: null, status: null, rev: null, sync: 'unknown' as const, behindMs: null }
+  try {
+    const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getRepoStatus', query: { did }, auth: 'none', name: 'com.atproto.sync.getRepoStatus' })
+    if (res.status === 200) {
+      const b = res.body as { did?: unknown; active?: unknown; status?: unknown; rev?: unknown } | undefined
+      if (!b || typeof b !== 'object' || b.did !== did || typeof b.active !== 'boolean') {
+        return { ...none, ok: false, error: "getRepoStatus answered 200 without the lexicon's {did, active} body for this DID" }
+      }
+      const rev = typeof b.rev === 'string' ? b.rev : null
+      let sync: RelayRepoStatus['sync'] = 'unknown'
+      let behindMs: number | null = null
+      if (rev && pdsRev) {
+        const c = compareTids(rev, pdsRev)
+        sync = c === 0 ? 'in-sync' : c < 0 ? 'behind' : 'ahead'
+        if (c < 0) behindMs = Math.round(tidTimestampMs(pdsRev) - tidTimestampMs(rev))
+      }
+      return { relay: relay.url, ok: true, known: true, active: b.active, status: typeof b.status === 'string' ? b.status : null, rev, sync, behindMs, error: null }
+    }
+    const e = answerError(res)
+    if (e.name === 'RepoNotFound') return { ...none, ok: true, error: null }
+    return { ...none, ok: false, error: `getRepoStatus: ${e.line}` }
+  } catch (err) {
+    return { ...none, ok: false, error: errLine(err) }
+  }
+}
+
+export async function accountSyncReport(pds: PdsClient, relays: PdsClient[], did: string): Promise<AccountSyncReport> {
+  const side = await pdsLatestCommit(pds, did)
+  const rs = await Promise.all(relays.map((r) => relayRepoStatus(r, did, side.rev)))
+  return { did, pds: side, relays: rs }
 }

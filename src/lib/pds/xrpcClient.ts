@@ -543,8 +543,14 @@ export class PdsClient {
       throw await this.networkError(req, err)
     }
     this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(performance.now() - started)} ms to headers)`)
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    const streamType = String(res.headers['content-type'] ?? '').toLowerCase()
+    if (res.statusCode >= 200 && res.statusCode < 300 && !streamType.includes('html')) {
       return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body as unknown as Readable }
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      // A login page answering for a CAR or a blob: never written to disk as one.
+      const page = await res.body.text().catch(() => '')
+      throw this.badAnswer(req, { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: page || undefined, json: false, contentType: streamType, ms: 0 }, 'a web page')
     }
     const text = await res.body.text().catch(() => '')
     let parsed: unknown = text.length ? text : undefined
@@ -564,11 +570,7 @@ export class PdsClient {
 
 /** [backup] Retry-After as seconds or an HTTP date, in ms. */
 export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v
-  if (!s) return undefined
-  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000
-  const t = Date.parse(s)
-  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
+  return v === undefined ? undefined : retryAfterMs({ 'retry-after': v })
 }
 
 function errorCode(err: unknown): string | undefined {

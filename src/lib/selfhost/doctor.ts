@@ -1,8 +1,10 @@
 // `pdsctl doctor`: the checks to run after deploying a PDS, each pass / warn / fail with
 // the fix. Every probe is a real request to the PDS (or a relay); nothing is inferred
 // from a version number.
+import { createHmac, randomBytes } from 'node:crypto'
 import { PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { relayChecks } from '../federation/relayCheck.js'
 import { judgeHealthAnswer } from '../pds/health.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
@@ -31,6 +33,8 @@ export interface DoctorInput {
   hostname: string
   /** Relays to ask (PDS_CRAWLERS, else https://bsky.network); relays get no credentials. */
   relays: PdsClient[]
+  /** PDS_JWT_SECRET (env file or Secret), for the body-less POST probe; never sent anywhere. */
+  jwtSecret?: string
   /** How the email configuration was found, when it was: where it came from and the values. */
   emailConfig?: { source: string; smtpUrl?: string; fromAddress?: string }
   timeoutMs?: number
@@ -61,11 +65,11 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     // Nothing else can be judged through a URL that does not answer.
     return { publicUrl: pub.url, ok: false, checks }
   }
-  checks.push(await checkBodylessPost(pub))
+  checks.push(await checkBodylessPost(pub, input.jwtSecret, version))
   checks.push(await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.WebSocketImpl))
   checks.push(...(await checkDescribeServer(pub)))
   checks.push(checkEmail(input.emailConfig))
-  for (const relay of input.relays) checks.push(await checkRelay(relay, input.hostname))
+  checks.push(...(await relayChecks(input.relays, input.hostname, input.forwardClient ?? pub)))
   return { publicUrl: pub.url, ok: !checks.some((c) => c.status === 'fail'), checks }
 }
 
@@ -100,35 +104,100 @@ async function checkHealth(client: PdsClient, where: 'public' | 'port-forward', 
 const BODY_TRAP = /A request body was provided when none was expected/i
 
 /**
- * A body-less POST (empty body, Content-Length: 0) must reach the PDS as body-less.
- * Proxies such as cloudflared re-frame it as `Transfer-Encoding: chunked`; PDS 0.4.x then
- * rejects it, which is why email verification fails behind a Cloudflare tunnel. The probe
- * uses requestEmailConfirmation without credentials: a PDS that sees no body answers 401.
+ * The body-less POST check: does a POST with an empty body (`Content-Length: 0`, as the
+ * apps send requestEmailConfirmation and friends) reach the PDS in a form it accepts?
+ * cloudflared (without `disableChunkedEncoding`) re-frames it as `Transfer-Encoding:
+ * chunked` with an empty body; PDS 0.4.x then answers 400 "A request body was provided
+ * when none was expected", which is why "verify email" fails behind a Cloudflare tunnel.
+ *
+ * Why the probe is authenticated (read from both servers' sources, and measured on a real
+ * 0.4.217 and 0.5.x: every procedure, anonymous and with the admin password, answers the
+ * same to `Content-Length: 0` and to an empty chunked body):
+ * - xrpc-server verifies auth BEFORE the input, on both lines, so an anonymous probe of a
+ *   body-less procedure always gets 401 AuthMissing, re-framed or not;
+ * - only procedures WITHOUT input look at the framing (0.4 rejects any Transfer-Encoding;
+ *   0.5 reads the chunked body and accepts it when empty), and every one of them needs an
+ *   account session; the admin password opens none of them;
+ * - procedures with input treat an empty body the same however it is framed.
+ * So the probe is com.atproto.server.deleteSession, sent as the apps send it, with a refresh
+ * token signed here with the PDS's PDS_JWT_SECRET: already expired (deleteSession accepts
+ * expired refresh tokens, nothing else does), for a session id that does not exist, so the
+ * PDS deletes nothing. The token is built in memory, sent only to the PDS, never logged.
+ * 200 = the POST arrived as the PDS accepts it; 400 with the message above = re-framed.
+ * A 0.5.x PDS accepts the re-framed form too, so behind a re-framing tunnel it passes here
+ * (body-less POSTs work there); the same tunnel in front of a 0.4.x PDS fails.
+ * Without the secret (no env file or Secret) the check can only warn.
  */
-async function checkBodylessPost(client: PdsClient): Promise<Check> {
+async function checkBodylessPost(client: PdsClient, jwtSecret: string | undefined, pdsVersion: string | null): Promise<Check> {
   const id = 'bodyless-post'
+  const trapped = (body: unknown) => typeof body === 'object' && body !== null && BODY_TRAP.test(String((body as { message?: unknown }).message ?? ''))
+  const reframed: Check = {
+    id,
+    status: 'fail',
+    message: 'a body-less POST reached the PDS with a body: the proxy in front of it re-frames it as chunked (this breaks "verify email" and the other body-less calls)',
+    fix: 'For a Cloudflare tunnel set `disableChunkedEncoding: true` under originRequest in cloudflared\'s config (or the dashboard\'s "Disable Chunked Encoding"); meanwhile `pdsctl email confirm --kube-*` works around it',
+  }
+  const waf = (status: number, body: unknown): Check | undefined =>
+    status === 403 && !(typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string')
+      ? { id, status: 'fail', message: 'a body-less POST was refused with HTTP 403 by something in front of the PDS', fix: 'Check WAF / proxy rules for POSTs to /xrpc/*' }
+      : undefined
   try {
-    const res = await client.send({ method: 'POST', path: '/xrpc/com.atproto.server.requestEmailConfirmation', name: 'requestEmailConfirmation' })
-    const body = res.body as { error?: string; message?: string } | string | undefined
-    const message = typeof body === 'object' && body ? body.message ?? '' : String(body ?? '')
-    if (BODY_TRAP.test(message)) {
+    if (!jwtSecret) {
+      // Anonymous: can still see a WAF that blocks POSTs, never the re-framing (see above).
+      const res = await client.send({ method: 'POST', path: '/xrpc/com.atproto.server.requestEmailConfirmation', name: 'requestEmailConfirmation', emptyOk: true })
+      if (trapped(res.body)) return reframed
+      return (
+        waf(res.status, res.body) ?? {
+          id,
+          status: 'warn',
+          message: 'cannot tell whether a proxy re-frames body-less POSTs: the PDS checks the framing only after a user\'s auth, and the probe needs PDS_JWT_SECRET',
+          fix: 'Pass --env-file /pds/pds.env (PDS_JWT_SECRET) or --kube-secret (key jwtSecret)',
+        }
+      )
+    }
+    const describe = await client.query('com.atproto.server.describeServer', {}, 'none')
+    const aud = typeof describe?.did === 'string' && describe.did.startsWith('did:') ? describe.did : undefined
+    if (!aud) return { id, status: 'warn', message: 'describeServer gave no service DID, which the body-less POST probe needs', fix: 'Check PDS_SERVICE_DID / PDS_HOSTNAME' }
+    const res = await client.send({
+      method: 'POST',
+      path: '/xrpc/com.atproto.server.deleteSession',
+      name: 'deleteSession',
+      auth: { bearer: probeRefreshToken(jwtSecret, aud) },
+      emptyOk: true,
+    })
+    if (trapped(res.body)) return reframed
+    const blocked = waf(res.status, res.body)
+    if (blocked) return blocked
+    if (res.status === 200 && !res.contentType.includes('html')) {
+      const tolerant = pdsVersion && /^0\.(?:[5-9]|\d\d)\./.test(pdsVersion) ? ` (PDS ${pdsVersion} also accepts one re-framed as chunked; a 0.4.x PDS would not)` : ''
+      return { id, status: 'pass', message: `a body-less POST reaches the PDS in a form it accepts (deleteSession with a probe token that matches no session; nothing changed)${tolerant}` }
+    }
+    const err = typeof res.body === 'object' && res.body !== null ? (res.body as { error?: unknown }).error : undefined
+    if (res.status === 400 || res.status === 401) {
       return {
         id,
-        status: 'fail',
-        message: 'a body-less POST reached the PDS with a body: the proxy in front of it adds chunked transfer encoding (this breaks "verify email" and other body-less calls)',
-        fix: 'For a Cloudflare tunnel set `disableChunkedEncoding: true` under originRequest in cloudflared\'s config (or the dashboard\'s "Disable Chunked Encoding"); meanwhile `pdsctl email confirm --kube-*` works around it',
+        status: 'warn',
+        message: `the PDS refused the body-less POST probe's token (HTTP ${res.status}${typeof err === 'string' ? ` ${err}` : ''}), so the framing could not be judged`,
+        fix: 'Is PDS_JWT_SECRET in the env file / Secret the one this PDS runs with?',
       }
-    }
-    if (res.status === 403 && !(typeof body === 'object' && body?.error)) {
-      return { id, status: 'fail', message: 'a body-less POST was refused with HTTP 403 by something in front of the PDS', fix: 'Check WAF / proxy rules for POSTs to /xrpc/*' }
-    }
-    if (res.status === 401 || res.status === 400 || res.status === 200) {
-      return { id, status: 'pass', message: `a body-less POST reaches the PDS as body-less (HTTP ${res.status}${typeof body === 'object' && body?.error ? ` ${body.error}` : ''})` }
     }
     return { id, status: 'warn', message: `a body-less POST got HTTP ${res.status}, which says nothing about its framing`, fix: 'Re-run with --debug and check the proxy' }
   } catch (err) {
     return { id, status: 'fail', message: `a body-less POST failed: ${err instanceof PdsctlError ? err.message : String(err)}`, fix: 'Check the proxy in front of the PDS' }
   }
+}
+
+/**
+ * An HS256 refresh token as the PDS issues them (typ refresh+jwt, scope com.atproto.refresh),
+ * expired a minute ago, for a random session id: deleteSession accepts it and revokes nothing.
+ */
+function probeRefreshToken(jwtSecret: string, aud: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const now = Math.floor(Date.now() / 1000)
+  const head = part({ typ: 'refresh+jwt', alg: 'HS256' })
+  const claims = part({ scope: 'com.atproto.refresh', sub: aud, aud, jti: `pdsctl-doctor-probe-${randomBytes(12).toString('hex')}`, iat: now - 120, exp: now - 60 })
+  const sig = createHmac('sha256', Buffer.from(jwtSecret, 'utf8')).update(`${head}.${claims}`).digest('base64url')
+  return `${head}.${claims}.${sig}`
 }
 
 /** Relays consume com.atproto.sync.subscribeRepos over a WebSocket through the public URL. */
@@ -219,25 +288,5 @@ function checkEmail(cfg: DoctorInput['emailConfig']): Check {
     id,
     status: scheme === 'smtp:' || scheme === 'smtps:' ? 'pass' : 'warn',
     message: `mail is configured (judged from ${cfg.source}: an ${scheme.replace(':', '')} server and from-address ${cfg.fromAddress}; no mail was sent)`,
-  }
-}
-
-async function checkRelay(relay: PdsClient, hostname: string): Promise<Check> {
-  const id = `relay ${new URL(relay.url).host}`
-  try {
-    const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getHostStatus', query: { hostname }, auth: 'none', name: 'getHostStatus' })
-    const body = res.body as { status?: string; accountCount?: number; error?: string; message?: string } | undefined
-    if (res.status === 200 && body && typeof body === 'object') {
-      const status = body.status ?? 'unknown'
-      return status === 'active'
-        ? { id, status: 'pass', message: `${relay.url} knows ${hostname}: active${body.accountCount !== undefined ? `, ${body.accountCount} accounts` : ''}` }
-        : { id, status: 'warn', message: `${relay.url} knows ${hostname} with status ${status}`, fix: `Run \`pdsctl request-crawl ${relay.url}\`` }
-    }
-    if (res.status === 400 || res.status === 404) {
-      return { id, status: 'warn', message: `${relay.url} does not know ${hostname} (${body?.error ?? `HTTP ${res.status}`})`, fix: `Run \`pdsctl request-crawl ${relay.url}\`` }
-    }
-    return { id, status: 'warn', message: `${relay.url} answered HTTP ${res.status} to getHostStatus` }
-  } catch (err) {
-    return { id, status: 'warn', message: `could not reach ${relay.url}: ${err instanceof PdsctlError ? err.message : String(err)}` }
   }
 }

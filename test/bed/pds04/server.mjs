@@ -1,0 +1,96 @@
+// A real @atproto/pds 0.4.x for the test bed, run as a child process on Node 22 by
+// test/bed/pds.ts (`startTestBed({ line: '0.4' })`): an in-memory PLC directory and the
+// PDS, both on 127.0.0.1 only. Configuration comes in as one JSON argument; when both
+// are listening it prints one JSON line `{url, port, plcUrl, adminPassword, version}` on stdout. It
+// stops (and deletes its data) on SIGTERM, SIGINT, or when stdin closes, so a parent
+// that dies never leaves it behind.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const pds = require('@atproto/pds-04')
+const plc = require('@did-plc/server')
+const { Secp256k1Keypair } = require('@atproto/crypto')
+
+const opts = JSON.parse(process.argv[2] ?? '{}')
+
+/** Make an express app's listen() bind to loopback only (the packages bind every interface). */
+function loopbackOnly(app) {
+  const listen = app.listen.bind(app)
+  app.listen = (port, ...rest) => listen(port, '127.0.0.1', ...rest)
+}
+
+let stopping
+async function stop(code = 0) {
+  stopping ??= (async () => {
+    try {
+      await server?.destroy()
+    } catch {}
+    try {
+      await plcServer?.destroy()
+    } catch {}
+    if (dataDirectory) await rm(dataDirectory, { recursive: true, force: true }).catch(() => {})
+    process.exit(code)
+  })()
+  return stopping
+}
+process.on('SIGTERM', () => stop(0))
+process.on('SIGINT', () => stop(0))
+process.stdin.on('end', () => stop(0))
+process.stdin.on('error', () => stop(0))
+process.stdin.resume()
+
+let server, plcServer, dataDirectory
+try {
+  dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed04-'))
+  plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
+  loopbackOnly(plcServer.app)
+  const plcHttp = await plcServer.start()
+  const plcUrl = `http://127.0.0.1:${plcHttp.address().port}`
+
+  const rotationKey = await Secp256k1Keypair.create({ exportable: true })
+  const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
+  const recoveryKey = (await Secp256k1Keypair.create()).did()
+  const smtpUrl = opts.smtpUrl
+  const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
+  const env = {
+    devMode: true,
+    port: opts.port,
+    hostname: 'localhost',
+    version: opts.version,
+    dataDirectory,
+    blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
+    didPlcUrl: plcUrl,
+    serviceHandleDomains: [opts.handleDomain ?? '.test'],
+    recoveryDidKey: recoveryKey,
+    adminPassword,
+    jwtSecret: opts.jwtSecret ?? randomBytes(16).toString('hex'),
+    plcRotationKeyK256PrivateKeyHex: rotationHex,
+    inviteRequired: opts.inviteRequired ?? false,
+    rateLimitsEnabled: opts.rateLimitBypassKey !== undefined,
+    rateLimitBypassKey: opts.rateLimitBypassKey,
+    blobUploadLimit: opts.blobUploadLimit,
+    crawlers: [],
+    disableSsrfProtection: true,
+    emailSmtpUrl: opts.email === false ? undefined : smtpUrl,
+    emailFromAddress: opts.email === false ? undefined : 'pds@localhost',
+    moderationEmailSmtpUrl: smtpUrl,
+    moderationEmailAddress: 'moderation@localhost',
+    contactEmailAddress: 'admin@localhost',
+    privacyPolicyUrl: 'http://localhost/privacy',
+    termsOfServiceUrl: 'http://localhost/tos',
+  }
+  server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+  loopbackOnly(server.app)
+  const http = await server.start()
+  const port = http.address().port
+  const pkg = JSON.parse(await readFile(new URL('./node_modules/@atproto/pds-04/package.json', import.meta.url), 'utf8'))
+  const version = pkg.version
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, port, plcUrl, adminPassword, version }) + '\n')
+} catch (err) {
+  process.stderr.write(`pds04 server: ${err?.stack ?? err}\n`)
+  await stop(1)
+}
