@@ -143,16 +143,26 @@ export const COMMANDS: CommandSpec[] = [
     // The client checks the fields of every call it knows, under xrpc too: a getAccountInfo
     // answer without did is a broken answer whoever asked (exit 1, naming the field).
   },
-  { name: 'relay status', key: 'com.atproto.sync.getHostStatus', relay: true, subject: async () => ({ args: ['relay', 'status', 'RELAY', '--hostname', 'pds.example.com'] }) },
+  {
+    name: 'relay status',
+    key: 'com.atproto.sync.getHostStatus',
+    relay: true,
+    statusLines: /^Asking \d+ relays? about /,
+    subject: async () => ({ args: ['relay', 'status', '--relay', 'RELAY', '--hostname', 'pds.example.com', '--no-pds'] }),
+  },
   {
     name: 'request-crawl',
+    statusLines: /: attempt \d+ failed \(.*\); retrying in [\d.]+ s/,
     noOutput: true,
     key: 'com.atproto.sync.requestCrawl',
     relay: true,
     write: true,
-    subject: async (w) => {
-      const before = w.relay.requests.length
-      return { args: ['request-crawl', 'RELAY', '--hostname', 'pds.example.com'], changed: async () => w.relay.requests.length > before }
+    subject: async (w, m) => {
+      // A hostname of its own: cases run side by side against the same relay stand-in.
+      const hostname = `crawl-${m}-${Math.random().toString(36).slice(2, 8)}.example.com`
+      const crawled = () => w.relay.requests.some((r) => r.url.endsWith('/com.atproto.sync.requestCrawl') && r.body.includes(`"${hostname}"`))
+      // Two attempts: the retry is exercised, and a case stays short.
+      return { args: ['request-crawl', 'RELAY', '--hostname', hostname, '--attempts', '2'], changed: async () => crawled() }
     },
   },
   {
