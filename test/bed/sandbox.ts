@@ -4,7 +4,7 @@
 // Caught mail (confirmation codes!) is echoed here as it arrives.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startTestBed } from './pds.js'
 import { ROOT } from '../helpers/cli.js'
@@ -26,7 +26,7 @@ Try it from another terminal in ${ROOT}:
 
   export PDS_URL=${bed.url}
   export PDS_ADMIN_PASSWORD=${bed.adminPassword}      # also in .sandbox.env (mode 0600): pdsctl --env-file .sandbox.env …
-  alias pdsctl="${process.execPath} ${bin}"
+  ${existsSync(path.join(ROOT, '.tools/bin/pdsctl')) ? `export PATH="${path.join(ROOT, '.tools/bin')}:$PATH"   # pdsctl from this checkout (as scripts/dev.sh set it up)` : `alias pdsctl="${process.execPath} ${bin}"`}
 
   pdsctl health
   pdsctl account list --json

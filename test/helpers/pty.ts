@@ -6,6 +6,8 @@ import { BIN, cleanEnv } from './cli.js'
 export interface PtySession {
   /** Everything the terminal showed so far (ANSI sequences stripped). */
   readonly screen: string
+  /** The same, as sent (escape codes kept): to check colour. */
+  readonly raw: string
   write(text: string): void
   /** Wait until the screen (after `from` characters) matches. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>
@@ -17,15 +19,19 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g
 
-export function runPty(args: string[], env: Record<string, string | undefined> = {}): PtySession {
-  const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(' ')
+export function runPty(args: string[], env: Record<string, string | undefined> = {}, opts: { columns?: number } = {}): PtySession {
+  // `script` gives the pty no size unless asked: stty sets it, as a terminal window would.
+  const size = opts.columns ? `stty cols ${opts.columns} rows 50 && exec ` : ''
+  const cmd = size + [process.execPath, BIN, ...args].map(shellQuote).join(' ')
   const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
     env: { ...cleanEnv(env), SHELL: '/bin/sh', TERM: 'xterm', COLUMNS: '200', LINES: '50' },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let screen = ''
+  let raw = ''
   const listeners: Array<() => void> = []
   const onData = (d: Buffer) => {
+    raw += d.toString('utf8')
     screen += d.toString('utf8').replace(ANSI, '')
     for (const l of listeners.splice(0)) l()
   }
@@ -35,6 +41,9 @@ export function runPty(args: string[], env: Record<string, string | undefined> =
   return {
     get screen() {
       return screen
+    },
+    get raw() {
+      return raw
     },
     write(text) {
       child.stdin.write(text)

@@ -5,7 +5,8 @@ import { UsageError } from '../../lib/errors.js'
 
 export default class AccountCreate extends PdsCommand<typeof AccountCreate> {
   static override summary = 'Create an account (with a one-use invite when the PDS requires one)'
-  static override description = `The password is generated and shown once (on stdout, never logged), or read with --password-stdin.
+  static override description = `On a terminal, a missing --handle or --email is asked for, and you choose between a generated password (shown once) and typing one (hidden). Piped, under --json or --no-input nothing is asked: the missing flags are named (exit 2).
+The password is generated and shown once (on stdout, never logged), or read with --password-stdin.
 When describeServer says invite codes are required, a one-use code is created with the admin password and used at once.
 Handles on the PDS's own domains need a first label of 3 to 18 characters; taken or reserved handles, and bad emails, are refused with the PDS's reason.
 JSON: {did, handle, email, inviteCode, password? (only when generated)}.`
@@ -14,18 +15,49 @@ JSON: {did, handle, email, inviteCode, password? (only when generated)}.`
     "printf '%s' \"$PW\" | <%= config.bin %> account create --handle bob.pds.example.com --email bob@example.com --password-stdin --json",
   ]
   static override flags = {
-    handle: Flags.string({ description: 'The new handle.', required: true }),
-    email: Flags.string({ description: 'The email address.', required: true }),
+    handle: Flags.string({ description: 'The new handle (asked for on a terminal when missing).', helpValue: 'HANDLE' }),
+    email: Flags.string({ description: 'The email address (asked for on a terminal when missing).', helpValue: 'EMAIL' }),
     'password-stdin': Flags.boolean({ description: 'Read the password from stdin instead of generating one.' }),
   }
 
   async run(): Promise<CreatedAccount> {
     const { parseEmail, parseHandle } = await import('../../lib/pds/identifiers.js')
-    parseHandle(this.flags.handle)
-    parseEmail(this.flags.email)
-    const password = this.flags['password-stdin'] ? await this.readStdin('the new password') : undefined
+    let { handle, email } = this.flags
+    if (handle !== undefined) parseHandle(handle)
+    if (email !== undefined) parseEmail(email)
+    const missing = [handle === undefined ? '--handle' : '', email === undefined ? '--email' : ''].filter(Boolean)
+    if (missing.length && !this.interactive) {
+      throw new UsageError(`missing ${missing.join(' and ')}`, {
+        hint: `Fix: ${this.config.bin} account create --handle ${handle ?? 'alice.pds.example.com'} --email ${email ?? 'alice@example.com'}`,
+      })
+    }
+    let password = this.flags['password-stdin'] ? await this.readStdin('the new password') : undefined
     if (password === '') throw new UsageError('--password-stdin was given but stdin was empty')
-    const created = await createAccount(await this.client(), { handle: this.flags.handle, email: this.flags.email, password })
+    if (missing.length) {
+      // On a terminal: ask for what is missing (each answer checked as the flag would be),
+      // then offer a generated password. With every flag given, the password is generated as before.
+      const prompts = await import('@inquirer/prompts')
+      const check = (parse: (v: string) => string) => (v: string) => {
+        try {
+          parse(v)
+          return true
+        } catch (err) {
+          return (err as Error).message
+        }
+      }
+      handle ??= (await prompts.input({ message: 'Handle (e.g. alice.pds.example.com):', validate: check(parseHandle) })).trim()
+      email ??= (await prompts.input({ message: 'Email:', validate: check(parseEmail) })).trim()
+      if (password === undefined) {
+        const generate = await prompts.confirm({ message: 'Generate a password (shown once)?', default: true })
+        if (!generate) {
+          password = await prompts.password({ message: 'Password (at least 8 characters):', mask: true, validate: (v) => v.length >= 8 || 'at least 8 characters' })
+          const again = await prompts.password({ message: 'Again:', mask: true })
+          if (again !== password) throw new UsageError('the two passwords differ')
+        }
+      }
+    }
+    if (handle === undefined || email === undefined) throw new UsageError('missing --handle or --email')
+    const created = await createAccount(await this.client(), { handle, email, password })
     if (this.out.json) await this.out.printJson(created)
     else {
       await this.out.printFields([

@@ -9,7 +9,7 @@ export const ACCOUNT_COLUMNS: Column<AccountSummary>[] = [
   { header: 'EMAIL', value: (a) => a.email },
   { header: 'CONFIRMED', value: (a) => a.emailConfirmed },
   { header: 'STATUS', value: (a) => a.status },
-  { header: 'DID', value: (a) => a.did },
+  { header: 'DID', value: (a) => a.did, optional: true },
   { header: 'CREATED', value: (a) => a.createdAt },
 ]
 
@@ -79,7 +79,9 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
       if (skipped) this.out.warn(`${skipped} matching account${skipped === 1 ? ' has' : 's have'} no ${column} and ${skipped === 1 ? 'was' : 'were'} left out`)
     } else if (this.out.json) await this.out.printJsonArray(pages)
     else await this.out.printRows(pages, ACCOUNT_COLUMNS)
-    if (!this.out.json) {
+    if (!all.length && !filtered) this.out.status(`no accounts on this PDS yet: ${this.config.bin} account create --handle HANDLE --email EMAIL`)
+    else if (!all.length) this.out.status(`no matching accounts (${progress.scanned} scanned)`)
+    else if (!this.out.json) {
       const n = all.length
       this.out.status(filtered ? `${n} matching account${n === 1 ? '' : 's'} (${progress.scanned} scanned)` : `${n} account${n === 1 ? '' : 's'}`)
     }

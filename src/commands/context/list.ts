@@ -3,7 +3,7 @@ import { readContexts, summarizeContext, type ContextSummary } from '../../lib/c
 
 export default class ContextList extends BaseCommand<typeof ContextList> {
   static override summary = 'List the saved contexts'
-  static override description = 'JSON: an array of {name, current, target, adminPassword} (where the password comes from; never the password).'
+  static override description = 'With none saved, says so on stderr (exit 0).\nJSON: an array of {name, current, target, adminPassword} (where the password comes from; never the password).'
   static override examples = ['<%= config.bin %> context list', '<%= config.bin %> context list --json']
 
   async run(): Promise<ContextSummary[]> {
@@ -18,6 +18,7 @@ export default class ContextList extends BaseCommand<typeof ContextList> {
         { header: 'ADMIN PASSWORD', value: (r) => r.adminPassword },
       ])
     }
+    if (!rows.length) this.out.status(`no contexts yet: ${this.config.bin} context add NAME --url https://pds.example.com (or --kube-namespace NS --kube-service NAME)`)
     return rows
   }
 }

@@ -41,7 +41,11 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
         { header: 'CREATED BY', value: (i) => i.createdBy },
         { header: 'CREATED', value: (i) => i.createdAt },
       ])
-      this.out.status(`${all.length} invite code${all.length === 1 ? '' : 's'}`)
+      if (all.length) this.out.status(`${all.length} invite code${all.length === 1 ? '' : 's'}`)
+    }
+    if (!all.length) {
+      const which = [filter === 'all' ? '' : filter, 'invite codes', forDid ? `for ${this.flags.for}` : ''].filter(Boolean).join(' ')
+      this.out.status(`no ${which}${filter === 'all' && !forDid ? ' yet' : ''}: ${this.config.bin} invite create${forDid ? ` --for ${this.flags.for}` : ''}`)
     }
     return all
   }

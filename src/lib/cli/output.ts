@@ -4,13 +4,12 @@
 // - tsv: tab-separated rows when piped, no header, no colour, ISO timestamps (cut/awk-friendly).
 // Status and progress go to stderr (`status`), never to stdout.
 import { once } from 'node:events'
+import { layoutTable, plainCell, renderTable, streamTakesColour, colourCell, isIsoTime, type CellStyle, type TableColumn, type TableLayout } from './table.js'
 
 export type OutputMode = 'json' | 'table' | 'tsv'
 
-export interface Column<T> {
-  header: string
-  value: (row: T) => unknown
-}
+/** A column: its header, its value, and (tables) how it gives way on a narrow terminal. */
+export type Column<T> = TableColumn<T>
 
 export interface Writable {
   write(chunk: string): boolean
@@ -23,6 +22,12 @@ export interface OutputOptions {
   stderr: { write(chunk: string): boolean }
   /** Suppress status lines (e.g. --quiet); errors are not status. */
   quiet?: boolean
+  /** Table mode: the terminal's width (default: the stream's `columns`; none: natural widths). */
+  columns?: number
+  /** Table mode: colour status words (default: whether the stream takes colour: NO_COLOR, FORCE_COLOR honoured). */
+  color?: boolean
+  /** Table mode: the instant times are relative to (default: now). */
+  now?: Date
 }
 
 export class Output {
@@ -102,54 +107,76 @@ export class Output {
     return n
   }
 
-  /** Rows as a table (terminal) or TSV (pipe). TSV streams; a table needs every row for its widths. */
+  /** How table cells look: relative times, colour where the stream takes it. */
+  private get cellStyle(): CellStyle {
+    const stream = this.opts.stdout as unknown as { columns?: number }
+    return { color: this.opts.color ?? streamTakesColour(stream), now: this.opts.now ?? new Date() }
+  }
+
+  private get tableWidth(): number | undefined {
+    const cols = this.opts.columns ?? (this.opts.stdout as unknown as { columns?: number }).columns
+    return cols && cols > 0 ? cols : undefined
+  }
+
+  /**
+   * Rows as a table (terminal) or TSV (pipe). Both stream: a table takes its column widths
+   * from the first page (fitted to the terminal) and keeps them, so memory stays flat
+   * however many rows follow.
+   */
   async printRows<T>(pages: AsyncIterable<T[]> | Iterable<T[]>, columns: Column<T>[]): Promise<number> {
     let n = 0
     if (this.mode === 'tsv') {
+      // Piped: no colour unless FORCE_COLOR asks for it; times stay ISO.
+      const color = this.opts.color ?? streamTakesColour(this.opts.stdout)
       for await (const page of pages) {
         let chunk = ''
         for (const row of page) {
-          chunk += columns.map((c) => tsvCell(c.value(row))).join('\t') + '\n'
+          chunk += columns.map((c) => colourCell(tsvCell(c.value(row)), color)).join('\t') + '\n'
           n++
         }
         if (chunk) await this.write(chunk)
       }
       return n
     }
-    const rows: T[] = []
-    for await (const page of pages) rows.push(...page)
-    await this.printTable(rows, columns)
-    return rows.length
+    const style = this.cellStyle
+    const headers = columns.map((c) => c.header)
+    let layout: TableLayout | undefined
+    for await (const page of pages) {
+      if (!page.length) continue
+      const cells = page.map((row) => columns.map((c) => plainCell(c.value(row), style)))
+      const first = !layout
+      // Columns of times (relative on a terminal) keep room for the longest ("11 minutes ago") on later pages.
+      const times = columns.map((c) => (style.now && page.every((row) => { const v = c.value(row); return v == null || isIsoTime(v) }) && page.some((row) => c.value(row) != null) ? 14 : undefined))
+      layout ??= layoutTable(headers, cells, {
+        maxWidth: this.tableWidth,
+        shrink: columns.map((c, i) => c.shrink ?? (times[i] ? 'none' : undefined)),
+        optional: columns.map((c) => c.optional),
+        minWidth: times,
+      })
+      await this.write(renderTable(headers, cells, layout, { color: style.color, header: first }).join('\n') + '\n')
+      n += page.length
+    }
+    // No rows: nothing on stdout (the command says on stderr that the list is empty).
+    if (layout?.hidden.length) {
+      this.status(`(${layout.hidden.join(', ')} hidden to fit ${this.tableWidth} columns; pipe or use --json for every column)`)
+    }
+    return n
   }
 
   async printTable<T>(rows: T[], columns: Column<T>[]): Promise<void> {
-    if (this.mode === 'tsv') {
-      await this.printRows([rows], columns)
-      return
-    }
-    const { default: Table } = await import('cli-table3')
-    const table = new Table({
-      head: columns.map((c) => c.header),
-      style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-      chars: {
-        top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-        bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-        left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-        right: '', 'right-mid': '', middle: '  ',
-      },
-    })
-    for (const row of rows) table.push(columns.map((c) => ttyCell(c.value(row))))
-    await this.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n')
+    await this.printRows([rows], columns)
   }
 
-  /** Key/value pairs: aligned on a terminal, `key<TAB>value` when piped. */
+  /** Key/value pairs: aligned on a terminal (times relative, with the ISO time), `key<TAB>value` when piped. */
   async printFields(fields: Array<[string, unknown]>): Promise<void> {
     if (this.mode === 'tsv') {
       await this.write(fields.map(([k, v]) => `${k}\t${tsvCell(v)}`).join('\n') + '\n')
       return
     }
+    const style = this.cellStyle
     const width = Math.max(...fields.map(([k]) => k.length))
-    await this.write(fields.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${ttyCell(v)}`).join('\n') + '\n')
+    const show = (v: unknown) => (isIsoTime(v) ? `${plainCell(v, style)} (${v})` : colourCell(plainCell(v, style), style.color))
+    await this.write(fields.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${show(v)}`).join('\n') + '\n')
   }
 }
 
@@ -157,12 +184,4 @@ function tsvCell(v: unknown): string {
   if (v === undefined || v === null) return ''
   if (Array.isArray(v)) return v.map(tsvCell).join(',')
   return String(v).replace(/[\t\n\r]/g, ' ')
-}
-
-function ttyCell(v: unknown): string {
-  if (v === undefined || v === null || v === '') return '-'
-  if (v === true) return 'yes'
-  if (v === false) return 'no'
-  if (Array.isArray(v)) return v.length ? v.map(ttyCell).join(', ') : '-'
-  return String(v)
 }

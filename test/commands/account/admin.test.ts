@@ -67,6 +67,13 @@ describe('account admin verbs', () => {
     const badEmail = await runCli(['account', 'create', '--handle', 'okname.test', '--email', 'not-an-email'], { env: DOWN })
     assert.equal(badEmail.code, 2)
     assert.match(badEmail.stderr, /not a valid email address/)
+    // Piped, nothing is asked: the missing flags are named with the command to run, before any network call.
+    const missing = await runCli(['account', 'create'], { env: DOWN })
+    assert.equal(missing.code, 2)
+    assert.equal(missing.stderr, 'Error: missing --handle and --email. Fix: pdsctl account create --handle alice.pds.example.com --email alice@example.com\n')
+    const half = await runCli(['account', 'create', '--handle', 'okname.test', '--json'], { env: DOWN })
+    assert.equal(half.code, 2)
+    assert.equal(JSON.parse(half.stdout).error.message, 'missing --email. Fix: pdsctl account create --handle okname.test --email alice@example.com')
   })
 
   test('takedown / untakedown: really taken down (admin view, login refused), then back', async () => {
@@ -149,8 +156,25 @@ describe('account admin verbs', () => {
 
   test('invites disable / enable for an account', async () => {
     const t = a[5]
-    assert.equal((await runCli(['account', 'invites', 'disable', t.handle], { env: bedEnv(bed) })).code, 0)
+    // Codes it already holds stop working too (disableAccountInvites alone leaves them usable).
+    const held = await xrpc(bed.url, 'com.atproto.server.createInviteCodes', { codeCount: 2, useCount: 1, forAccounts: [t.did] }, bed.adminPassword)
+    const kept = await xrpc(bed.url, 'com.atproto.server.createInviteCodes', { codeCount: 1, useCount: 1, forAccounts: [a[4].did] }, bed.adminPassword)
+    const disable = await runCli(['account', 'invites', 'disable', t.handle, '--json'], { env: bedEnv(bed) })
+    assert.equal(disable.code, 0, disable.stderr)
+    assert.deepEqual(JSON.parse(disable.stdout), { did: t.did, handle: t.handle, action: 'invites-disabled', dryRun: false, codesDisabled: true })
     assert.equal((await info(t.handle)).invitesDisabled, true)
+    const codes = (await info(t.handle)).invites
+    assert.equal(codes.length, 2)
+    assert.ok(codes.every((c) => c.disabled), JSON.stringify(codes))
+    await assert.rejects(
+      xrpc(bed.url, 'com.atproto.server.createAccount', { handle: 'viaheld.test', email: 'viaheld@example.com', password: 'pw-123456789', inviteCode: held.codes[0].codes[0] }),
+      /InvalidInviteCode/,
+    )
+    // --keep-codes: only new codes are stopped.
+    const keep = await runCli(['account', 'invites', 'disable', a[4].did, '--keep-codes', '--json'], { env: bedEnv(bed) })
+    assert.equal(keep.code, 0, keep.stderr)
+    assert.equal(JSON.parse(keep.stdout).codesDisabled, false)
+    assert.ok((await info(a[4].did)).invites.some((c) => c.code === kept.codes[0].codes[0] && !c.disabled))
     assert.equal((await runCli(['account', 'invites', 'enable', t.handle], { env: bedEnv(bed) })).code, 0)
     assert.equal((await info(t.handle)).invitesDisabled, false)
   })

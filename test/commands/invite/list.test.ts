@@ -64,12 +64,16 @@ describe('pdsctl invite list / invite disable', () => {
     )
   })
 
-  test('disable from stdin, and every code of an account with --for', async () => {
+  test('disable from stdin; every code of an account is `account invites disable` (--for points there)', async () => {
     const res = await runCli(['invite', 'disable', '-', '--yes'], { env: bedEnv(bed), stdin: `${codes[2]}\n${codes[3]}\n` })
     assert.equal(res.code, 0, res.stderr)
     const disabled = new Set((await list('--disabled')).map((c) => c.code))
     assert.ok(disabled.has(codes[2]) && disabled.has(codes[3]))
-    const forRes = await runCli(['invite', 'disable', '--for', owner.handle, '--yes'], { env: bedEnv(bed) })
+    const moved = await runCli(['invite', 'disable', '--for', owner.handle, '--yes'], { env: { PDS_URL: 'http://127.0.0.1:9', PDS_ADMIN_PASSWORD: 'x' } })
+    assert.equal(moved.code, 2)
+    assert.equal(moved.stderr, `Error: invite disable --for moved to account invites disable. Run pdsctl account invites disable ${owner.handle}: it disables the codes the account holds and stops new ones\n`)
+    assert.ok((await list('--for', owner.did)).some((c) => !c.disabled), 'nothing was disabled by the pointer')
+    const forRes = await runCli(['account', 'invites', 'disable', owner.handle], { env: bedEnv(bed) })
     assert.equal(forRes.code, 0, forRes.stderr)
     assert.ok((await list('--for', owner.did)).every((c) => c.disabled))
     const bad = await runCli(['invite', 'disable', 'no way!', '--yes'], { env: { PDS_URL: 'http://127.0.0.1:9', PDS_ADMIN_PASSWORD: 'x' } })

@@ -149,8 +149,8 @@ describe('pdsctl through kubectl port-forward', () => {
     assert.match(res.stderr, /^Error: the port-forward to svc\/bluesky in namespace bluesky \(kubectl port-forward\) dropped: error: lost connection to pod/m)
   })
 
-  test('kube forward holds the forward for other tools, prints export lines, and stops on Ctrl-C with exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, 'kube', 'forward', ...KUBE, '--export'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
+  test('k8s forward holds the forward for other tools, prints export lines, and stops on Ctrl-C with exit 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'k8s', 'forward', ...KUBE, '--export'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
