@@ -37,16 +37,6 @@ export const ACTION_COLUMNS: Column<AccountActionResult>[] = [
 ]
 
 export abstract class AccountCommand<T extends typeof Command> extends PdsCommand<T> {
-  /** A declined confirmation is "cancelled" (exit 2, as gh), not a failure of the PDS (exit 1). */
-  protected override async confirmOrYes(question: string, yes: boolean | undefined): Promise<void> {
-    try {
-      await super.confirmOrYes(question, yes)
-    } catch (err) {
-      if (err instanceof PdsctlError && !(err instanceof UsageError) && err.message === 'cancelled') throw new CancelledError()
-      throw err
-    }
-  }
-
   /**
    * `-` reads the accounts from stdin, so stdin cannot also carry the admin password:
    * refuse before reading anything (rather than failing every line, exit 5).
