@@ -1,11 +1,12 @@
-// The shape shared by verbs that act on accounts: ACCOUNT is a handle, a DID, or `-` for
-// many from stdin (one per line); destructive verbs ask first on a terminal and need --yes
-// otherwise; --dry-run resolves and checks each account and changes nothing.
+// The shape shared by verbs that act on accounts (and on their content: records, blobs,
+// invite codes): ACCOUNT is a handle, a DID, or `-` for many from stdin (one per line);
+// destructive verbs ask first on a terminal and need --yes otherwise (a "no" is exit 2,
+// nothing changed); --dry-run resolves and checks each account and changes nothing.
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import type { Command } from '@oclif/core/command'
 import { PdsCommand } from './base-command.js'
-import { PartialFailureError } from '../lib/errors.js'
+import { CancelledError, PartialFailureError, PdsctlError, UsageError } from '../lib/errors.js'
 import { parseAccountRef, type AccountRef } from '../lib/pds/identifiers.js'
 import { parseBatchLines, streamBatch, type BatchResult } from '../lib/admin/batch.js'
 import { forgetPrefetched, prefetchAccounts } from '../lib/admin/accounts.js'
@@ -44,6 +45,18 @@ export const ACTION_COLUMNS: Column<AccountActionResult>[] = [
 
 export abstract class AccountCommand<T extends typeof Command> extends PdsCommand<T> {
   /**
+   * `-` reads the accounts from stdin, so stdin cannot also carry the admin password:
+   * refuse before reading anything (rather than failing every line, exit 5).
+   */
+  protected refuseStdinTwice(what: string): void {
+    if ((this.flags as { 'admin-password-stdin'?: boolean })['admin-password-stdin']) {
+      throw new UsageError(`--admin-password-stdin cannot be used with - (stdin already carries ${what})`, {
+        hint: 'Give the admin password with PDS_ADMIN_PASSWORD, --env-file or --kube-secret, or name one account instead of -',
+      })
+    }
+  }
+
+  /**
    * Run `fn` for the account named by `arg`, or for each line of stdin when it is `-`.
    * One account: prints the result (JSON, or rows). Many: a row per line, a summary on
    * stderr, exit 5 when some failed.
@@ -63,6 +76,7 @@ export abstract class AccountCommand<T extends typeof Command> extends PdsComman
       this.out.status(opts.describe(result))
       return result
     }
+    this.refuseStdinTwice('the accounts')
     const items = parseBatchLines(await this.readStdin('the accounts (one per line)'))
     // Malformed lines fail on their own line; the rest are checked in bulk per window.
     const refs = (window: string[]) => window.flatMap((item) => {

@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import { CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
+import { CancelledError, CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
 import { Output, type OutputMode } from '../lib/cli/output.js'
 import { closest } from '../lib/cli/suggest.js'
 import { stripVTControlCharacters } from 'node:util'
@@ -102,7 +102,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.interactive) throw new UsageError('--yes is required when not running interactively', { hint: `Re-run with --yes to ${question.replace(/\?$/, '').toLowerCase()}` })
     const { confirm } = await import('@inquirer/prompts')
     if (!(await confirm({ message: question, default: false }, { signal: this.interruption.signal }))) {
-      throw new PdsctlError('cancelled')
+      // Declined: "cancelled" (exit 2, as gh), never 1, which means the PDS or the network failed.
+      throw new CancelledError()
     }
   }
 

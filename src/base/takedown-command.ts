@@ -4,7 +4,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import type { Command } from '@oclif/core/command'
-import { PdsCommand } from './base-command.js'
+// AccountCommand (not PdsCommand): its confirmation turns a "no" into exit 2 (cancelled).
+import { AccountCommand } from './account-command.js'
 import { parseAccountRef } from '../lib/pds/identifiers.js'
 import { parseAtUri, parseCid, takedownBlob, takedownRecord, type SubjectTakedownResult } from '../lib/admin/moderation.js'
 
@@ -30,7 +31,7 @@ interface TakedownFlagValues {
   'dry-run'?: boolean
 }
 
-export abstract class TakedownCommand<T extends typeof Command> extends PdsCommand<T> {
+export abstract class TakedownCommand<T extends typeof Command> extends AccountCommand<T> {
   /** true: take down; false: reverse the takedown. */
   protected abstract readonly applied: boolean
 

@@ -50,6 +50,16 @@ export class PdsctlError extends Error {
 export class UsageError extends PdsctlError {
   override readonly exitCode = ExitCode.USAGE
 }
+/**
+ * The user answered no to a confirmation: nothing was changed. Exit 2 as gh does (its
+ * exitCancel), never 1, which means that the PDS or the network failed.
+ */
+export class CancelledError extends PdsctlError {
+  override readonly exitCode = ExitCode.USAGE
+  constructor(message = 'cancelled: nothing was changed') {
+    super(message)
+  }
+}
 export class AuthError extends PdsctlError {
   override readonly exitCode = ExitCode.AUTH
 }

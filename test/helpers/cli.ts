@@ -2,7 +2,7 @@
 // stdin, exit code, stdout and stderr exactly as a user or script sees them), and in
 // process through oclif's `run` (the typed result a command returns).
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,9 +25,22 @@ export interface CliOptions {
   cwd?: string
 }
 
+// Every temporary HOME made here is removed: by runCli as soon as its child has ended,
+// and the rest (pty runs, in-process runs) when the test file's process exits.
+const homes = new Set<string>()
+process.once('exit', () => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true })
+})
+function removeHome(home: string | undefined): void {
+  if (home && homes.delete(home)) rmSync(home, { recursive: true, force: true })
+}
+
 /** A clean environment: no PDS_* or KUBE* from the developer's shell leaks into a test. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const home = mkdtempSync(path.join(tmpdir(), 'pdsctl-home-'))
+  homes.add(home)
+  // A caller-given HOME wins: the temporary one is not needed.
+  if (extra.HOME !== undefined) removeHome(home)
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: home,
@@ -42,10 +55,11 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const env = cleanEnv(opts.env)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: cleanEnv(opts.env),
+      env,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -59,6 +73,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      if (env.HOME !== opts.env?.HOME) removeHome(env.HOME)
       resolve({ code, signal, stdout, stderr })
     })
     child.stdin.end(opts.stdin ?? '')

@@ -4,6 +4,7 @@ import type { SubjectTakedownResult } from '../../lib/admin/moderation.js'
 export default class BlobUntakedown extends TakedownCommand<typeof BlobUntakedown> {
   static override summary = 'Reverse the takedown of one blob (an image or video), by account and CID'
   static override description = `Calls com.atproto.admin.updateSubjectStatus with a repoBlobRef. Asks first on a terminal; needs --yes otherwise.
+The blob must be in that account's repo (checked first with getSubjectStatus: the PDS itself accepts any CID silently): otherwise exit 4. The CID is parsed (multiformats); a malformed one is exit 2.
 JSON: {subject: {did, cid}, takendown, ref, dryRun}.`
   static override examples = ['<%= config.bin %> blob untakedown alice.example.com bafkreiabc… --yes']
   static override args = blobArgs

@@ -1,11 +1,11 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../base/base-command.js'
-import { DEFAULT_IMAGE_TAG, PDS_IMAGE, writeManifests } from '../../lib/k8s/manifests.js'
+import { DEFAULT_IMAGE_TAG, PDS_IMAGE, nextSteps, writeManifests } from '../../lib/k8s/manifests.js'
 
 export default class K8sManifests extends BaseCommand<typeof K8sManifests> {
   static override summary = 'Write a kustomize folder that deploys a PDS on Kubernetes'
   static override description = `ServiceAccount, Service (port 3000), Deployment (Recreate, one replica, ${PDS_IMAGE}:${DEFAULT_IMAGE_TAG} by default, every variable the installer sets, secrets from the Secret, the PVC at /pds, probes on /xrpc/_health, requests and limits), PersistentVolumeClaim and kustomization.yaml.
-Pair it with \`pdsctl secrets generate --format k8s\` (same Secret name and keys). Existing files are not overwritten without --force. Check with \`kubectl kustomize DIR\`.
+Pair it with \`pdsctl secrets generate --format k8s\` (same Secret name and keys), written outside the folder and applied first (or sealed into it); the steps are printed. Existing files are not overwritten without --force. Check with \`kubectl kustomize DIR\`.
 JSON: {dir, files}.`
   static override examples = [
     '<%= config.bin %> k8s manifests --hostname pds.example.com --dir deploy/pds',
@@ -32,7 +32,8 @@ JSON: {dir, files}.`
     )
     if (this.out.json) await this.out.printJson(res)
     else await this.out.write(res.files.map((p) => p + '\n').join(''))
-    this.out.status(`Wrote ${res.files.length} files to ${res.dir}. Next: ${this.config.bin} secrets generate --format k8s --namespace ${f.namespace} --output ${f.dir}/secret.yaml, seal it, then kubectl apply -k ${f.dir}`)
+    this.out.status(`Wrote ${res.files.length} files to ${res.dir}. Next, in this order:`)
+    for (const step of nextSteps({ bin: this.config.bin, dir: f.dir, namespace: f.namespace, secretName: f['secret-name'] })) this.out.status(`  ${step}`)
     return res
   }
 }

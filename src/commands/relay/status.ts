@@ -52,12 +52,16 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
       ])
     }
     if (report.pds.error && pds) this.out.warn(`could not count the PDS's repos: ${report.pds.error}`)
+    if (report.relays.every((r) => !r.ok)) {
+      // One line: which relays, what each said, and what to check.
+      const why = report.relays.map((r) => (report.relays.length > 1 ? `${r.relay}: ${r.error}` : r.error)).join('; ')
+      throw new AllRelaysFailedError(`no relay answered getHostStatus for ${hostname}: ${why}`, {
+        hint: 'Check the relay URL (PDS_CRAWLERS / --relay) and try again later',
+      })
+    }
     for (const r of report.relays) {
       const advice = hostAdvice(r, hostname, this.config.bin)
       if (advice) this.out.status(`${advice.problem}. Fix: ${advice.fix}.`)
-    }
-    if (report.relays.every((r) => !r.ok)) {
-      throw new AllRelaysFailedError(`no relay answered getHostStatus for ${hostname}: ${report.relays[0].error}`)
     }
     return report
   }

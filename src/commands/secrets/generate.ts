@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
-import { generateSecrets, renderSecrets, writeSecretFile, type GeneratedSecrets, type SecretsFormat } from '../../lib/selfhost/secrets.js'
+import { checkSecretTarget, generateSecrets, renderSecrets, writeSecretFile, type GeneratedSecrets, type SecretsFormat } from '../../lib/selfhost/secrets.js'
 
 export default class SecretsGenerate extends BaseCommand<typeof SecretsGenerate> {
   static override summary = "Generate a PDS's secrets: JWT secret, admin password, PLC rotation key"
@@ -16,7 +16,7 @@ JSON (--format json): {jwtSecret, adminPassword, plcRotationKey, rotationKeyDidK
   static override flags = {
     format: Flags.string({ description: 'Output format.', options: ['env', 'k8s', 'json'], default: 'env' }),
     output: Flags.string({ char: 'o', description: 'Write to this file (created with mode 0600) instead of stdout.' }),
-    force: Flags.boolean({ description: 'Overwrite --output if it exists.' }),
+    force: Flags.boolean({ description: 'Replace --output if it exists (a regular file; never through a symbolic link).' }),
     'smtp-url': Flags.string({ description: 'SMTP URL for PDS_EMAIL_SMTP_URL, e.g. smtps://user:pass@host:465.' }),
     'from-address': Flags.string({ description: 'PDS_EMAIL_FROM_ADDRESS.' }),
     name: Flags.string({ description: 'Secret name (k8s format).', default: 'pds-secrets' }),
@@ -27,6 +27,8 @@ JSON (--format json): {jwtSecret, adminPassword, plcRotationKey, rotationKeyDidK
     const f = this.flags
     const format = (f.json ? 'json' : f.format) as SecretsFormat
     if (f.json && f.format !== 'env' && f.format !== 'json') throw new UsageError('--json and --format cannot be used together')
+    // Fail before generating: a rotation key printed and then not written is a key lost.
+    if (f.output) await checkSecretTarget(f.output, { force: f.force })
     const secrets = await generateSecrets({ smtpUrl: f['smtp-url'], fromAddress: f['from-address'] })
     const text = await renderSecrets(secrets, format, { name: f.name, namespace: f.namespace })
     if (f.output) {

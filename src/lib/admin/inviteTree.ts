@@ -7,6 +7,7 @@
 import { NotFoundError, PdsctlError, UsageError } from '../errors.js'
 import type { AccountRef } from '../pds/identifiers.js'
 import type { ServerDefs } from '../pds/lexicon.js'
+import { BadResponseError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { getAccountInfos, listAccounts, resolveDid } from './accounts.js'
 
@@ -15,6 +16,7 @@ export type InviteCode = ServerDefs.InviteCode
 /** Every invite code, page by page (getInviteCodes, newest first, 500 a page), shape checked. */
 export async function* inviteCodePages(client: PdsClient, pageSize = 500): AsyncGenerator<InviteCode[]> {
   let cursor: string | undefined
+  const seenCursors = new Set<string>()
   do {
     const page = await client.query('com.atproto.admin.getInviteCodes', { sort: 'recent', limit: pageSize, cursor }, 'admin')
     if (!page || !Array.isArray(page.codes)) throw new PdsctlError('the PDS answered getInviteCodes without a codes list')
@@ -25,6 +27,11 @@ export async function* inviteCodePages(client: PdsClient, pageSize = 500): Async
     }
     yield page.codes
     cursor = page.codes.length ? page.cursor : undefined
+    if (cursor !== undefined) {
+      // A server that hands back a cursor it already gave would be followed for ever.
+      if (seenCursors.has(cursor)) throw new BadResponseError(`the PDS answered com.atproto.admin.getInviteCodes with a cursor it had already given (${cursor.slice(0, 40)}): the listing would never end`, { hint: 'Something in front of the PDS may be caching answers; check the proxy' })
+      seenCursors.add(cursor)
+    }
   } while (cursor)
 }
 

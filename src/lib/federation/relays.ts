@@ -3,7 +3,7 @@
 // ever goes to a relay.
 import { NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from '../errors.js'
 import { parsePdsUrl } from '../pds/identifiers.js'
-import type { PdsClient, RawResponse } from '../pds/xrpcClient.js'
+import { parseRetryAfter, type PdsClient, type RawResponse } from '../pds/xrpcClient.js'
 import { compareTids, tidTimestampMs } from './tid.js'
 import { probeLatestSeq } from './firehoseSeq.js'
 
@@ -94,10 +94,18 @@ async function crawlOne(relay: PdsClient, hostname: string, opts: CrawlOptions):
     let retryAfterMs: number | undefined
     try {
       const res = await relay.send({ method: 'POST', path: '/xrpc/com.atproto.sync.requestCrawl', body: { hostname }, auth: 'none', name: 'com.atproto.sync.requestCrawl' })
-      if (res.status >= 200 && res.status < 300) return { relay: relay.url, hostname, ok: true, attempts: n }
-      const e = answerError(res)
-      last = { error: e.line, xrpcError: e.name }
-      retryable = res.status === 429 || res.status >= 500
+      if (res.status >= 200 && res.status < 300 && (res.body === undefined || res.json) && !res.contentType.includes('html')) {
+        return { relay: relay.url, hostname, ok: true, attempts: n }
+      }
+      if (res.status >= 200 && res.status < 300) {
+        // A login page or a proxy's stub answered: the relay never got the request.
+        last = { error: `the relay answered HTTP ${res.status} with ${res.contentType || 'no content type'} instead of its JSON: a login page or proxy answered, the crawl was not requested` }
+        retryable = false
+      } else {
+        const e = answerError(res)
+        last = { error: e.line, xrpcError: e.name }
+        retryable = res.status === 429 || res.status >= 500
+      }
       if (res.status === 429) retryAfterMs = parseRetryAfter(res.headers['retry-after'])
     } catch (err) {
       last = { error: errLine(err) }
@@ -116,13 +124,7 @@ async function crawlOne(relay: PdsClient, hostname: string, opts: CrawlOptions):
 }
 
 /** Retry-After: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v
-  if (!s) return undefined
-  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000
-  const t = Date.parse(s)
-  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now())
-}
+export { parseRetryAfter }
 
 // ---------------------------------------------------------------------------------------
 // getHostStatus per relay, beside the PDS's own account count

@@ -15,7 +15,7 @@ export function parseAccountRef(input: string): AccountRef {
         hint: 'A DID looks like did:plc:abcd… or did:web:example.com',
       })
     }
-    return { kind: 'did', did: value }
+    return { kind: 'did', did: parseHostedDid(value, input) }
   }
   const handle = normalizeHandle(value)
   if (!isValidHandle(handle)) {
@@ -24,6 +24,30 @@ export function parseAccountRef(input: string): AccountRef {
     })
   }
   return { kind: 'handle', handle }
+}
+
+/**
+ * A PDS hosts did:plc and did:web accounts only: any other method (did:foo:bar, did:key)
+ * can name no account here, so it is bad input (exit 2), found before any network call.
+ */
+function parseHostedDid(did: string, input: string): string {
+  const method = did.split(':')[1]
+  if (method === 'plc') {
+    // did:plc: + 24 characters of base32 (lower case, digits 2-7).
+    if (!/^did:plc:[a-z2-7]{24}$/.test(did)) {
+      throw new UsageError(`"${input}" is not a valid did:plc (did:plc: and 24 characters a-z, 2-7)`, { hint: 'Copy the DID from `pdsctl account list`' })
+    }
+    return did
+  }
+  if (method === 'web') {
+    if (!/^did:web:[a-z0-9.-]+(%3[aA]\d+)?$/i.test(did)) {
+      throw new UsageError(`"${input}" is not a valid did:web (did:web:HOSTNAME)`, { hint: 'e.g. did:web:alice.example.com' })
+    }
+    return did
+  }
+  throw new UsageError(`"${input}" uses the DID method "${method}", which a PDS does not host`, {
+    hint: 'Accounts on a PDS are did:plc:… or did:web:…; or name the account by handle',
+  })
 }
 
 export function parseHandle(input: string): string {

@@ -148,7 +148,8 @@ export class PdsClient {
       throw this.badAnswer(req, res, 'an empty answer')
     }
     if (!res.json) {
-      if (req.anyBody && !res.contentType.includes('html')) return res
+      // Raw bodies are fine for `pdsctl xrpc`, but not a page, nor JSON that does not parse.
+      if (req.anyBody && !res.contentType.includes('html') && !res.contentType.includes('json')) return res
       throw this.badAnswer(req, res, 'an answer that is not JSON')
     }
     const rules = req.requires ?? REQUIRED_OUTPUT_FIELDS[name]

@@ -3,7 +3,8 @@
 // key (secp256k1, from @atproto/crypto, never hand-rolled curve code), rendered as a
 // pds.env fragment, a Kubernetes Secret, or JSON.
 import { randomBytes } from 'node:crypto'
-import { chmod, open } from 'node:fs/promises'
+import { lstat, open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { parseEmail } from '../pds/identifiers.js'
 
@@ -100,11 +101,39 @@ function shellQuote(v: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`
 }
 
-/** Create the file with mode 0600 (refusing to overwrite unless force; then 0600 too). */
+/**
+ * Before anything is generated: may `path` be written? Without --force it must not exist
+ * (so no rotation key is printed and then thrown away); with --force it may be a regular
+ * file, never a symlink (the secrets would land wherever it points) or anything else.
+ */
+export async function checkSecretTarget(path: string, opts: { force?: boolean } = {}): Promise<void> {
+  let st
+  try {
+    st = await lstat(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return
+    throw new UsageError(`cannot write ${path} (${code ?? (err as Error).message})`)
+  }
+  if (st.isSymbolicLink()) {
+    throw new UsageError(`${path} is a symbolic link; refusing to write secrets through it`, { hint: 'Name the real file, or remove the link' })
+  }
+  if (!st.isFile()) throw new UsageError(`${path} exists and is not a regular file`)
+  if (!opts.force) throw new UsageError(`${path} exists`, { hint: 'Pass --force to overwrite it' })
+}
+
+/**
+ * Write the file with mode 0600. A new file is created exclusively (O_EXCL: a link planted
+ * there is not followed). With force, the content goes to a new temporary file in the same
+ * folder (mode 0600 from the start) that is then renamed over the old one: rename replaces
+ * the name itself, so a symlink is never followed and readers never see half a file.
+ */
 export async function writeSecretFile(path: string, content: string, opts: { force?: boolean } = {}): Promise<void> {
+  await checkSecretTarget(path, opts)
+  const target = opts.force ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`) : path
   let fh
   try {
-    fh = await open(path, opts.force ? 'w' : 'wx', 0o600)
+    fh = await open(target, 'wx', 0o600)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') throw new UsageError(`${path} exists`, { hint: 'Pass --force to overwrite it' })
@@ -112,8 +141,20 @@ export async function writeSecretFile(path: string, content: string, opts: { for
   }
   try {
     await fh.writeFile(content)
-  } finally {
-    await fh.close()
+    await fh.chmod(0o600)
+    await fh.sync()
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await rm(target, { force: true })
+    throw new UsageError(`cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
-  await chmod(path, 0o600)
+  await fh.close()
+  if (target !== path) {
+    try {
+      await rename(target, path)
+    } catch (err) {
+      await rm(target, { force: true })
+      throw new UsageError(`cannot replace ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    }
+  }
 }

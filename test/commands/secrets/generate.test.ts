@@ -1,6 +1,6 @@
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, lstatSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parse } from 'yaml'
@@ -8,6 +8,16 @@ import { Secp256k1Keypair, verifySignature } from '@atproto/crypto'
 import { runCli } from '../../helpers/cli.js'
 import { parseEnvFile } from '../../../src/lib/cli/envFile.js'
 import type { GeneratedSecrets } from '../../../src/lib/selfhost/secrets.js'
+
+const dirs: string[] = []
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), prefix))
+  dirs.push(d)
+  return d
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
 
 test('json: hex lengths as the installer makes them; the rotation key is a valid secp256k1 key matching its did:key', async () => {
   const res = await runCli(['secrets', 'generate', '--json'])
@@ -40,7 +50,7 @@ test('env: a pds.env fragment that pdsctl (and a shell) read back', async () => 
 })
 
 test('k8s: a Secret whose data base64-decodes to the generated values; written with mode 0600, never overwritten without --force', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'secrets-'))
+  const dir = tempDir('secrets-')
   const file = path.join(dir, 'secret.yaml')
   const res = await runCli(['secrets', 'generate', '--format', 'k8s', '--namespace', 'bluesky', '--name', 'bluesky', '--smtp-url', 'smtp://mail:25', '--from-address', 'a@example.com', '--output', file])
   assert.equal(res.code, 0, res.stderr)
@@ -72,4 +82,49 @@ test('bad input: SMTP URL, from-address, names', async () => {
     assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`)
     assert.equal(res.stdout, '')
   }
+})
+
+test('--output EXISTING without --force fails before generating: no rotation key is printed and lost', async () => {
+  const dir = tempDir('secrets-')
+  const file = path.join(dir, 'pds.env')
+  writeFileSync(file, 'KEEP=1\n')
+  const res = await runCli(['secrets', 'generate', '--output', file])
+  assert.equal(res.code, 2, res.stderr)
+  assert.equal(res.stdout, '')
+  assert.doesNotMatch(res.stderr, /did:key|rotation key/i)
+  assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr)
+  assert.equal(readFileSync(file, 'utf8'), 'KEEP=1\n')
+})
+
+test('--force never writes through a symbolic link; a regular file is replaced whole, mode 0600, no temp file left', async () => {
+  const dir = tempDir('secrets-')
+  const victim = path.join(dir, 'victim.txt')
+  writeFileSync(victim, 'not yours\n')
+  const link = path.join(dir, 'secret.env')
+  symlinkSync(victim, link)
+  const res = await runCli(['secrets', 'generate', '--output', link, '--force'])
+  assert.equal(res.code, 2, res.stderr)
+  assert.match(res.stderr, /symbolic link/)
+  assert.doesNotMatch(res.stderr, /did:key/)
+  assert.equal(readFileSync(victim, 'utf8'), 'not yours\n')
+  assert.ok(lstatSync(link).isSymbolicLink())
+  // A dangling link (what an attacker plants before the file exists) is refused too.
+  const dangling = path.join(dir, 'new.env')
+  symlinkSync(path.join(dir, 'elsewhere.env'), dangling)
+  for (const args of [['--output', dangling], ['--output', dangling, '--force']]) {
+    const r = await runCli(['secrets', 'generate', ...args])
+    assert.equal(r.code, 2, r.stderr)
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['new.env', 'secret.env', 'victim.txt'])
+
+  const real = path.join(dir, 'real.env')
+  writeFileSync(real, 'OLD=1\n')
+  chmodSync(real, 0o644)
+  const forced = await runCli(['secrets', 'generate', '--output', real, '--force'])
+  assert.equal(forced.code, 0, forced.stderr)
+  const env = parseEnvFile(readFileSync(real, 'utf8'))
+  assert.match(env.PDS_ADMIN_PASSWORD ?? '', /^[0-9a-f]{32}$/)
+  assert.equal(env.OLD, undefined)
+  assert.equal(statSync(real).mode & 0o777, 0o600)
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [])
 })

@@ -48,3 +48,18 @@ test('a bare loopback address is refused with the http:// form to use (not blame
   assert.equal(parsePdsUrl('http://127.0.0.1:3000'), 'http://127.0.0.1:3000')
   assert.equal(parsePdsUrl('pds.example.com'), 'https://pds.example.com')
 })
+
+test('DIDs a PDS cannot host are bad input (exit 2), not "not found"', () => {
+  for (const bad of ['did:foo:bar', 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', 'did:plc:abc', 'did:plc:EWVI7NXZYOUN6ZHXRHS64OIZ', 'did:plc:ewvi7nxzyoun6zhxrhs64oiz0', 'did:web:exa_mple.com']) {
+    assert.throws(() => parseAccountRef(bad), (err: unknown) => err instanceof UsageError && err.exitCode === 2 && err.line.includes(bad), bad)
+  }
+  assert.match((() => {
+    try {
+      parseAccountRef('did:foo:bar')
+    } catch (err) {
+      return (err as UsageError).line
+    }
+    return ''
+  })(), /method "foo".*did:plc/)
+  assert.deepEqual(parseAccountRef('did:web:localhost%3A2583'), { kind: 'did', did: 'did:web:localhost%3A2583' })
+})

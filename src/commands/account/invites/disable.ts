@@ -24,6 +24,8 @@ JSON: {did, handle, action, dryRun, codesDisabled}; with -: {results, ok, failed
     note: Flags.string({ description: 'A note stored with the change.' }),
     'keep-codes': Flags.boolean({ description: 'Leave the codes the account already holds working; only stop new ones.' }),
     'dry-run': Flags.boolean({ description: 'Resolve and check the account(s), change nothing.' }),
+    // Accepted like on every other account verb, so scripts can pass it everywhere; this verb does not ask.
+    yes: Flags.boolean({ char: 'y', description: 'Accepted for scripts (this verb does not ask for confirmation).' }),
   }
 
   async run() {

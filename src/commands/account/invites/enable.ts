@@ -11,6 +11,8 @@ JSON: {did, handle, action, dryRun}; with -: {results, ok, failed}.`
   static override flags = {
     note: Flags.string({ description: 'A note stored with the change.' }),
     'dry-run': Flags.boolean({ description: 'Resolve and check the account(s), change nothing.' }),
+    // Accepted like on every other account verb, so scripts can pass it everywhere; this verb does not ask.
+    yes: Flags.boolean({ char: 'y', description: 'Accepted for scripts (this verb does not ask for confirmation).' }),
   }
 
   async run() {

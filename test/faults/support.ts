@@ -1,0 +1,638 @@
+// The fault suite's table: every network command, the call each fault is aimed at, the
+// exit code the README documents for a broken answer, and how to check afterwards on the
+// real PDS that nothing was claimed that did not happen. The test files (reads, writes,
+// hangs, signals) run slices of it against their own test bed, so node runs them in parallel.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../bed/pds.js'
+import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
+import { startRelay } from '../bed/relay.js'
+import type { Recorder } from '../helpers/recorder.js'
+import { BIN, ROOT, cleanEnv } from '../helpers/cli.js'
+
+/** Modes every command meets on the call it depends on. */
+export const ANSWER_MODES: FaultMode[] = [
+  'refused',
+  'html-502',
+  'text-500',
+  'json-invalid',
+  'html-200',
+  'truncated',
+  'reset-mid-body',
+  'redirect',
+  'html-401',
+  'retry-after-short',
+  'retry-after-long',
+  'oversized',
+  'missing-fields',
+  'null-fields',
+  'tls-self-signed',
+]
+/** Modes where the server says nothing (or almost): the per-request deadline must end them. */
+export const HANG_MODES: FaultMode[] = ['no-answer', 'slow-headers', 'slow-body']
+/** Modes of paginated listings. */
+export const LISTING_MODES: FaultMode[] = ['endless-cursor', 'page2-fails']
+
+/** `--timeout` given to every case, in seconds. */
+export const TIMEOUT_S = 2
+/**
+ * Hard kill: a case still running after this needed SIGKILL, which is a failure. Generous,
+ * because start-up on a loaded machine takes seconds; the deadline itself is measured from
+ * the request's arrival at the fault server (DEADLINE_SLACK_MS).
+ */
+export const KILL_AFTER_MS = { answer: 25_000, hang: 25_000 }
+/** A stuck request must end within --timeout plus this, counted from its arrival at the fault server. */
+export const DEADLINE_SLACK_MS = 3000
+
+export interface World {
+  bed: TestBed
+  relay: Recorder
+  admin: string
+  /** Accounts made for the suite, by role. */
+  acct: Record<string, SeededAccount>
+  postUri: string
+  blobCid: string
+  blobOwner: SeededAccount
+  inviteCode: string
+  bodyFile: string
+  tmp: string
+  /** A fresh account, for cases that may really change something (the short 429 on a write). */
+  fresh(prefix: string): Promise<SeededAccount>
+}
+
+export interface Subject {
+  args: string[]
+  /** True when the write happened on the PDS (or the relay). */
+  changed?: () => Promise<boolean>
+}
+
+export interface CommandSpec {
+  name: string
+  /** The NSID whose answers the fault replaces (the call the command depends on). */
+  key: string
+  /** A different NSID for the field modes (e.g. health: _health may rightly be `{}`). */
+  fieldsKey?: string
+  write?: boolean
+  /** The fault sits in front of the relay, not the PDS. */
+  relay?: boolean
+  /** Listing commands also meet the pagination modes. */
+  listing?: boolean
+  /** A procedure without output (the PDS answers 200 with no body): the field modes do not apply. */
+  noOutput?: boolean
+  subject(w: World, mode: FaultMode): Promise<Subject>
+  /** Exit codes accepted for a broken answer in this mode (default: the table below). */
+  expect?: (mode: FaultMode) => number[]
+  /** stderr lines that are status, not errors (doctor's "Checking …"). */
+  statusLines?: RegExp
+}
+
+/**
+ * Modes in which a write may really reach the PDS (the retry after a short 429; TLS that a
+ * broken client failed to verify): their cases get a subject of their own, so a write that
+ * happened cannot spoil the shared subjects of the other cases.
+ */
+export const forwards = (m: FaultMode) => m === 'retry-after-short' || m === 'tls-self-signed'
+
+const adminAuth = (w: World) => 'Basic ' + Buffer.from(`admin:${w.admin}`).toString('base64')
+async function get(w: World, nsid: string, params: Record<string, string>): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${w.bed.url}/xrpc/${nsid}?${new URLSearchParams(params)}`, { headers: { authorization: adminAuth(w) } })
+  return { status: res.status, body: await res.json().catch(() => null) }
+}
+const takendown = async (w: World, did: string) => (await get(w, 'com.atproto.admin.getSubjectStatus', { did })).body?.takedown?.applied === true
+const repoActive = async (w: World, did: string) => (await get(w, 'com.atproto.sync.getRepoStatus', { did })).body?.active === true
+const accountInfo = async (w: World, did: string) => (await get(w, 'com.atproto.admin.getAccountInfo', { did })).body
+
+/** The default documented exit code of a broken answer. */
+export function defaultExpect(spec: CommandSpec, mode: FaultMode): number[] {
+  if (spec.name === 'health' || spec.name === 'doctor') return mode === 'retry-after-short' ? [0] : [6]
+  if (mode === 'retry-after-short') return spec.write ? [0, 1] : [0]
+  if (mode === 'html-401') return spec.relay ? [1, 3] : [3]
+  return [1]
+}
+
+export const COMMANDS: CommandSpec[] = [
+  { name: 'health', key: '_health', fieldsKey: 'com.atproto.server.describeServer', subject: async () => ({ args: ['health'] }) },
+  {
+    name: 'doctor',
+    key: '_health',
+    fieldsKey: 'com.atproto.server.describeServer',
+    statusLines: /^Checking /,
+    subject: async () => ({ args: ['doctor', '--no-relays'] }),
+  },
+  { name: 'account list', key: 'com.atproto.sync.listRepos', fieldsKey: 'com.atproto.admin.getAccountInfos', listing: true, subject: async () => ({ args: ['account', 'list'] }) },
+  { name: 'account info', key: 'com.atproto.admin.getAccountInfo', subject: async (w) => ({ args: ['account', 'info', w.acct.reader.did] }) },
+  {
+    name: 'account info (unknown handle: the fallback scan)',
+    key: 'com.atproto.sync.listRepos',
+    listing: true,
+    subject: async () => ({ args: ['account', 'info', 'nobody-here.test'] }),
+    expect: (m) => (m === 'retry-after-short' ? [4] : m === 'html-401' ? [3] : [1]),
+  },
+  { name: 'email status', key: 'com.atproto.admin.getAccountInfo', subject: async (w) => ({ args: ['email', 'status', w.acct.reader.did] }) },
+  { name: 'invite list', key: 'com.atproto.admin.getInviteCodes', listing: true, subject: async () => ({ args: ['invite', 'list'] }) },
+  { name: 'invite tree', key: 'com.atproto.admin.getInviteCodes', listing: true, subject: async () => ({ args: ['invite', 'tree'] }) },
+  { name: 'stats', key: 'com.atproto.sync.listRepos', fieldsKey: 'com.atproto.admin.getAccountInfos', listing: true, subject: async () => ({ args: ['stats'] }) },
+  {
+    name: 'xrpc',
+    key: 'com.atproto.admin.getAccountInfo',
+    subject: async (w) => ({ args: ['xrpc', 'com.atproto.admin.getAccountInfo', `did=${w.acct.reader.did}`] }),
+    // The client checks the fields of every call it knows, under xrpc too: a getAccountInfo
+    // answer without did is a broken answer whoever asked (exit 1, naming the field).
+  },
+  {
+    name: 'relay status',
+    key: 'com.atproto.sync.getHostStatus',
+    relay: true,
+    statusLines: /^Asking \d+ relays? about /,
+    subject: async () => ({ args: ['relay', 'status', '--relay', 'RELAY', '--hostname', 'pds.example.com', '--no-pds'] }),
+  },
+  {
+    name: 'request-crawl',
+    statusLines: /: attempt \d+ failed \(.*\); retrying in [\d.]+ s/,
+    noOutput: true,
+    key: 'com.atproto.sync.requestCrawl',
+    relay: true,
+    write: true,
+    subject: async (w, m) => {
+      // A hostname of its own: cases run side by side against the same relay stand-in.
+      const hostname = `crawl-${m}-${Math.random().toString(36).slice(2, 8)}.example.com`
+      const crawled = () => w.relay.requests.some((r) => r.url.endsWith('/com.atproto.sync.requestCrawl') && r.body.includes(`"${hostname}"`))
+      // Two attempts: the retry is exercised, and a case stays short.
+      return { args: ['request-crawl', 'RELAY', '--hostname', hostname, '--attempts', '2'], changed: async () => crawled() }
+    },
+  },
+  {
+    name: 'account takedown',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('tdn') : w.acct.takedown
+      return { args: ['account', 'takedown', a.did, '--yes'], changed: () => takendown(w, a.did) }
+    },
+  },
+  {
+    name: 'account untakedown',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      let a = w.acct.untakedown
+      if (forwards(m)) {
+        a = await w.fresh('utd')
+        await xrpc(w.bed.url, 'com.atproto.admin.updateSubjectStatus', { subject: { $type: 'com.atproto.admin.defs#repoRef', did: a.did }, takedown: { applied: true } }, w.admin)
+      }
+      return { args: ['account', 'untakedown', a.did, '--yes'], changed: async () => !(await takendown(w, a.did)) }
+    },
+  },
+  {
+    name: 'account deactivate',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('dea') : w.acct.deactivate
+      return { args: ['account', 'deactivate', a.did, '--yes'], changed: async () => !(await repoActive(w, a.did)) }
+    },
+  },
+  {
+    name: 'account activate',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      let a = w.acct.activate
+      if (forwards(m)) {
+        a = await w.fresh('act')
+        await xrpc(w.bed.url, 'com.atproto.admin.updateSubjectStatus', { subject: { $type: 'com.atproto.admin.defs#repoRef', did: a.did }, deactivated: { applied: true } }, w.admin)
+      }
+      return { args: ['account', 'activate', a.did, '--yes'], changed: () => repoActive(w, a.did) }
+    },
+  },
+  {
+    name: 'account delete',
+    noOutput: true,
+    key: 'com.atproto.admin.deleteAccount',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('del') : w.acct.delete
+      return { args: ['account', 'delete', a.did, '--yes'], changed: async () => (await get(w, 'com.atproto.admin.getAccountInfo', { did: a.did })).status !== 200 }
+    },
+  },
+  {
+    name: 'account reset-password',
+    noOutput: true,
+    key: 'com.atproto.admin.updateAccountPassword',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('rpw') : w.acct.password
+      return {
+        args: ['account', 'reset-password', a.did, '--yes'],
+        changed: async () => {
+          const res = await fetch(`${w.bed.url}/xrpc/com.atproto.server.createSession`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ identifier: a.did, password: a.password }),
+          })
+          return res.status !== 200
+        },
+      }
+    },
+  },
+  {
+    name: 'account update',
+    noOutput: true,
+    key: 'com.atproto.admin.updateAccountEmail',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('upd') : w.acct.update
+      const email = `changed-${m}@example.com`
+      return { args: ['account', 'update', a.did, '--email', email], changed: async () => (await accountInfo(w, a.did))?.email === email }
+    },
+  },
+  {
+    name: 'account create',
+    key: 'com.atproto.server.createAccount',
+    write: true,
+    subject: async (w, m) => {
+      const handle = `new${Math.random().toString(36).slice(2, 9)}.test`
+      return {
+        args: ['account', 'create', '--handle', handle, '--email', `${handle.split('.')[0]}@example.com`],
+        changed: async () => (await fetch(`${w.bed.url}/xrpc/com.atproto.identity.resolveHandle?handle=${handle}`)).status === 200,
+      }
+    },
+  },
+  {
+    name: 'account invites disable',
+    noOutput: true,
+    key: 'com.atproto.admin.disableAccountInvites',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('ind') : w.acct.invitesOn
+      return { args: ['account', 'invites', 'disable', a.did, '--yes'], changed: async () => (await accountInfo(w, a.did))?.invitesDisabled === true }
+    },
+  },
+  {
+    name: 'account invites enable',
+    noOutput: true,
+    key: 'com.atproto.admin.enableAccountInvites',
+    write: true,
+    subject: async (w, m) => {
+      let a = w.acct.invitesOff
+      if (forwards(m)) {
+        a = await w.fresh('ine')
+        await xrpc(w.bed.url, 'com.atproto.admin.disableAccountInvites', { account: a.did }, w.admin)
+      }
+      return { args: ['account', 'invites', 'enable', a.did, '--yes'], changed: async () => (await accountInfo(w, a.did))?.invitesDisabled !== true }
+    },
+  },
+  {
+    name: 'invite create',
+    key: 'com.atproto.server.createInviteCodes',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('ivc') : w.acct.inviteFor
+      const count = async () => ((await get(w, 'com.atproto.admin.getInviteCodes', { limit: '500' })).body?.codes ?? []).filter((c: any) => c.forAccount === a.did).length
+      const before = await count()
+      return { args: ['invite', 'create', '--for', a.did], changed: async () => (await count()) > before }
+    },
+  },
+  {
+    name: 'invite disable',
+    noOutput: true,
+    key: 'com.atproto.admin.disableInviteCodes',
+    write: true,
+    subject: async (w, m) => {
+      const code = forwards(m) ? (await xrpc(w.bed.url, 'com.atproto.server.createInviteCode', { useCount: 1 }, w.admin)).code : w.inviteCode
+      return {
+        args: ['invite', 'disable', code, '--yes'],
+        changed: async () => ((await get(w, 'com.atproto.admin.getInviteCodes', { limit: '500' })).body?.codes ?? []).some((c: any) => c.code === code && c.disabled),
+      }
+    },
+  },
+  {
+    name: 'email send',
+    key: 'com.atproto.admin.sendEmail',
+    write: true,
+    subject: async (w, m) => {
+      const a = forwards(m) ? await w.fresh('eml') : w.acct.mail
+      const subject = `faults ${m} ${Math.random().toString(36).slice(2)}`
+      return {
+        args: ['email', 'send', a.did, '--subject', subject, '--body-file', w.bodyFile],
+        changed: async () => w.bed.mail.messages.some((msg: { subject?: string }) => msg.subject === subject),
+      }
+    },
+  },
+  {
+    name: 'record takedown',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      const uri = forwards(m) ? await makePost(w, await w.fresh('rec')) : w.postUri
+      return {
+        args: ['record', 'takedown', uri, '--yes'],
+        changed: async () => (await get(w, 'com.atproto.admin.getSubjectStatus', { uri })).body?.takedown?.applied === true,
+      }
+    },
+  },
+  {
+    name: 'blob takedown',
+    key: 'com.atproto.admin.updateSubjectStatus',
+    write: true,
+    subject: async (w, m) => {
+      const { did, cid } = forwards(m) ? await makeBlob(w, await w.fresh('blb')) : { did: w.blobOwner.did, cid: w.blobCid }
+      return {
+        args: ['blob', 'takedown', did, cid, '--yes'],
+        changed: async () => (await get(w, 'com.atproto.admin.getSubjectStatus', { did, blob: cid })).body?.takedown?.applied === true,
+      }
+    },
+  },
+]
+
+async function session(w: World, a: SeededAccount): Promise<Record<string, string>> {
+  const s = await xrpc(w.bed.url, 'com.atproto.server.createSession', { identifier: a.did, password: a.password })
+  return { authorization: `Bearer ${s.accessJwt}` }
+}
+
+async function makePost(w: World, a: SeededAccount): Promise<string> {
+  const auth = await session(w, a)
+  const res = await fetch(`${w.bed.url}/xrpc/com.atproto.repo.createRecord`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ repo: a.did, collection: 'app.bsky.feed.post', record: { $type: 'app.bsky.feed.post', text: 'faults', createdAt: new Date().toISOString() } }),
+  })
+  return ((await res.json()) as { uri: string }).uri
+}
+
+async function makeBlob(w: World, a: SeededAccount): Promise<{ did: string; cid: string }> {
+  const auth = await session(w, a)
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + Math.random().toString(16).slice(2).padEnd(16, '0'), 'hex')
+  const blob = (await fetch(`${w.bed.url}/xrpc/com.atproto.repo.uploadBlob`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' }, body: png }).then((r) => r.json())) as {
+    blob: { ref: { $link: string } }
+  }
+  await fetch(`${w.bed.url}/xrpc/com.atproto.repo.putRecord`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ repo: a.did, collection: 'app.bsky.actor.profile', rkey: 'self', record: { $type: 'app.bsky.actor.profile', avatar: blob.blob } }),
+  })
+  return { did: a.did, cid: blob.blob.ref.$link }
+}
+
+/** One test bed with everything the table needs. */
+export async function startWorld(): Promise<World> {
+  const bed = await startTestBed()
+  const relay = await startRelay({ knownHosts: { 'pds.example.com': { status: 'active', accountCount: 3 } } })
+  const roles = ['reader', 'takedown', 'untakedown', 'deactivate', 'activate', 'delete', 'password', 'update', 'invitesOn', 'invitesOff', 'inviteFor', 'mail', 'poster', 'blob']
+  const seeded = await bed.seed(roles.length, 'fault')
+  const acct = Object.fromEntries(roles.map((r, i) => [r, seeded[i]])) as Record<string, SeededAccount>
+  const admin = bed.adminPassword
+  const repoRef = (did: string) => ({ $type: 'com.atproto.admin.defs#repoRef', did })
+  await xrpc(bed.url, 'com.atproto.admin.updateSubjectStatus', { subject: repoRef(acct.untakedown.did), takedown: { applied: true } }, admin)
+  await xrpc(bed.url, 'com.atproto.admin.updateSubjectStatus', { subject: repoRef(acct.activate.did), deactivated: { applied: true } }, admin)
+  await xrpc(bed.url, 'com.atproto.admin.disableAccountInvites', { account: acct.invitesOff.did }, admin)
+  const inviteCode = (await xrpc(bed.url, 'com.atproto.server.createInviteCode', { useCount: 1 }, admin)).code as string
+  const tmp = mkdtempSync(path.join(tmpdir(), 'pdsctl-faults-'))
+  const bodyFile = path.join(tmp, 'body.txt')
+  writeFileSync(bodyFile, 'A notice from the fault suite.\n')
+  let n = 0
+  const w: World = {
+    bed,
+    relay,
+    admin,
+    acct,
+    postUri: '',
+    blobCid: '',
+    blobOwner: acct.blob,
+    inviteCode,
+    bodyFile,
+    tmp,
+    fresh: async (prefix) => bed.createAccount(`${prefix}${n++}x${Math.random().toString(36).slice(2, 6)}.test`),
+  }
+  w.postUri = await makePost(w, acct.poster)
+  w.blobCid = (await makeBlob(w, acct.blob)).cid
+  return w
+}
+
+export async function stopWorld(w: World | undefined): Promise<void> {
+  if (!w) return
+  await w.relay.close()
+  await w.bed.close()
+  rmSync(w.tmp, { recursive: true, force: true })
+}
+
+export interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** Killed by the hard timer (SIGKILL): a failure whatever else happened. */
+  killed: boolean
+  ms: number
+  /** Date.now() when it ended. */
+  endedAt: number
+}
+
+/** Spawn bin/run.js with a hard SIGKILL timer; `started` lets a caller signal the child. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>, killAfterMs: number, started?: (child: ChildProcess) => void): Promise<Run> {
+  const fullEnv = cleanEnv(env)
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let killed = false
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, killAfterMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      rmSync(fullEnv.HOME, { recursive: true, force: true })
+      resolve({ code, signal, stdout, stderr, killed, ms: Math.round(performance.now() - t0), endedAt: Date.now() })
+    })
+    child.stdin.end('')
+    started?.(child)
+  })
+}
+
+/** A tiny semaphore: the whole suite shares two cores with other work. */
+export function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const queue: Array<() => void> = []
+  return async (fn) => {
+    if (active >= max) await new Promise<void>((r) => queue.push(r))
+    active++
+    try {
+      return await fn()
+    } finally {
+      active--
+      queue.shift()?.()
+    }
+  }
+}
+
+/** Set up the fault server for one case: the fault on the command's key call, the rest passing through. */
+export async function faultFor(w: World, spec: CommandSpec, mode: FaultMode): Promise<FaultServer> {
+  const upstream = spec.relay ? w.relay.url : w.bed.url
+  const key = (mode === 'missing-fields' || mode === 'null-fields') && spec.fieldsKey ? spec.fieldsKey : spec.key
+  if (mode === 'refused' || mode === 'tls-self-signed') return startFaultServer({ upstream, mode })
+  return startFaultServer({ upstream, paths: { [key]: mode } })
+}
+
+export function caseArgs(w: World, spec: CommandSpec, subject: Subject, fault: FaultServer, json: boolean): { args: string[]; env: Record<string, string> } {
+  const args = subject.args.map((a) => (a === 'RELAY' ? fault.url : a))
+  const env: Record<string, string> = { PDS_URL: spec.relay ? w.bed.url : fault.url, PDS_ADMIN_PASSWORD: w.admin }
+  // Whatever this variable says, pdsctl verifies TLS (README).
+  if (fault.url.startsWith('https:')) env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+  return { args: [...args, '--timeout', String(TIMEOUT_S), ...(json ? ['--json'] : [])], env }
+}
+
+const BAD_OUTPUT = [
+  { re: /\bundefined\b/, what: '"undefined"' },
+  { re: /\[object Object\]/, what: '"[object Object]"' },
+  { re: /internal error/i, what: '"internal error"' },
+  { re: /^\s+at .+[:(]\d+:\d+\)?$/m, what: 'a stack trace' },
+  { re: /\bNaN\b/, what: '"NaN"' },
+]
+
+/** The assertions every failing case must pass. */
+export function assertCleanFailure(spec: CommandSpec, mode: FaultMode, run: Run, json: boolean, expected: number[]): void {
+  const label = `${spec.name} [${mode}]${json ? ' --json' : ''}`
+  const detail = `\n--- exit ${run.code} signal ${run.signal} in ${run.ms} ms\n--- stderr:\n${run.stderr}\n--- stdout:\n${run.stdout.slice(0, 800)}`
+  assert.equal(run.killed, false, `${label}: still running after its deadline, needed SIGKILL${detail}`)
+  assert.ok(expected.includes(run.code ?? -1), `${label}: exit ${run.code}, documented ${expected.join(' or ')}${detail}`)
+  for (const bad of BAD_OUTPUT) {
+    assert.ok(!bad.re.test(run.stderr) && !bad.re.test(run.stdout), `${label}: output contains ${bad.what}${detail}`)
+  }
+  if (json) {
+    if (run.stdout.trim() !== '') {
+      assert.doesNotThrow(() => JSON.parse(run.stdout), `${label}: --json stdout is not one JSON document${detail}`)
+    }
+  }
+  if (run.code !== 0) {
+    // The documented warning when NODE_TLS_REJECT_UNAUTHORIZED is set (the TLS cases set it) is not an error line.
+    const warning = /^Warning: NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored/
+    const lines = run.stderr.split('\n').filter((l) => l.trim() !== '' && !(spec.statusLines?.test(l) ?? false) && !(mode === 'tls-self-signed' && warning.test(l)))
+    assert.equal(lines.length, 1, `${label}: wanted exactly one stderr line naming the problem${detail}`)
+    assert.match(lines[0], /^Error: \S.{10,}/, `${label}: the stderr line does not name the problem${detail}`)
+    if (mode === 'retry-after-long' || (mode === 'retry-after-short' && spec.write)) {
+      // A check command (health, doctor) says it in its report; the others in the error line.
+      const where = spec.name === 'health' || spec.name === 'doctor' ? run.stdout + run.stderr : lines[0]
+      assert.match(where, /retry|try again|rate.?limit/i, `${label}: a 429 must say to retry later${detail}`)
+    }
+  }
+}
+
+export interface Tally {
+  file: string
+  run: number
+  passed: number
+  failed: string[]
+  gapsStillFailing: string[]
+  gapsNowPassing: string[]
+}
+
+export function newTally(file: string): Tally {
+  return { file, run: 0, passed: 0, failed: [], gapsStillFailing: [], gapsNowPassing: [] }
+}
+
+/** The summary line the lead quotes. */
+export function printTally(t: Tally): void {
+  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass`
+  process.stdout.write(`# ${line}\n`)
+  if (t.gapsNowPassing.length) process.stdout.write(`# now passing, remove from EXPECTED_GAPS: ${t.gapsNowPassing.join(' | ')}\n`)
+}
+
+/**
+ * Register one case as a node:test test. A case listed in `gaps` is a real, failing
+ * assertion waiting for a fix elsewhere: it runs as `todo` (reported, not failing the run).
+ */
+export function faultCase(tally: Tally, gaps: Map<string, string>, id: string, body: () => Promise<void>): void {
+  const gap = gaps.get(id)
+  test(id, gap ? { todo: gap } : {}, async () => {
+    tally.run++
+    try {
+      await body()
+      tally.passed++
+      if (gap) tally.gapsNowPassing.push(id)
+    } catch (err) {
+      if (gap) tally.gapsStillFailing.push(id)
+      else tally.failed.push(id)
+      throw err
+    }
+  })
+}
+
+/** The modes a command meets. */
+export function modesOf(spec: CommandSpec, modes: FaultMode[]): FaultMode[] {
+  return [...modes, ...(spec.listing ? LISTING_MODES : [])].filter((m) => !(spec.noOutput && (m === 'missing-fields' || m === 'null-fields')))
+}
+
+/** One command against one fault: run it, check the output, then check the PDS. */
+export async function runFaultCase(w: World, spec: CommandSpec, mode: FaultMode, json: boolean, killAfterMs: number): Promise<void> {
+  const subject = await spec.subject(w, mode)
+  const fault = await faultFor(w, spec, mode)
+  try {
+    const { args, env } = caseArgs(w, spec, subject, fault, json)
+    const run = await spawnCli(args, env, killAfterMs)
+    const expected = spec.expect ? spec.expect(mode) : defaultExpect(spec, mode)
+    assertCleanFailure(spec, mode, run, json, expected)
+    const label = `${spec.name} [${mode}]${json ? ' --json' : ''}`
+    if (spec.write && subject.changed) {
+      const changed = await subject.changed()
+      if (run.code === 0) assert.ok(changed, `${label}: exit 0, but the change is not on the ${spec.relay ? 'relay' : 'PDS'}: it claimed what did not happen\n${run.stderr}`)
+      // The fault server forwards a broken write only in the short-429 mode (the retry).
+      else if (mode !== 'retry-after-short') assert.equal(changed, false, `${label}: the write reached the server although the fault server never forwarded it`)
+    }
+    if (mode === 'redirect') assert.equal(fault.elsewhere.requests.length, 0, `${label}: the redirect was followed to another origin`)
+    if (mode === 'tls-self-signed') assert.equal(fault.requests.length, 0, `${label}: a request went over a TLS connection that was not verified`)
+    if (mode === 'endless-cursor') assert.ok(fault.hits(spec.key) <= 3, `${label}: followed the same cursor ${fault.hits(spec.key)} times`)
+    if (HANG_MODES.includes(mode)) {
+      const stuck = fault.requests.filter((r) => r.mode === mode)
+      assert.ok(stuck.length > 0, `${label}: the request never reached the fault server\n${run.stderr}`)
+      const waited = run.endedAt - stuck[stuck.length - 1].at
+      assert.ok(waited <= TIMEOUT_S * 1000 + DEADLINE_SLACK_MS, `${label}: ended ${waited} ms after its last request arrived (--timeout ${TIMEOUT_S}: limit ${TIMEOUT_S * 1000 + DEADLINE_SLACK_MS} ms)\n${run.stderr}`)
+    }
+  } finally {
+    await fault.close()
+  }
+}
+
+/** A command stuck in a request (no answer) gets `signal`: it must end within 1 s with 128+n. */
+export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
+  const subject = await spec.subject(w, 'no-answer')
+  const fault = await startFaultServer({ upstream: spec.relay ? w.relay.url : w.bed.url, paths: { [spec.key]: 'no-answer' } })
+  const label = `${spec.name} [${signal} while waiting]`
+  try {
+    const { args, env } = caseArgs(w, spec, subject, fault, false)
+    // A long --timeout: only the signal can end it.
+    args.splice(args.indexOf('--timeout') + 1, 1, '600')
+    let signalledAt = 0
+    let arrived = false
+    const run = await spawnCli(args, env, 15_000, (child) => {
+      const started = Date.now()
+      const poll = setInterval(() => {
+        if (fault.hits(spec.key) > 0 || Date.now() - started > 10_000) {
+          clearInterval(poll)
+          arrived = fault.hits(spec.key) > 0
+          signalledAt = performance.now()
+          child.kill(signal)
+        }
+      }, 25)
+      child.on('close', () => clearInterval(poll))
+    })
+    const afterSignal = Math.round(performance.now() - signalledAt)
+    assert.ok(arrived, `${label}: the request never reached the fault server\n${run.stderr}`)
+    assert.equal(run.killed, false, `${label}: ignored ${signal}, needed SIGKILL\n${run.stderr}`)
+    const code = signal === 'SIGTERM' ? 143 : 130
+    assert.ok(run.code === code || run.signal === signal, `${label}: exit ${run.code} (signal ${run.signal}), wanted ${code}\n${run.stderr}`)
+    assert.ok(afterSignal <= 1000, `${label}: took ${afterSignal} ms after the signal (limit 1000)\n${run.stderr}`)
+    for (const bad of BAD_OUTPUT) assert.ok(!bad.re.test(run.stderr), `${label}: output contains ${bad.what}\n${run.stderr}`)
+    if (subject.changed) assert.equal(await subject.changed(), false, `${label}: the write happened`)
+  } finally {
+    await fault.close()
+  }
+}
