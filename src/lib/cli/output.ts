@@ -1,6 +1,6 @@
 // Everything pdsctl writes to stdout goes through here. Three shapes:
 // - json: the documented JSON shape (arrays stream element by element);
-// - table: cli-table3 on a terminal, for people;
+// - table: aligned columns fitted to the terminal (table.ts), for people;
 // - tsv: tab-separated rows when piped, no header, no colour, ISO timestamps (cut/awk-friendly).
 // Status and progress go to stderr (`status`), never to stdout.
 import { once } from 'node:events'

@@ -3,7 +3,7 @@
 // in pdsctl reads process.env.
 import { UsageError } from '../errors.js'
 import { readEnvFile, type EnvMap } from './envFile.js'
-import { parsePdsUrl } from '../pds/identifiers.js'
+import { parsePdsUrl } from '../pds/urls.js'
 
 /** Where a kube target finds the PDS (flags --kube-*). */
 export interface KubeSettings {

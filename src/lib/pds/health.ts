@@ -44,6 +44,12 @@ export interface HealthReport {
 
 export async function checkHealth(client: PdsClient): Promise<HealthReport> {
   const report: HealthReport = { url: client.url, healthy: false, version: null, rttMs: null, server: null, problems: [] }
+  // Both calls at once (one round trip, not two); describeServer's answer counts only when
+  // /xrpc/_health says the PDS is up.
+  const described = client.query('com.atproto.server.describeServer', {}, 'none').then(
+    (d) => ({ d }),
+    (err: unknown) => ({ err }),
+  )
   try {
     const res = await client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
     report.rttMs = res.ms
@@ -57,8 +63,9 @@ export async function checkHealth(client: PdsClient): Promise<HealthReport> {
     report.problems.push(err instanceof PdsctlError ? err.line : String(err))
     return report
   }
-  try {
-    const d = await client.query('com.atproto.server.describeServer', {}, 'none')
+  const answer = await described
+  if ('d' in answer) {
+    const d = answer.d
     report.server = {
       did: d.did,
       inviteCodeRequired: Boolean(d.inviteCodeRequired),
@@ -66,7 +73,8 @@ export async function checkHealth(client: PdsClient): Promise<HealthReport> {
       contactEmail: d.contact?.email ?? null,
       links: { privacyPolicy: d.links?.privacyPolicy ?? null, termsOfService: d.links?.termsOfService ?? null },
     }
-  } catch (err) {
+  } else {
+    const err = answer.err
     report.problems.push(`describeServer failed: ${err instanceof PdsctlError ? err.line : String(err)}`)
   }
   report.healthy = report.problems.length === 0
