@@ -63,27 +63,25 @@ module.enableCompileCache?.()
 const { hoistLeadingFlags } = await import('../dist/lib/cli/argv.js')
 const args = hoistLeadingFlags(argv)
 
-/** The command id named by the leading words of args (oclif's rule for a space separator), or undefined. */
+/**
+ * The command id named by the leading words of args, or undefined: the longest run of words
+ * that is a command (oclif's rule for a space separator), so `backup verify DIR` is
+ * `backup:verify` even though `backup DIR` is a command too.
+ */
 function findCommandId(config, args) {
   let found
   const words = []
   for (const arg of args) {
     if (arg === '--' || arg.startsWith('-')) break
-    words.push(arg)
-    const id = words.join(':')
+    const id = [...words, arg].join(':')
     const cmd = config.findCommand(id)
-    if (cmd) {
-      found = { id, cmd, rest: args.slice(words.length) }
-      // A command that takes arguments owns every word after it.
-      if (Object.keys(cmd.args ?? {}).length > 0) break
-    } else if (!config.findTopic(id)) break
+    if (!cmd && !config.findTopic(id)) break
+    words.push(arg)
+    if (cmd) found = { id, cmd, rest: args.slice(words.length) }
   }
   return found
 }
 
-// oclif's flags and error modules load its help system at the top (for the --help flag
-// and for showing help after some errors), ~20 ms. A stand-in takes its place in the
-// module cache and loads the real module the first time anything in it is used.
 const require = module.createRequire(import.meta.url)
 const helpPath = require.resolve('@oclif/core/help')
 if (!require.cache[helpPath]) {

@@ -75,7 +75,7 @@ fi
 shim="$root/.tools/bin/pdsctl"
 shim_text="#!/bin/sh
 # Written by scripts/dev.sh: pdsctl from $root on $(node --version).
-exec \"$(command -v node)\" \"$root/bin/run.js\" \"\$@\"
+exec \"$(command -v node)\" -- \"$root/bin/run.js\" \"\$@\"
 "
 if [ ! -f "$shim" ] || [ "$(cat "$shim")" != "${shim_text%$'\n'}" ]; then
   mkdir -p "$root/.tools/bin"
@@ -96,7 +96,8 @@ shift || true
 if [ "$target" = pdsctl ]; then
   build_if_stale
   cd "$caller"
-  exec node "$root/bin/run.js" "$@"
+  # `--`: Node must not take pdsctl's --env-file for its own (nodejs/node#54232).
+  exec node -- "$root/bin/run.js" "$@"
 fi
 if [ "$target" = test ]; then bash scripts/pds04.sh; fi  # the real PDS 0.4.x the compatibility tests run (Node 22)
 exec npm run --silent "$target" -- "$@"

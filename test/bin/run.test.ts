@@ -51,6 +51,14 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     assert.deepEqual(unwanted, [])
   })
 
+  test('the longest command wins: `backup verify DIR` is backup:verify, though `backup DIR` takes an argument', async () => {
+    const missing = path.join(dir, 'no-backup-here')
+    const res = await runCli(['backup', 'verify', missing, '--json'])
+    assert.equal(res.code, 6, res.stderr)
+    assert.match(res.stdout, /manifest\.json/)
+    assert.doesNotMatch(res.stderr, /unknown flag|Backing up/)
+  })
+
   test('leading connection flags still work (hoisted after the command)', async () => {
     const res = await runCli(['--url', 'http://127.0.0.1:9', 'health', '--json'])
     assert.equal(res.code, 6, res.stderr)

@@ -57,7 +57,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const env = cleanEnv(opts.env)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, ['--', BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
