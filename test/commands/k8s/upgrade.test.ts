@@ -282,8 +282,8 @@ describe('pdsctl k8s upgrade', () => {
     const no = runPty(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION], f.env)
     await no.waitFor(/Take a backup first[\s\S]*Upgrade Deployment bluesky in bluesky from ghcr\.io\/bluesky-social\/pds:0\.4\.218\sto ghcr\.io\/bluesky-social\/pds:0\.4\.219\?/)
     no.write('n\r')
-    assert.equal(await no.exited, 1)
-    assert.match(no.screen, /Error: cancelled/)
+    assert.equal(await no.exited, 2, "declined: cancelled, exit 2 (as gh), not a server failure")
+    assert.match(no.screen, /Error: cancelled: nothing was changed/)
     assert.deepEqual(patches(f), [])
 
     const yes = runPty(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION], f.env)
