@@ -205,14 +205,20 @@ export class PdsClient {
     }
   }
 
-  private async sendOnce(req: RawRequest, authHeader: string | undefined): Promise<RawResponse> {
-    const base = this.target.url
-    const url = new URL(req.path, base)
+  /** The request's URL at the target: path plus query (arrays repeat their key). */
+  private urlFor(req: RawRequest): URL {
+    const url = new URL(req.path, this.target.url)
     for (const [k, v] of Object.entries(req.query ?? {})) {
       if (v === undefined) continue
       if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
       else url.searchParams.set(k, String(v))
     }
+    return url
+  }
+
+  private async sendOnce(req: RawRequest, authHeader: string | undefined): Promise<RawResponse> {
+    const base = this.target.url
+    const url = this.urlFor(req)
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': this.opts.userAgent ?? 'pdsctl',
@@ -510,12 +516,7 @@ export class PdsClient {
     opts: { body?: Readable | Buffer; contentLength?: number; signal?: AbortSignal } = {},
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Readable }> {
     const base = this.target.url
-    const url = new URL(req.path, base)
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      if (v === undefined) continue
-      if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
-      else url.searchParams.set(k, String(v))
-    }
+    const url = this.urlFor(req)
     const headers: Record<string, string> = { accept: '*/*', 'user-agent': this.opts.userAgent ?? 'pdsctl' }
     if (req.method === 'POST') {
       headers['content-type'] = req.contentType ?? 'application/octet-stream'
