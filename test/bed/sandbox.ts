@@ -26,7 +26,7 @@ Try it from another terminal in ${ROOT}:
 
   export PDS_URL=${bed.url}
   export PDS_ADMIN_PASSWORD=${bed.adminPassword}      # also in .sandbox.env (mode 0600): pdsctl --env-file .sandbox.env …
-  ${existsSync(path.join(ROOT, '.tools/bin/pdsctl')) ? `export PATH="${path.join(ROOT, '.tools/bin')}:$PATH"   # pdsctl from this checkout (as scripts/dev.sh set it up)` : `alias pdsctl="${process.execPath} ${bin}"`}
+  ${existsSync(path.join(ROOT, '.tools/bin/pdsctl')) ? `export PATH="${path.join(ROOT, '.tools/bin')}:$PATH"   # pdsctl from this checkout (as scripts/dev.sh set it up)` : `alias pdsctl="${process.execPath} -- ${bin}"`}
 
   pdsctl health
   pdsctl account list --json
