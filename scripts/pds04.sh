@@ -24,7 +24,8 @@ want="$NODE22_VERSION $(sha1sum "$bed/package-lock.json" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "scripts/pds04.sh: installing @atproto/pds 0.4.x into test/bed/pds04 for Node $NODE22_VERSION" >&2
   # Node 22's own npm, and its headers for better-sqlite3 (no download from nodejs.org).
-  (cd "$bed" && PATH="$nodehome/bin:$PATH" npm_config_nodedir="$nodehome" \
+  # Both names node-gyp reads: scripts/dev.sh exports the second for Node 24, which would win.
+  (cd "$bed" && PATH="$nodehome/bin:$PATH" npm_config_nodedir="$nodehome" npm_package_config_node_gyp_nodedir="$nodehome" \
     npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   # Fail here, not in the middle of the tests, if the native module does not load.
   (cd "$bed" && "$nodehome/bin/node" -e "new (require('better-sqlite3'))(':memory:').close()")
