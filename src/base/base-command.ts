@@ -290,6 +290,12 @@ export function describeParseError(err: ParseErrorLike): string {
   return parts.join('; ')
 }
 
+/** `--kube-deployment`, for the commands that act on the PDS's Deployment. */
+export const kubeDeploymentFlag = Flags.string({
+  description: 'The PDS Deployment (default: the Service\'s name, else found by the Service\'s selector).',
+  helpGroup: 'KUBERNETES',
+})
+
 export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T> {
   static override baseFlags = {
     ...BaseCommand.baseFlags,
@@ -393,6 +399,53 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
     return directTarget(settings.url)
   }
 
+  /**
+   * One key of a Kubernetes Secret in the namespace/context the connection names (kubectl
+   * get secret; the value never in argv or debug output). Default key: adminPassword.
+   */
+  protected async readSecretKey(name: string, key?: string): Promise<string> {
+    const settings = await this.settings()
+    const { readKubeSecret } = await import('../lib/k8s/secret.js')
+    return readKubeSecret({
+      namespace: settings.kube?.namespace,
+      context: settings.kube?.context,
+      kubectl: settings.kube?.kubectl,
+      name,
+      key,
+      env: process.env,
+      onDebug: this.debugLog,
+    })
+  }
+
+  /**
+   * Where `k8s status` / `k8s upgrade` work: the connection's Kubernetes location plus the
+   * Deployment (--kube-deployment), as the access the kubectl runs of src/lib/k8s take.
+   */
+  protected async kubeWorkload(command: string, deployment: string | undefined) {
+    const settings = await this.settings()
+    if (!settings.kube) {
+      throw new UsageError(`${command} needs the PDS's Kubernetes location`, {
+        hint: 'Pass --kube-namespace NS --kube-service NAME (or --kube-pod), or a saved --context with a Kubernetes target',
+      })
+    }
+    if (deployment !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(deployment)) {
+      throw new UsageError(`--kube-deployment "${deployment}" is not a Kubernetes name`)
+    }
+    const k = settings.kube
+    return {
+      kubectl: k.kubectl,
+      context: k.context,
+      namespace: k.namespace,
+      env: process.env,
+      onDebug: this.debugLog,
+      signal: this.interruption.signal,
+      deployment,
+      service: k.service,
+      pod: k.pod,
+      port: k.port,
+    }
+  }
+
   /** The admin password, from the first source that has it; prompts last. Never logged. */
   protected adminPassword(): Promise<string> {
     this.adminPasswordPromise ??= (async () => {
@@ -407,17 +460,8 @@ export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T
           if (!pw) throw new UsageError('--admin-password-stdin was given but stdin was empty')
           return pw
         }
-        case 'kube-secret': {
-          const { readKubeSecret } = await import('../lib/k8s/secret.js')
-          return readKubeSecret({
-            namespace: settings.kube?.namespace,
-            context: settings.kube?.context,
-            kubectl: settings.kube?.kubectl,
-            name: src.name,
-            key: src.key,
-            env: process.env,
-          })
-        }
+        case 'kube-secret':
+          return this.readSecretKey(src.name, src.key)
         case 'prompt':
           return this.promptSecret('Admin password:', 'Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret')
       }

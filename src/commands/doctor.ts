@@ -91,8 +91,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     if (settings.envFile) return settings.envFile.values.PDS_JWT_SECRET || undefined
     const src = settings.adminPassword
     if (src.kind === 'kube-secret' && settings.kube) {
-      const { readKubeSecret } = await import('../lib/k8s/secret.js')
-      return readKubeSecret({ namespace: settings.kube.namespace, context: settings.kube.context, kubectl: settings.kube.kubectl, name: src.name, key: 'jwtSecret', env: process.env }).catch(() => undefined)
+      return this.readSecretKey(src.name, 'jwtSecret').catch(() => undefined)
     }
     return undefined
   }
@@ -106,9 +105,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     }
     const src = settings.adminPassword
     if (src.kind === 'kube-secret' && settings.kube) {
-      const { readKubeSecret } = await import('../lib/k8s/secret.js')
-      const read = (key: string) =>
-        readKubeSecret({ namespace: settings.kube!.namespace, context: settings.kube!.context, kubectl: settings.kube!.kubectl, name: src.name, key, env: process.env }).catch(() => undefined)
+      const read = (key: string) => this.readSecretKey(src.name, key).catch(() => undefined)
       return { source: `Secret ${src.name}`, smtpUrl: await read('smtpServer'), fromAddress: await read('smtpFromAddress') }
     }
     return undefined

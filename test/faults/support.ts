@@ -458,22 +458,6 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   })
 }
 
-/** A tiny semaphore: the whole suite shares two cores with other work. */
-export function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const queue: Array<() => void> = []
-  return async (fn) => {
-    if (active >= max) await new Promise<void>((r) => queue.push(r))
-    active++
-    try {
-      return await fn()
-    } finally {
-      active--
-      queue.shift()?.()
-    }
-  }
-}
-
 /** Set up the fault server for one case: the fault on the command's key call, the rest passing through. */
 export async function faultFor(w: World, spec: CommandSpec, mode: FaultMode): Promise<FaultServer> {
   const upstream = spec.relay ? w.relay.url : w.bed.url

@@ -53,15 +53,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
     const client = await this.client()
     let bypassKey = settings.rateLimitBypassKey
     if (secretRef) {
-      const { readKubeSecret } = await import('../../lib/k8s/secret.js')
-      bypassKey = await readKubeSecret({
-        ...secretRef,
-        namespace: settings.kube?.namespace,
-        context: settings.kube?.context,
-        kubectl: settings.kube?.kubectl,
-        env: process.env,
-        onDebug: this.debugLog,
-      })
+      bypassKey = await this.readSecretKey(secretRef.name, secretRef.key)
     }
 
     const tty = Boolean(process.stderr.isTTY)

@@ -52,11 +52,7 @@ JSON: {did, handle, email, subject, sent}.`
       this.flags['kube-secret'] && src.kind === 'kube-secret'
         ? {
             name: src.name,
-            read: async (key: string) => {
-              const { readKubeSecret } = await import('../../lib/k8s/secret.js')
-              const k = settings.kube
-              return readKubeSecret({ namespace: k?.namespace, context: k?.context, kubectl: k?.kubectl, name: src.name, key, env: process.env }).catch(() => undefined)
-            },
+            read: (key: string) => this.readSecretKey(src.name, key).catch(() => undefined),
           }
         : undefined
     if (!settings.envFile && !secret) return

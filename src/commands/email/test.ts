@@ -93,16 +93,14 @@ JSON: {to, checks: [{mailer: "email"|"moderation", source, configured, smtpUrl, 
       this.flags['kube-secret'] && src.kind === 'kube-secret'
         ? {
             name: src.name,
-            read: async (key: string) => {
-              const { readKubeSecret } = await import('../../lib/k8s/secret.js')
+            read: (key: string) =>
               // A key the Secret lacks is "not set"; any other kubectl failure is reported.
-              return readKubeSecret({ namespace: settings.kube?.namespace, context: settings.kube?.context, kubectl: settings.kube?.kubectl, name: src.name, key, env: process.env }).catch(
+              this.readSecretKey(src.name, key).catch(
                 (err: Error) => {
                   if (/has no key|is empty/.test(err.message)) return undefined
                   throw err
                 },
-              )
-            },
+              ),
           }
         : undefined
     return findMailSettings({ env: process.env, envFile: settings.envFile, secret })

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
-import { CheckFailedError, UsageError } from '../../lib/errors.js'
+import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
+import { CheckFailedError } from '../../lib/errors.js'
 import type { KubeStatus } from '../../lib/k8s/status.js'
 
 interface Row {
@@ -21,34 +21,22 @@ JSON: {namespace, deployment, pods[], pvcs[], service, events[], health|null, he
     '<%= config.bin %> k8s status --context home --json | jq .problems',
   ]
   static override flags = {
-    'kube-deployment': Flags.string({ description: 'The PDS Deployment (default: the Service\'s name, else found by the Service\'s selector).', helpGroup: 'KUBERNETES' }),
+    'kube-deployment': kubeDeploymentFlag,
     events: Flags.integer({ description: 'How many Warning events to show, newest first.', default: 10, min: 0 }),
     'no-health': Flags.boolean({ description: 'Do not port-forward to ask the PDS for its health.' }),
   }
 
   async run(): Promise<KubeStatus> {
     const settings = await this.settings()
-    if (!settings.kube) throw new UsageError('k8s status needs the PDS\'s Kubernetes location', { hint: 'Pass --kube-namespace NS --kube-service NAME (or --kube-pod), or a saved --context with a Kubernetes target' })
-    const name = this.flags['kube-deployment']
-    if (name !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError(`--kube-deployment "${name}" is not a Kubernetes name`)
-    const k = settings.kube
+    const workload = await this.kubeWorkload('k8s status', this.flags['kube-deployment'])
     const { kubeStatus } = await import('../../lib/k8s/status.js')
-    this.out.status(`Reading the PDS's objects${k.namespace ? ` in namespace ${k.namespace}` : ''}…`)
+    this.out.status(`Reading the PDS's objects${workload.namespace ? ` in namespace ${workload.namespace}` : ''}…`)
     const report = await kubeStatus({
-      kubectl: k.kubectl,
-      context: k.context,
-      namespace: k.namespace,
-      env: process.env,
-      onDebug: this.debugLog,
-      signal: this.interruption.signal,
-      deployment: name,
-      service: k.service,
-      pod: k.pod,
-      port: k.port,
+      ...workload,
       events: this.flags.events,
       noHealth: this.flags['no-health'],
       timeoutMs: settings.timeoutMs,
-      forwardTimeoutS: k.timeoutS ?? 20,
+      forwardTimeoutS: settings.kube?.timeoutS ?? 20,
     })
     if (this.out.json) await this.out.printJson(report)
     else await this.out.printTable(rows(report), [

@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import { PdsCommand } from '../../base/base-command.js'
+import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
 import { PdsctlError, UsageError } from '../../lib/errors.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
 import type { runBackup as RunBackupFn } from '../../lib/backup/backup.js'
@@ -26,17 +26,15 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
     'dry-run': Flags.boolean({ description: 'Print the plan; change nothing.' }),
     'rollout-timeout': Flags.integer({ description: 'Seconds to wait for the rollout (and for the rollback).', default: 300, min: 1 }),
     backup: Flags.string({ description: 'Back up every account to DIR (pdsctl backup) before changing anything.' }),
-    'kube-deployment': Flags.string({ description: 'The PDS Deployment (default: the Service\'s name, else found by the Service\'s selector).', helpGroup: 'KUBERNETES' }),
+    'kube-deployment': kubeDeploymentFlag,
   }
 
   async run(): Promise<UpgradeResult> {
     const f = this.flags
     const settings = await this.settings()
-    if (!settings.kube) throw new UsageError('k8s upgrade needs the PDS\'s Kubernetes location', { hint: 'Pass --kube-namespace NS --kube-service NAME, or a saved --context with a Kubernetes target' })
+    const workload = await this.kubeWorkload('k8s upgrade', f['kube-deployment'])
     const { checkImageTag, upgradePds, UpgradeFailedError } = await import('../../lib/k8s/upgrade.js')
     if (f['image-tag'] !== undefined) checkImageTag(f['image-tag'])
-    const name = f['kube-deployment']
-    if (name !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError(`--kube-deployment "${name}" is not a Kubernetes name`)
     if (f.backup !== undefined && !f.backup.trim()) throw new UsageError('--backup needs a directory')
     if (f.backup && f['dry-run']) throw new UsageError('--backup and --dry-run cannot be used together', { hint: 'A dry run changes nothing; run `pdsctl backup DIR` on its own' })
     let runBackup: RunBackup | undefined
@@ -44,7 +42,6 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
       // Loaded only for --backup.
       runBackup = (await import('../../lib/backup/backup.js')).runBackup
     }
-    const k = settings.kube
     const backupDir = f.backup
     const willChange = !f['dry-run'] && (f['image-tag'] !== undefined || f.yes)
     // Between the patch and a settled end (checked, or rolled back) the cluster is mid-change:
@@ -58,22 +55,13 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
     try {
       const result = await upgradePds(
         {
-          kubectl: k.kubectl,
-          context: k.context,
-          namespace: k.namespace,
-          env: process.env,
-          onDebug: this.debugLog,
-          signal: this.interruption.signal,
-          deployment: name,
-          service: k.service,
-          pod: k.pod,
-          port: k.port,
+          ...workload,
           imageTag: f['image-tag'],
           useKnownTag: f.yes ?? false,
           dryRun: f['dry-run'] ?? false,
           rolloutTimeoutS: f['rollout-timeout'],
           timeoutMs: settings.timeoutMs,
-          forwardTimeoutS: k.timeoutS ?? 30,
+          forwardTimeoutS: settings.kube?.timeoutS ?? 30,
         },
         {
           status: (line) => this.out.status(line),
