@@ -2,9 +2,9 @@
 // pdsctl entry point (the published binary). Runs the compiled commands in dist/ with
 // the oclif manifest, so start-up never scans or compiles anything. Three paths:
 // - `--version` is answered from package.json without loading oclif (same text as oclif's);
-// - a command named in the manifest is run with oclif's Config and runCommand alone:
-//   oclif's execute() would also load its help system (through its error handler) on
-//   every run, ~20 ms, for nothing;
+// - a command named in the manifest is imported and run without loading oclif at all
+//   (src/base/command.ts, src/base/parse.ts): oclif's Config, command class and parser
+//   cost ~50 ms of every run;
 // - everything else (help, topics, unknown commands and did-you-mean, autocomplete, no
 //   arguments) goes through oclif's own execute(), as before.
 // The `--` in the shebang ends Node's own options: without it Node takes `--env-file`
@@ -12,7 +12,6 @@
 // on the file before pdsctl sees the flag.
 import { readFileSync } from 'node:fs'
 import module from 'node:module'
-import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
 
 const [major] = process.versions.node.split('.').map(Number)
@@ -66,85 +65,82 @@ const args = hoistLeadingFlags(argv)
 /**
  * The command id named by the leading words of args, or undefined: the longest run of words
  * that is a command (oclif's rule for a space separator), so `backup verify DIR` is
- * `backup:verify` even though `backup DIR` is a command too.
+ * `backup:verify` even though `backup DIR` is a command too. Topics are the ids' prefixes.
  */
-function findCommandId(config, args) {
+function findCommandId(commands, args) {
+  const topics = new Set()
+  for (const id of Object.keys(commands)) {
+    const parts = id.split(':')
+    for (let i = 1; i < parts.length; i++) topics.add(parts.slice(0, i).join(':'))
+  }
   let found
   const words = []
   for (const arg of args) {
     if (arg === '--' || arg.startsWith('-')) break
     const id = [...words, arg].join(':')
-    const cmd = config.findCommand(id)
-    if (!cmd && !config.findTopic(id)) break
+    const cmd = commands[id]
+    if (!cmd && !topics.has(id)) break
     words.push(arg)
     if (cmd) found = { id, cmd, rest: args.slice(words.length) }
   }
   return found
 }
 
-const require = module.createRequire(import.meta.url)
-const helpPath = require.resolve('@oclif/core/help')
-if (!require.cache[helpPath]) {
-  let real
-  const load = () => {
-    if (!real) {
-      delete require.cache[helpPath]
-      real = require(helpPath)
-    }
-    return real
-  }
-  const standIn = new module.Module(helpPath)
-  standIn.filename = helpPath
-  standIn.loaded = true
-  standIn.exports = new Proxy({}, {
-    get: (_, key) => load()[key],
-    has: (_, key) => key in load(),
-    ownKeys: () => Reflect.ownKeys(load()),
-    getOwnPropertyDescriptor: (_, key) => {
-      const d = Reflect.getOwnPropertyDescriptor(load(), key)
-      return d && { ...d, configurable: true }
-    },
-  })
-  require.cache[helpPath] = standIn
-}
-
-// The fast path loads only pdsctl's own manifest: the plugins (help, not-found,
-// autocomplete) are left out, and a command it does not find goes to execute() below.
+// A command named in the manifest runs without oclif (src/base/command.ts): its class is
+// imported from the manifest's path and given its arguments. Help (--help, no arguments,
+// a topic), unknown commands and completion go to oclif's own execute().
 const wantsHelp = args.length === 0 || args.slice(0, (args.indexOf('--') + 1 || args.length + 1) - 1).some((a) => a === '--help' || a === '-h')
-const { Config } = wantsHelp ? {} : await import('@oclif/core/config')
-const config = Config
-  ? await Config.load({ root: fileURLToPath(new URL('..', import.meta.url)), pjson: { ...pjson, oclif: { ...pjson.oclif, plugins: [] } } })
-  : undefined
-const found = config && findCommandId(config, args)
+const manifest = wantsHelp ? undefined : JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+const found = manifest && findCommandId(manifest.commands, args)
 if (!found) {
+  const require = module.createRequire(import.meta.url)
+  // oclif's execute() loads its help system through its error handler on every path;
+  // a stand-in loads it only when help is really shown.
+  const helpPath = require.resolve('@oclif/core/help')
+  if (!require.cache[helpPath]) {
+    let real
+    const load = () => {
+      if (!real) {
+        delete require.cache[helpPath]
+        real = require(helpPath)
+      }
+      return real
+    }
+    const standIn = new module.Module(helpPath)
+    standIn.filename = helpPath
+    standIn.loaded = true
+    standIn.exports = new Proxy({}, {
+      get: (_, key) => load()[key],
+      has: (_, key) => key in load(),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), key)
+        return d && { ...d, configurable: true }
+      },
+    })
+    require.cache[helpPath] = standIn
+  }
   const { execute } = await import('@oclif/core/execute')
   await execute({ dir: import.meta.url, args })
   finished = true
 } else {
   let error
   try {
-    await config.runHook('init', { argv: found.rest, id: found.id })
-    // What config.runCommand does, minus Command.run's second Config.load (it rebuilds
-    // the whole configuration from the one it is given). pdsctl defines no prerun or
-    // postrun hooks, and the plugins that might are not loaded on this path.
-    const Command = await found.cmd.load()
-    const cmd = new Command(found.rest, config)
-    cmd.id ??= found.id
-    await cmd._run()
-    finished = true
+    const mod = await import(new URL(`../${found.cmd.relativePath.join('/')}`, import.meta.url).href)
+    const Command = typeof mod.default?.run === 'function' ? mod.default : Object.values(mod).find((c) => typeof c?.run === 'function')
+    Command.id = found.id
+    await Command.run(found.rest)
   } catch (err) {
     error = err
-    finished = true
-  } finally {
-    await config.runHook('finally', { argv: found.rest, Command: found.cmd, error, id: found.id })
   }
+  finished = true
   if (error && !error.skipOclifErrorHandling) {
-    // Not one of pdsctl's own errors (those are printed already): oclif's handler prints it.
-    const { handle } = await import('@oclif/core/handle')
-    await handle(error)
-  } else {
-    // Let stdout drain before exiting (as oclif's flush does).
-    await new Promise((resolve) => (process.stdout.write('') ? resolve() : process.stdout.once('drain', resolve)))
-    if (error) process.exit(error.oclif?.exit ?? 1)
+    // Not one of pdsctl's own errors (those are printed already): one line, the stack with --debug.
+    if (args.includes('--debug') && error?.stack) process.stderr.write(`${error.stack}\n`)
+    process.stderr.write(`Error: internal error: ${error?.message ?? error} (run with --debug for details)\n`)
+    process.exit(1)
   }
+  // Let stdout drain before exiting (as oclif's flush does).
+  await new Promise((resolve) => (process.stdout.write('') ? resolve() : process.stdout.once('drain', resolve)))
+  if (error) process.exit(error.oclif?.exit ?? 1)
 }

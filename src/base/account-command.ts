@@ -2,9 +2,9 @@
 // invite codes): ACCOUNT is a handle, a DID, or `-` for many from stdin (one per line);
 // destructive verbs ask first on a terminal and need --yes otherwise (a "no" is exit 2,
 // nothing changed); --dry-run resolves and checks each account and changes nothing.
-import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
-import type { Command } from '@oclif/core/command'
+import * as Args from './args.js'
+import * as Flags from './flags.js'
+import type { CommandClass } from './command.js'
 import { PdsCommand } from './base-command.js'
 import { CancelledError, PartialFailureError, PdsctlError, UsageError } from '../lib/errors.js'
 import { parseAccountRef, type AccountRef } from '../lib/pds/identifiers.js'
@@ -43,7 +43,7 @@ export const ACTION_COLUMNS: Column<AccountActionResult>[] = [
   { header: 'DRY RUN', value: (r) => r.dryRun },
 ]
 
-export abstract class AccountCommand<T extends typeof Command> extends PdsCommand<T> {
+export abstract class AccountCommand<T extends CommandClass> extends PdsCommand<T> {
   /**
    * `-` reads the accounts from stdin, so stdin cannot also carry the admin password:
    * refuse before reading anything (rather than failing every line, exit 5).

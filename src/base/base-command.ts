@@ -2,24 +2,23 @@
 // errors (one stderr line + a documented exit code) and signals. PdsCommand adds the
 // connection: where the PDS is (URL or Kubernetes port-forward) and who we are (the
 // admin password), resolved once from flags, environment, env file and saved context.
-// Subpath imports: @oclif/core's index loads help, ux and more that a command run does
-// not need (~20 ms of start-up).
+// No oclif at run time (src/base/command.ts): flags and arguments are parsed by
+// src/base/parse.ts; oclif's types only give each command its flag types.
 import type { Interfaces } from '@oclif/core'
-import { Command } from '@oclif/core/command'
-import * as Flags from '@oclif/core/flags'
+import { Command, type CommandClass } from './command.js'
+import * as Flags from './flags.js'
+import { parseCommandLine, type ArgDefinition, type FlagDefinition } from './parse.js'
 import { CancelledError, CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
 import { Output, type OutputMode } from '../lib/cli/output.js'
-import { closest } from '../lib/cli/suggest.js'
-import { stripVTControlCharacters } from 'node:util'
 import type { ConnectionSettings, SavedContext } from '../lib/cli/settings.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 import type { Target } from '../lib/pds/target.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
-export type PdsFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
-export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+export type BaseFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type PdsFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
+export type Args<T extends CommandClass> = Interfaces.InferredArgs<T['args']>
 
-export abstract class BaseCommand<T extends typeof Command> extends Command {
+export abstract class BaseCommand<T extends CommandClass> extends Command {
   static override baseFlags = {
     json: Flags.boolean({ description: 'Print the result as JSON (shape documented in the README).', helpGroup: 'OUTPUT' }),
     debug: Flags.boolean({ description: 'Log requests (never secrets) and show stack traces.', helpGroup: 'OUTPUT' }),
@@ -39,13 +38,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async init(): Promise<void> {
     await super.init()
     // Decide the output mode before parsing, so a parse error under --json is JSON too.
-    this.out = this.makeOutput(this.argv.includes('--json'))
-    const { args, flags, argv } = await this.parse({
-      flags: this.ctor.flags,
-      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
-      args: this.ctor.args,
+    const dashdash = this.argv.indexOf('--')
+    this.out = this.makeOutput((dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)).includes('--json'))
+    const { args, flags, argv } = parseCommandLine(this.argv, {
+      flags: { ...this.ctor.baseFlags, ...this.ctor.flags } as Record<string, FlagDefinition>,
+      args: this.ctor.args as Record<string, ArgDefinition>,
       strict: this.ctor.strict,
-      enableJsonFlag: false,
+      id: this.id,
+      bin: this.config.bin,
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as Args<T>
@@ -215,79 +215,8 @@ export function describeError(err: Error & { oclif?: { exit?: number }; code?: s
     const exitCode = cause instanceof InterruptedError ? cause.exitCode : ExitCode.INTERRUPTED
     return { line: 'interrupted', exitCode, json: { name: 'Interrupted', message: 'interrupted' } }
   }
-  if (err.oclif?.exit !== undefined) {
-    // oclif's own parse errors (unknown flag, missing argument, bad option value), in our words.
-    const line = describeParseError(err as ParseErrorLike)
-    const exitCode = err.oclif.exit === 0 ? 0 : ExitCode.USAGE
-    return { line, exitCode, json: { name: 'UsageError', message: line } }
-  }
   const line = `internal error: ${err.message} (run with --debug for details)`
   return { line, exitCode: ExitCode.SERVER, json: { name: 'InternalError', message: err.message } }
-}
-
-interface ParseErrorLike extends Error {
-  flags?: string[]
-  args?: Array<{ name: string; description?: string }>
-  parse?: { input?: { flags?: Record<string, { char?: string; hidden?: boolean; helpValue?: string | string[]; type?: string }>; context?: { id?: string; config?: { bin?: string } } } }
-}
-
-/**
- * One line in pdsctl's style for an oclif parse error, with the fix: `missing --email and
- * --handle. Fix: pdsctl account create --email EMAIL --handle HANDLE`, `unknown flag --jsn;
- * did you mean --json?`. Never oclif's "The following errors occurred:" or "Missing 1 required arg:".
- */
-export function describeParseError(err: ParseErrorLike): string {
-  const ctx = err.parse?.input?.context
-  const bin = ctx?.config?.bin ?? 'pdsctl'
-  const cmd = [bin, ...(ctx?.id ? ctx.id.split(':') : [])].join(' ')
-  const help = ctx?.id ? `see ${cmd} --help` : 'see --help'
-  const defs = err.parse?.input?.flags ?? {}
-  const placeholder = (name: string) => {
-    const hv = defs[name]?.helpValue
-    return (Array.isArray(hv) ? hv[0] : hv) ?? name.toUpperCase().replace(/-/g, '_')
-  }
-  const lines = stripVTControlCharacters(err.message)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/^See more help/.test(l))
-  if (Array.isArray(err.flags) && err.flags.length && /^Nonexistent flag/.test(err.message)) {
-    const known = Object.entries(defs).filter(([, f]) => !f.hidden).map(([n]) => `--${n}`)
-    const parts = err.flags.map((f) => {
-      const guess = closest(f.replace(/=.*$/, ''), known)
-      return guess ? `unknown flag ${f}; did you mean ${guess}?` : `unknown flag ${f}`
-    })
-    return `${parts.join('; ')} (${help})`
-  }
-  if (/^Missing \d+ required arg/.test(err.message) && err.args?.length) {
-    const names = err.args.map((a) => a.name.toUpperCase())
-    const what = err.args.map((a) => (a.description ? `${a.name.toUpperCase()} (${a.description.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase())})` : a.name.toUpperCase()))
-    return `missing ${what.join(' and ')}. Fix: ${cmd} ${names.join(' ')}`
-  }
-  if (/^Unexpected argument/.test(err.message)) {
-    return `${lines[0].replace(/^Unexpected argument(s?): /, 'unexpected argument$1 ')} (${help})`
-  }
-  // FailedFlagValidationError and friends: "The following errors occurred:" then one reason a line.
-  const reasons = /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1) : lines
-  const missing = reasons.map((r) => /^Missing required flag (\S+)$/.exec(r)?.[1]).filter((m): m is string => Boolean(m))
-  // "--a=true cannot also be provided when using --b" (both ways round): one "--a and --b cannot be used together".
-  const exclusive = new Set<string>()
-  const others = reasons.flatMap((r) => {
-    if (/^Missing required flag /.test(r)) return []
-    const m = /^(--[\w-]+)(?:=\S*)? cannot also be provided when using (--[\w-]+)$/.exec(r)
-    if (!m) return [r]
-    const pair = [m[1], m[2]].sort().join(' and ')
-    if (exclusive.has(pair)) return []
-    exclusive.add(pair)
-    return [`${pair} cannot be used together`]
-  })
-  const parts: string[] = []
-  if (missing.length) {
-    const flags = missing.map((m) => `--${m}`)
-    const list = flags.length === 1 ? flags[0] : `${flags.slice(0, -1).join(', ')} and ${flags[flags.length - 1]}`
-    parts.push(`missing ${list}. Fix: ${cmd} ${missing.map((m) => `--${m} ${placeholder(m)}`).join(' ')}`)
-  }
-  if (others.length) parts.push(`${others.join('; ')} (${help})`)
-  return parts.join('; ')
 }
 
 /** `--kube-deployment`, for the commands that act on the PDS's Deployment. */
@@ -296,7 +225,7 @@ export const kubeDeploymentFlag = Flags.string({
   helpGroup: 'KUBERNETES',
 })
 
-export abstract class PdsCommand<T extends typeof Command> extends BaseCommand<T> {
+export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> {
   static override baseFlags = {
     ...BaseCommand.baseFlags,
     url: Flags.string({ description: 'PDS URL (env PDS_URL; falls back to PDS_HOST, then https://$PDS_HOSTNAME).', helpGroup: 'CONNECTION' }),

@@ -1,9 +1,9 @@
 // The shape shared by `record takedown|untakedown` and `blob takedown|untakedown`: each
 // pair differs only in whether the takedown is applied (and --ref, which only a takedown
 // stores). The checks and the calls stay in src/lib/admin/moderation.ts.
-import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
-import type { Command } from '@oclif/core/command'
+import * as Args from './args.js'
+import * as Flags from './flags.js'
+import type { CommandClass } from './command.js'
 // AccountCommand (not PdsCommand): its confirmation turns a "no" into exit 2 (cancelled).
 import { AccountCommand } from './account-command.js'
 import { parseAccountRef } from '../lib/pds/identifiers.js'
@@ -31,7 +31,7 @@ interface TakedownFlagValues {
   'dry-run'?: boolean
 }
 
-export abstract class TakedownCommand<T extends typeof Command> extends AccountCommand<T> {
+export abstract class TakedownCommand<T extends CommandClass> extends AccountCommand<T> {
   /** true: take down; false: reverse the takedown. */
   protected abstract readonly applied: boolean
 

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../base/flags.js'
 import { PdsCommand } from '../base/base-command.js'
 import { runDoctor, type DoctorReport } from '../lib/selfhost/doctor.js'
 import { UsageError } from '../lib/errors.js'

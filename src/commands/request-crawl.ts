@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../base/flags.js'
 import { PdsCommand } from '../base/base-command.js'
 import { PartialFailureError, UsageError } from '../lib/errors.js'
 import { AllRelaysFailedError, DEFAULT_RELAY, parseHostname, pickRelays, requestCrawl, type CrawlResult } from '../lib/federation/relays.js'

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../base/flags.js'
 import { PdsCommand } from '../base/base-command.js'
 import { collectStats, renderSignupChart, type Stats } from '../lib/admin/stats.js'
 

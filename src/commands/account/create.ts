@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { createAccount, type CreatedAccount } from '../../lib/admin/accountAdmin.js'
 import { UsageError } from '../../lib/errors.js'

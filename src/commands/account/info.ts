@@ -1,7 +1,7 @@
 import { PdsCommand } from '../../base/base-command.js'
 import { accountInfo, type AccountInfo } from '../../lib/admin/accountAdmin.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'
-import * as Args from '@oclif/core/args'
+import * as Args from '../../base/args.js'
 
 export default class AccountInfoCommand extends PdsCommand<typeof AccountInfoCommand> {
   static override summary = 'Everything the admin view knows about one account'

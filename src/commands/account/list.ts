@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { listAccounts, type AccountSummary } from '../../lib/admin/accounts.js'
 import type { Column } from '../../lib/cli/output.js'

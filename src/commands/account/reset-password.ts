@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { AccountCommand, accountArg } from '../../base/account-command.js'
 import { resetPassword, type PasswordResetResult } from '../../lib/admin/accountAdmin.js'
 import { UsageError } from '../../lib/errors.js'

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { AccountCommand, accountArg, destructiveFlags } from '../../base/account-command.js'
 
 export default class AccountTakedown extends AccountCommand<typeof AccountTakedown> {

@@ -1,5 +1,5 @@
-import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
+import * as Args from '../../base/args.js'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { updateAccount, type AccountUpdateResult } from '../../lib/admin/accountAdmin.js'
 import { parseAccountRef, parseEmail, parseHandle } from '../../lib/pds/identifiers.js'

@@ -1,4 +1,4 @@
-import * as Args from '@oclif/core/args'
+import * as Args from '../../base/args.js'
 import { BaseCommand } from '../../base/base-command.js'
 import { useContext } from '../../lib/cli/contexts.js'
 

@@ -1,5 +1,5 @@
-import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
+import * as Args from '../../base/args.js'
+import * as Flags from '../../base/flags.js'
 import { readFile } from 'node:fs/promises'
 import { PdsCommand } from '../../base/base-command.js'
 import { sendEmail, type SentEmail } from '../../lib/admin/email.js'

@@ -1,4 +1,4 @@
-import * as Args from '@oclif/core/args'
+import * as Args from '../../base/args.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { emailStatus, type EmailStatus } from '../../lib/admin/email.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { resolveDid } from '../../lib/admin/accounts.js'
 import { parseAccountRef } from '../../lib/pds/identifiers.js'

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 // AccountCommand: its confirmation turns a "no" into exit 2 (cancelled), as for the account verbs.
 import { AccountCommand } from '../../base/account-command.js'
 import { UsageError } from '../../lib/errors.js'

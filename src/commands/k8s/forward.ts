@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { KubeError, UsageError } from '../../lib/errors.js'
 

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { BaseCommand } from '../../base/base-command.js'
 import { DEFAULT_IMAGE_TAG, PDS_IMAGE, nextSteps, writeManifests } from '../../lib/k8s/manifests.js'
 

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
 import { CheckFailedError } from '../../lib/errors.js'
 import type { KubeStatus } from '../../lib/k8s/status.js'

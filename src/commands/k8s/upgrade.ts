@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
 import { PdsctlError, UsageError } from '../../lib/errors.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'

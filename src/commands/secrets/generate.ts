@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../base/flags.js'
 import { BaseCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
 import { checkSecretTarget, generateSecrets, renderSecrets, writeSecretFile, type GeneratedSecrets, type SecretsFormat } from '../../lib/selfhost/secrets.js'

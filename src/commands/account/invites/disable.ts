@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../../base/flags.js'
 import { ACTION_COLUMNS, AccountCommand, accountArg } from '../../../base/account-command.js'
 import { applyAccountAction, type AccountActionResult } from '../../../lib/admin/accountAdmin.js'
 import { disableInvites } from '../../../lib/admin/invites.js'

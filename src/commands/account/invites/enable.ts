@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags'
+import * as Flags from '../../../base/flags.js'
 import { AccountCommand, accountArg } from '../../../base/account-command.js'
 
 export default class AccountInvitesEnable extends AccountCommand<typeof AccountInvitesEnable> {
