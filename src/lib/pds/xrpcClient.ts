@@ -1,4 +1,4 @@
-// The one HTTP client pdsctl talks to a PDS with: undici (keep-alive, timeouts) under a
+// The one HTTP client pdsctl talks to a PDS with: node:http (http.ts: keep-alive, timeouts) under a
 // small typed XRPC layer. Rules it keeps for every call:
 // - procedures go with Content-Type: application/json; one without input goes with an
 //   empty body and Content-Length: 0 (the PDS rejects `{}` there, Cloudflare answers 403
@@ -14,7 +14,7 @@
 // - every request has a deadline from start to last byte (--timeout) and is aborted at
 //   once when the command is interrupted (the `signal`);
 // - TLS is verified whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-import { Agent, requestVia, type UndiciAgent } from './http.js'
+import { HttpTransport, readText } from './http.js'
 import {
   AuthError,
   BadResponseError,
@@ -95,11 +95,11 @@ class Deadline {
   constructor(readonly ms: number) {}
 }
 const RETRYABLE_STATUS = new Set([502, 503, 504])
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED'])
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'RESPONSE_CUT_OFF'])
 
 export class PdsClient {
   readonly target: Target
-  private readonly dispatcher: UndiciAgent
+  private readonly transport: HttpTransport
   private readonly opts: ClientOptions
   private adminAuthHeader?: Promise<string>
 
@@ -107,14 +107,8 @@ export class PdsClient {
     this.opts = opts
     this.target = opts.target
     const timeout = Math.min(opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
-    this.dispatcher = new Agent({
-      keepAliveTimeout: 10_000,
-      connections: 8,
-      // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
-      connect: { timeout: Math.min(timeout, 10_000), rejectUnauthorized: true },
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    })
+    // TLS is always verified (http.ts passes rejectUnauthorized itself).
+    this.transport = new HttpTransport({ connections: 8, connectTimeoutMs: Math.min(timeout, 10_000), idleTimeoutMs: timeout })
   }
 
   /** Strings that must never appear in a message (the admin password, once known). */
@@ -243,15 +237,10 @@ export class PdsClient {
     outer?.addEventListener('abort', onInterrupt, { once: true })
     const started = performance.now()
     this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
+    let gotHeaders = false
     try {
-      const res = await requestVia.call(this.dispatcher, {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: req.method,
-        headers,
-        body,
-        signal: ac.signal,
-      })
+      const res = await this.transport.request({ url, method: req.method, headers, body, signal: ac.signal })
+      gotHeaders = true
       const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
       const declared = Number(res.headers['content-length'])
       if (declared > max) {
@@ -260,13 +249,13 @@ export class PdsClient {
       }
       const chunks: Buffer[] = []
       let size = 0
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length
         if (size > max) {
           res.body.destroy()
           throw this.tooLarge(req, max)
         }
-        chunks.push(chunk as Buffer)
+        chunks.push(chunk)
       }
       const text = Buffer.concat(chunks, size).toString('utf8')
       const ms = Math.round(performance.now() - started)
@@ -292,6 +281,8 @@ export class PdsClient {
         })
       }
       if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
+      // The connection closed before the body's last byte (a truncated answer, a reset).
+      if (gotHeaders && errorCode(err) === 'ECONNRESET') throw Object.assign(new Error('the answer was cut off', { cause: err }), { code: 'RESPONSE_CUT_OFF' })
       throw err
     } finally {
       clearTimeout(timer)
@@ -446,16 +437,14 @@ export class PdsClient {
           hint: 'Check the hostname in --url / PDS_URL / PDS_HOSTNAME',
           cause: err,
         })
-      case 'UND_ERR_CONNECT_TIMEOUT':
+      case 'CONNECT_TIMEOUT':
         return new NetworkError(`timed out connecting to ${this.opts.role ?? 'the PDS'} at ${where}`, { hint: 'Check the address and any firewall', cause: err })
-      case 'UND_ERR_HEADERS_TIMEOUT':
-      case 'UND_ERR_BODY_TIMEOUT':
+      case 'IDLE_TIMEOUT':
         return new NetworkError(`${name}: ${this.opts.role ?? 'the PDS'} at ${where} did not answer in time`, {
           hint: 'Try again, or raise --timeout',
           cause: err,
         })
       case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
       case 'EPIPE':
         return new NetworkError(`${name}: the connection to ${where} was reset`, {
           hint: 'A proxy or the port-forward may have dropped it; try again',
@@ -468,7 +457,7 @@ export class PdsClient {
         cause: err,
       })
     }
-    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    if (code === 'RESPONSE_CUT_OFF' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
       return new NetworkError(`${name}: the answer from ${where} was cut off`, {
         hint: 'A proxy or the connection dropped it mid-way; try again',
         cause: err,
@@ -484,7 +473,7 @@ export class PdsClient {
 
   /** Let go of the connections; in-flight requests are aborted, never waited for. */
   async close(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => {})
+    this.transport.destroy()
   }
 
   // ---- [backup] additions (branch backup): streaming bodies and the rate-limit bypass ----
@@ -531,14 +520,13 @@ export class PdsClient {
     this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)`)
     let res
     try {
-      res = await requestVia.call(this.dispatcher, {
-        origin: url.origin,
-        path: url.pathname + url.search,
+      res = await this.transport.request({
+        url,
         method: req.method,
         headers,
         body: req.method === 'POST' ? (opts.body ?? '') : undefined,
-        // The command's interruption and the caller's own signal both abort it; the agent's
-        // bodyTimeout bounds each idle gap (a whole-body deadline would cut large blobs).
+        // The command's interruption and the caller's own signal both abort it; the
+        // transport's idle timeout bounds each silent gap (a whole-body deadline would cut large blobs).
         signal: opts.signal && this.opts.signal ? AbortSignal.any([opts.signal, this.opts.signal]) : (opts.signal ?? this.opts.signal),
       })
     } catch (err) {
@@ -547,14 +535,14 @@ export class PdsClient {
     this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(performance.now() - started)} ms to headers)`)
     const streamType = String(res.headers['content-type'] ?? '').toLowerCase()
     if (res.statusCode >= 200 && res.statusCode < 300 && !streamType.includes('html')) {
-      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body as unknown as Readable }
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body }
     }
     if (res.statusCode >= 200 && res.statusCode < 300) {
       // A login page answering for a CAR or a blob: never written to disk as one.
-      const page = await res.body.text().catch(() => '')
+      const page = await readText(res.body).catch(() => '')
       throw this.badAnswer(req, { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: page || undefined, json: false, contentType: streamType, ms: 0 }, 'a web page')
     }
-    const text = await res.body.text().catch(() => '')
+    const text = await readText(res.body).catch(() => '')
     let parsed: unknown = text.length ? text : undefined
     try {
       if (String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text)

@@ -5,7 +5,7 @@
 import { Resolver } from 'node:dns/promises'
 import type { LookupFunction } from 'node:net'
 import { ensureValidDid } from '@atproto/syntax'
-import { Agent, requestVia } from '../pds/http.js'
+import { HttpTransport, readText } from '../pds/http.js'
 import { parseHandle } from '../pds/identifiers.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 
@@ -59,11 +59,11 @@ export async function checkHandle(input: HandleCheckInput): Promise<HandleReport
         )
       }
     : undefined
-  const agent = new Agent({ connect: { timeout, ...(lookup ? { lookup } : {}) }, headersTimeout: timeout, bodyTimeout: timeout })
+  const transport = new HttpTransport({ connectTimeoutMs: timeout, idleTimeoutMs: timeout, lookup })
   const get = async (url: string): Promise<{ status: number; text: string }> => {
     const u = new URL(url)
-    const res = await requestVia.call(agent, { origin: u.origin, path: u.pathname + u.search, method: 'GET', headers: { accept: 'application/json, text/plain' } })
-    return { status: res.statusCode, text: await res.body.text() }
+    const res = await transport.request({ url: u, method: 'GET', headers: { accept: 'application/json, text/plain' } })
+    return { status: res.statusCode, text: await readText(res.body) }
   }
   const checks: HandleCheck[] = []
   try {
@@ -174,7 +174,7 @@ export async function checkHandle(input: HandleCheckInput): Promise<HandleReport
     }
     return { handle, did, ok: !checks.some((c) => c.status === 'fail'), checks }
   } finally {
-    await agent.close().catch(() => {})
+    transport.destroy()
   }
 }
 
