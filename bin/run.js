@@ -1,16 +1,15 @@
 #!/usr/bin/env -S node --
-// pdsctl entry point (the published binary). Runs the compiled commands in dist/ with
-// the oclif manifest, so start-up never scans or compiles anything. Three paths:
+// pdsctl entry point (the published binary). Runs the compiled commands in dist/, so
+// start-up never scans or compiles anything. Three paths:
 // - `--version` is answered from package.json without loading oclif (same text as oclif's);
-// - a command named in the manifest is imported and run without loading oclif at all
+// - a command is imported from its compiled file and run without loading oclif at all
 //   (src/base/command.ts, src/base/parse.ts): oclif's Config, command class and parser
 //   cost ~50 ms of every run;
 // - everything else (help, topics, unknown commands and did-you-mean, autocomplete, no
-//   arguments) goes through oclif's own execute(), as before.
+//   arguments) goes through oclif's own execute() and the manifest.
 // The `--` in the shebang ends Node's own options: without it Node takes `--env-file`
 // (and friends) after the script name for itself (nodejs/node#54232), loading or failing
 // on the file before pdsctl sees the flag.
-import { readFileSync } from 'node:fs'
 import module from 'node:module'
 import v8 from 'node:v8'
 
@@ -19,6 +18,8 @@ if (major < 22) {
   process.stderr.write(`Error: pdsctl needs Node.js 22 or newer (this is ${process.version}). Install a current Node.js.\n`)
   process.exit(2)
 }
+// node:fs by getBuiltinModule: an ES import of it costs ~3.5 ms (its namespace's getters).
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
 // A reader that went away (`pdsctl account list | head`) ends pdsctl quietly, as with gh
 // and kubectl: exit 0, no EPIPE error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -36,19 +37,13 @@ process.once('beforeExit', () => {
     process.exit(130)
   }
 })
-// undici parses HTTP with a WebAssembly build of llhttp. V8 compiles it with its baseline
-// compiler (Liftoff) and then re-compiles hot functions with TurboFan in the background;
-// a process may not exit while that runs, which cost ~40 ms at the end of any command
-// that made two or more requests. The baseline code is plenty for CLI-sized responses.
-// `--no-wasm-tier-up` no longer stops it (V8's dynamic tiering ignores it), and
-// --liftoff-only is read only at start-up; a tiering budget no function reaches does, set
-// here (measured on Node 24, `health` on the test bed: 120 → 78 ms, the process had
-// waited 40 ms after its 'exit' event for that thread).
-v8.setFlagsFromString('--wasm-tiering-budget=2000000000')
-// Young-generation growth is what makes a long listing's memory climb with its length
-// (survivors of each scavenge grow the semi-space to its maximum); kept at its start
-// size, peak RSS stays flat from 20k to 200k accounts (bench/).
-v8.setFlagsFromString('--semi-space-growth-factor=1')
+// Memory flat with the length of a listing (bench/: peak RSS at 20k and 200k accounts).
+// Young-generation growth made it climb (survivors of each scavenge grow the semi-space to
+// its maximum), and so did the old generation, filled with promoted rows between full
+// GCs whose next limit V8 sets at up to 4x the live size: kept at the young start size
+// and 1.1x, peak RSS went 74 → 108 MiB before and 74 → 87 MiB after (20k → 200k, same CPU).
+// Both flags exist in Node 22's and 24's V8 (an unknown one would print an error).
+v8.setFlagsFromString('--semi-space-growth-factor=1 --heap-growing-percent=10')
 
 const argv = process.argv.slice(2)
 const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
@@ -67,35 +62,32 @@ const { hoistLeadingFlags } = await import('../dist/lib/cli/argv.js')
 const args = hoistLeadingFlags(argv)
 
 /**
- * The command id named by the leading words of args, or undefined: the longest run of words
- * that is a command (oclif's rule for a space separator), so `backup verify DIR` is
- * `backup:verify` even though `backup DIR` is a command too. Topics are the ids' prefixes.
+ * The command named by the leading words of args, or undefined: the longest run of words
+ * that names a compiled command file, as oclif maps them (`account list` is
+ * dist/commands/account/list.js, `backup` is dist/commands/backup/index.js), so `backup
+ * verify DIR` is backup:verify even though `backup DIR` is a command too. No manifest is
+ * read on this path (200 KB, ~3.5 ms of every run); help and completion read it.
  */
-function findCommandId(commands, args) {
-  const topics = new Set()
-  for (const id of Object.keys(commands)) {
-    const parts = id.split(':')
-    for (let i = 1; i < parts.length; i++) topics.add(parts.slice(0, i).join(':'))
-  }
-  let found
+function findCommand(args) {
   const words = []
   for (const arg of args) {
-    if (arg === '--' || arg.startsWith('-')) break
-    const id = [...words, arg].join(':')
-    const cmd = commands[id]
-    if (!cmd && !topics.has(id)) break
+    if (words.length === 3 || !/^[a-z][a-z0-9-]*$/.test(arg)) break
     words.push(arg)
-    if (cmd) found = { id, cmd, rest: args.slice(words.length) }
   }
-  return found
+  for (let k = words.length; k > 0; k--) {
+    for (const file of [`${words.slice(0, k).join('/')}.js`, `${words.slice(0, k).join('/')}/index.js`]) {
+      const url = new URL(`../dist/commands/${file}`, import.meta.url)
+      if (existsSync(url)) return { id: words.slice(0, k).join(':'), url, rest: args.slice(k) }
+    }
+  }
+  return undefined
 }
 
-// A command named in the manifest runs without oclif (src/base/command.ts): its class is
-// imported from the manifest's path and given its arguments. Help (--help, no arguments,
-// a topic), unknown commands and completion go to oclif's own execute().
+// A command found that way runs without oclif (src/base/command.ts): its class is
+// imported and given its arguments. Help (--help, no arguments, a topic), unknown
+// commands and completion go to oclif's own execute().
 const wantsHelp = args.length === 0 || args.slice(0, (args.indexOf('--') + 1 || args.length + 1) - 1).some((a) => a === '--help' || a === '-h')
-const manifest = wantsHelp ? undefined : JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
-const found = manifest && findCommandId(manifest.commands, args)
+const found = wantsHelp ? undefined : findCommand(args)
 if (!found) {
   const require = module.createRequire(import.meta.url)
   // oclif's execute() loads its help system through its error handler on every path;
@@ -130,7 +122,7 @@ if (!found) {
 } else {
   let error
   try {
-    const mod = await import(new URL(`../${found.cmd.relativePath.join('/')}`, import.meta.url).href)
+    const mod = await import(found.url.href)
     const Command = typeof mod.default?.run === 'function' ? mod.default : Object.values(mod).find((c) => typeof c?.run === 'function')
     Command.id = found.id
     await Command.run(found.rest)

@@ -6,7 +6,6 @@
 // loads oclif: ~50 ms of start-up (importing @oclif/core/command and Config.load).
 import { homedir } from 'node:os'
 import path from 'node:path'
-import { readFileSync } from 'node:fs'
 import type { Interfaces } from '@oclif/core'
 
 /** What a command reads of its CLI: a subset of oclif's Config, so either can be passed. */
@@ -20,7 +19,7 @@ export interface CliConfig {
 
 /** The CliConfig of this package, computed as oclif's Config computes the same fields. */
 export function cliConfig(): CliConfig {
-  const pjson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pjson = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     name: string
     version: string
     oclif: { bin?: string; dirname?: string }

@@ -1,7 +1,9 @@
 // Saved contexts: named connection settings in <configDir>/contexts.json, mode 0600 in a
 // 0700 folder. A context holds where the PDS is and where its admin password comes from;
 // the password itself only when the user asked for it to be stored.
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+// node:fs by getBuiltinModule, not an ES import: the import's namespace costs ~3.5 ms of
+// every run (its lazy getters load fs/promises and more); see src/lib/pds/http.ts.
+const fs = process.getBuiltinModule('node:fs')
 import path from 'node:path'
 import { NotFoundError, UsageError } from '../errors.js'
 import type { SavedContext } from './settings.js'
@@ -34,7 +36,7 @@ export function validateContextName(name: string): string {
 
 export async function readContexts(configDir: string): Promise<ContextFile> {
   try {
-    const parsed = JSON.parse(await readFile(contextsPath(configDir), 'utf8')) as ContextFile
+    const parsed = JSON.parse(fs.readFileSync(contextsPath(configDir), 'utf8')) as ContextFile
     return { current: parsed.current, contexts: parsed.contexts ?? {} }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} }
@@ -44,12 +46,12 @@ export async function readContexts(configDir: string): Promise<ContextFile> {
 
 /** Write atomically with mode 0600 (the folder 0700): the file may hold a stored password. */
 export async function writeContexts(configDir: string, file: ContextFile): Promise<void> {
-  await mkdir(configDir, { recursive: true, mode: 0o700 })
+  await fs.promises.mkdir(configDir, { recursive: true, mode: 0o700 })
   const target = contextsPath(configDir)
   const tmp = `${target}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
-  await chmod(tmp, 0o600)
-  await rename(tmp, target)
+  await fs.promises.writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
+  await fs.promises.chmod(tmp, 0o600)
+  await fs.promises.rename(tmp, target)
 }
 
 /** The named context, else the current one, else none. A name that does not exist is an error. */

@@ -1,6 +1,8 @@
 // Reads a pds.env as data. pdsadmin `source`s it as bash, which runs whatever is in it
 // and breaks on values with spaces or `$`; here each line is KEY=VALUE and nothing runs.
-import { readFile } from 'node:fs/promises'
+// node:fs by getBuiltinModule, not an ES import: the import's namespace costs ~3.5 ms of
+// every run (its lazy getters load fs/promises and more); see src/lib/pds/http.ts.
+const fs = process.getBuiltinModule('node:fs')
 import { UsageError } from '../errors.js'
 
 export type EnvMap = Record<string, string>
@@ -48,7 +50,7 @@ function parseValue(raw: string, where: string): string {
 export async function readEnvFile(path: string): Promise<EnvMap> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = fs.readFileSync(path, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new UsageError(`cannot read env file ${path} (${code ?? String(err)})`, {
