@@ -4,7 +4,6 @@
 // run(argv, config) oclif's Config.runCommand calls (the in-process tests run commands
 // that way). bin/run.js calls it with the small CliConfig below, so a command run never
 // loads oclif: ~50 ms of start-up (importing @oclif/core/command and Config.load).
-import { homedir } from 'node:os'
 import path from 'node:path'
 import type { Interfaces } from '@oclif/core'
 
@@ -26,7 +25,7 @@ export function cliConfig(): CliConfig {
   }
   const bin = pjson.oclif.bin ?? pjson.name
   const scoped = process.env[`${bin.replace(/[/-]/g, '_').toUpperCase()}_CONFIG_DIR`]
-  const home = process.env.HOME || homedir()
+  const home = process.env.HOME || process.getBuiltinModule('node:os').homedir()
   const base = process.env.XDG_CONFIG_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || path.join(home, '.config')
   return { bin, version: pjson.version, configDir: scoped || path.join(base, pjson.oclif.dirname ?? pjson.name) }
 }

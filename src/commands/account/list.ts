@@ -52,7 +52,7 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
    */
   async run(): Promise<ListResult<AccountSummary>> {
     // Filters are checked before any request (exit 2 on bad input).
-    const filter = parseAccountFilter({
+    const filter = await parseAccountFilter({
       status: this.flags.status,
       confirmed: this.flags.confirmed,
       unconfirmed: this.flags.unconfirmed,
@@ -76,8 +76,11 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
     const source = filtered ? filterAccounts(listing, filter, { limit: this.flags.limit, invited, progress }) : listing
     const keep = process.env.PDSCTL_KEEP_ROWS === '1' ? ([] as AccountSummary[]) : undefined
     let count = 0
+    const keepMemoryFlat = () => this.keepMemoryFlat()
     const pages = (async function* (it: AsyncIterable<AccountSummary[]>) {
       for await (const page of it) {
+        // Once the first rows are in (not before: the first request leaves sooner).
+        if (!count) keepMemoryFlat()
         count += page.length
         keep?.push(...page)
         yield page

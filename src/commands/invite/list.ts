@@ -21,6 +21,7 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
 
   /** Streams the rows without keeping them: returns the count (rows with PDSCTL_KEEP_ROWS=1). */
   async run(): Promise<ListResult<InviteSummary>> {
+    this.keepMemoryFlat()
     const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
     const filter: InviteFilter = this.flags.available ? 'available' : this.flags.used ? 'used' : this.flags.disabled ? 'disabled' : 'all'
     const client = await this.client()

@@ -29,6 +29,7 @@ JSON: {roots: [node], admin: [node]}, node = {did, handle, status, emailConfirme
   }
 
   async run(): Promise<InviteTree | InviteDisableReport> {
+    this.keepMemoryFlat()
     const ref = this.args.account ? parseAccountRef(this.args.account) : undefined
     if (this.flags.disable && !ref) throw new UsageError('--disable needs an ACCOUNT: the root of the subtree whose invites to disable', { hint: 'e.g. pdsctl invite tree spammer.example.com --disable --dry-run' })
     const client = await this.client()

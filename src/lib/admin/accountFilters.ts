@@ -3,11 +3,11 @@
 // (admin.searchAccounts is not implemented), so these wrap the listing's stream of
 // enriched rows and pass on only the matches: nothing is held but the current page.
 import { NotFoundError, UsageError } from '../errors.js'
-import { parseAccountRef, type AccountRef } from '../pds/identifiers.js'
+// identifiers.js (and @atproto/syntax, ~5 ms to load) only when --invited-by names an account.
+import type { AccountRef } from '../pds/identifiers.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import type { AccountSummary } from './accounts.js'
 import { resolveDid } from './accounts.js'
-import { inviteCodePages } from './inviteTree.js'
 
 /** Status values listRepos reports (its lexicon's knownValues), plus active and pdsctl's `inactive`. */
 export const ACCOUNT_STATUSES = ['active', 'takendown', 'suspended', 'deleted', 'deactivated', 'desynchronized', 'throttled', 'inactive'] as const
@@ -41,7 +41,7 @@ export interface AccountFilterInput {
 }
 
 /** Check every filter flag before any request; UsageError (exit 2) on bad input. */
-export function parseAccountFilter(input: AccountFilterInput, now: number = Date.now()): AccountFilter {
+export async function parseAccountFilter(input: AccountFilterInput, now: number = Date.now()): Promise<AccountFilter> {
   const f: AccountFilter = {}
   if (input.status?.length) {
     for (const s of input.status) {
@@ -66,7 +66,7 @@ export function parseAccountFilter(input: AccountFilterInput, now: number = Date
   }
   if (input.handle !== undefined) f.handle = globToRegExp(input.handle, '--handle')
   if (input.email !== undefined) f.email = globToRegExp(input.email, '--email')
-  if (input.invitedBy !== undefined) f.invitedBy = parseInvitedBy(input.invitedBy)
+  if (input.invitedBy !== undefined) f.invitedBy = await parseInvitedBy(input.invitedBy)
   return f
 }
 
@@ -157,10 +157,11 @@ function escapeRe(c: string): string {
 }
 
 /** `admin`, a DID or handle (has `did:` or a dot), or else an invite code. */
-export function parseInvitedBy(input: string): InvitedByRef {
+export async function parseInvitedBy(input: string): Promise<InvitedByRef> {
   const s = input.trim()
   if (s.toLowerCase() === 'admin') return { kind: 'admin' }
   if (s.startsWith('did:') || s.startsWith('@') || s.includes('.')) {
+    const { parseAccountRef } = await import('../pds/identifiers.js')
     try {
       return { kind: 'account', ref: parseAccountRef(s), input: s }
     } catch (err) {
@@ -187,6 +188,8 @@ export async function resolveInvitedBy(client: PdsClient, by: InvitedByRef, opts
   const did = by.kind === 'account' ? await resolveDid(client, by.ref, { admin: true }) : undefined
   const out = new Set<string>()
   let codeSeen = false
+  // inviteTree.js only for --invited-by (a listing without it never loads it).
+  const { inviteCodePages } = await import('./inviteTree.js')
   for await (const page of inviteCodePages(client, opts.pageSize)) {
     for (const c of page) {
       let hit = false

@@ -5,7 +5,9 @@
 // order, one batch at a time, and nothing holds more than a couple of pages (flat memory
 // however many accounts the PDS has).
 import { NotFoundError, PdsctlError, XrpcError } from '../errors.js'
-import { parseAccountRef, type AccountRef } from '../pds/identifiers.js'
+// identifiers.js (and @atproto/syntax, ~5 ms to load) only when a handle or DID is resolved:
+// a listing needs neither.
+import type { AccountRef } from '../pds/identifiers.js'
 import type { AdminDefs } from '../pds/lexicon.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 
@@ -262,7 +264,7 @@ function inactiveHandles(client: PdsClient): Promise<Map<string, string>> {
  * `admin`, those are found in the admin view of the accounts (one scan per run).
  */
 export async function resolveDid(client: PdsClient, ref: AccountRef | string, opts: { admin?: boolean } = {}): Promise<string> {
-  const r = typeof ref === 'string' ? parseAccountRef(ref) : ref
+  const r = typeof ref === 'string' ? (await import('../pds/identifiers.js')).parseAccountRef(ref) : ref
   if (r.kind === 'did') return r.did
   const known = runCache(client).handles.get(r.handle)
   if (known) return known

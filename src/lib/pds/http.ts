@@ -6,21 +6,19 @@
 // command, and twice the CPU per request in a 500-write batch. node:http parses with the
 // llhttp built into Node; nothing here depends on a PDS version or a Node release.
 //
-// node:http and node:https are taken with require, not an ES import: an ES import builds
+// node:http and node:https are taken with getBuiltinModule, not an ES import: an ES import builds
 // the module's namespace from every export, and node:http's lazy WebSocket/CloseEvent/
 // MessageEvent getters then load Node's bundled undici (~25 ms), node:https's through
 // tls.rootCertificates (~10 ms). https is loaded only for an https:// URL.
-import { createRequire } from 'node:module'
 import type * as HttpModule from 'node:http'
 import type * as HttpsModule from 'node:https'
 import type { LookupFunction, Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 
-const require = createRequire(import.meta.url)
 let httpModule: typeof HttpModule | undefined
 let httpsModule: typeof HttpsModule | undefined
-const nodeHttp = () => (httpModule ??= require('node:http') as typeof HttpModule)
-const nodeHttps = () => (httpsModule ??= require('node:https') as typeof HttpsModule)
+const nodeHttp = () => (httpModule ??= process.getBuiltinModule('node:http'))
+const nodeHttps = () => (httpsModule ??= process.getBuiltinModule('node:https'))
 
 export interface TransportOptions {
   /** Connections per origin (default 8). */

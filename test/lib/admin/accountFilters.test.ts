@@ -82,44 +82,44 @@ describe('parseDateArg', () => {
 })
 
 describe('parseInvitedBy / parseAccountFilter', () => {
-  test('a code, a handle, a DID, admin', () => {
-    assert.deepEqual(parseInvitedBy('localhost-abcde-fghij'), { kind: 'code', code: 'localhost-abcde-fghij' })
-    assert.equal(parseInvitedBy('alice.test').kind, 'account')
-    assert.equal(parseInvitedBy('did:plc:aaaaaaaaaaaaaaaaaaaaaaaa').kind, 'account')
-    assert.deepEqual(parseInvitedBy('admin'), { kind: 'admin' })
-    assert.throws(() => parseInvitedBy('not a code!'), UsageError)
-    assert.throws(() => parseInvitedBy('did:nope'), UsageError)
+  test('a code, a handle, a DID, admin', async () => {
+    assert.deepEqual(await parseInvitedBy('localhost-abcde-fghij'), { kind: 'code', code: 'localhost-abcde-fghij' })
+    assert.equal((await parseInvitedBy('alice.test')).kind, 'account')
+    assert.equal((await parseInvitedBy('did:plc:aaaaaaaaaaaaaaaaaaaaaaaa')).kind, 'account')
+    assert.deepEqual(await parseInvitedBy('admin'), { kind: 'admin' })
+    await assert.rejects(parseInvitedBy('not a code!'), UsageError)
+    await assert.rejects(parseInvitedBy('did:nope'), UsageError)
   })
-  test('conflicts and bad values are usage errors', () => {
-    assert.throws(() => parseAccountFilter({ confirmed: true, unconfirmed: true }), UsageError)
-    assert.throws(() => parseAccountFilter({ noEmail: true, confirmed: true }), UsageError)
-    assert.throws(() => parseAccountFilter({ noEmail: true, email: '*@x.com' }), UsageError)
-    assert.throws(() => parseAccountFilter({ status: ['actve'] }), /--status "actve" is not a status/)
-    assert.throws(() => parseAccountFilter({ createdAfter: '2026-11-10', createdBefore: '2026-11-01' }), /must be before/)
+  test('conflicts and bad values are usage errors', async () => {
+    await assert.rejects(parseAccountFilter({ confirmed: true, unconfirmed: true }), UsageError)
+    await assert.rejects(parseAccountFilter({ noEmail: true, confirmed: true }), UsageError)
+    await assert.rejects(parseAccountFilter({ noEmail: true, email: '*@x.com' }), UsageError)
+    await assert.rejects(parseAccountFilter({ status: ['actve'] }), /--status "actve" is not a status/)
+    await assert.rejects(parseAccountFilter({ createdAfter: '2026-11-10', createdBefore: '2026-11-01' }), /must be before/)
   })
 })
 
 describe('matchesAccount', () => {
-  test('each filter, and AND between them', () => {
+  test('each filter, and AND between them', async () => {
     const f = (input: Parameters<typeof parseAccountFilter>[0]) => parseAccountFilter(input, NOW)
-    assert.equal(matchesAccount(row(), f({ status: ['active'] })), true)
-    assert.equal(matchesAccount(row({ status: 'takendown' }), f({ status: ['active'] })), false)
-    assert.equal(matchesAccount(row({ status: 'takendown' }), f({ status: ['active', 'takendown'] })), true)
-    assert.equal(matchesAccount(row({ emailConfirmed: true }), f({ unconfirmed: true })), false)
-    assert.equal(matchesAccount(row({ emailConfirmed: true }), f({ confirmed: true })), true)
-    assert.equal(matchesAccount(row({ email: null }), f({ noEmail: true })), true)
-    assert.equal(matchesAccount(row({ email: '' }), f({ noEmail: true })), true)
-    assert.equal(matchesAccount(row(), f({ noEmail: true })), false)
+    assert.equal(matchesAccount(row(), await f({ status: ['active'] })), true)
+    assert.equal(matchesAccount(row({ status: 'takendown' }), await f({ status: ['active'] })), false)
+    assert.equal(matchesAccount(row({ status: 'takendown' }), await f({ status: ['active', 'takendown'] })), true)
+    assert.equal(matchesAccount(row({ emailConfirmed: true }), await f({ unconfirmed: true })), false)
+    assert.equal(matchesAccount(row({ emailConfirmed: true }), await f({ confirmed: true })), true)
+    assert.equal(matchesAccount(row({ email: null }), await f({ noEmail: true })), true)
+    assert.equal(matchesAccount(row({ email: '' }), await f({ noEmail: true })), true)
+    assert.equal(matchesAccount(row(), await f({ noEmail: true })), false)
     // created-after is inclusive, created-before exclusive; no createdAt never matches a date filter.
-    assert.equal(matchesAccount(row({ createdAt: '2026-11-21T12:00:00.000Z' }), f({ createdAfter: '7d' })), true)
-    assert.equal(matchesAccount(row({ createdAt: '2026-11-21T11:59:59.999Z' }), f({ createdAfter: '7d' })), false)
-    assert.equal(matchesAccount(row({ createdAt: '2026-11-01T00:00:00.000Z' }), f({ createdBefore: '2026-11-01' })), false)
-    assert.equal(matchesAccount(row({ createdAt: null }), f({ createdBefore: '2026-11-01' })), false)
-    assert.equal(matchesAccount(row({ handle: null }), f({ handle: '*' })), false)
+    assert.equal(matchesAccount(row({ createdAt: '2026-11-21T12:00:00.000Z' }), await f({ createdAfter: '7d' })), true)
+    assert.equal(matchesAccount(row({ createdAt: '2026-11-21T11:59:59.999Z' }), await f({ createdAfter: '7d' })), false)
+    assert.equal(matchesAccount(row({ createdAt: '2026-11-01T00:00:00.000Z' }), await f({ createdBefore: '2026-11-01' })), false)
+    assert.equal(matchesAccount(row({ createdAt: null }), await f({ createdBefore: '2026-11-01' })), false)
+    assert.equal(matchesAccount(row({ handle: null }), await f({ handle: '*' })), false)
     const inv = new Set(['did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'])
-    assert.equal(matchesAccount(row(), f({ invitedBy: 'admin' }), inv), true)
-    assert.equal(matchesAccount(row({ did: 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb' }), f({ invitedBy: 'admin' }), inv), false)
-    const both = f({ unconfirmed: true, email: '*@mailinator.com' })
+    assert.equal(matchesAccount(row(), await f({ invitedBy: 'admin' }), inv), true)
+    assert.equal(matchesAccount(row({ did: 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb' }), await f({ invitedBy: 'admin' }), inv), false)
+    const both = await f({ unconfirmed: true, email: '*@mailinator.com' })
     assert.equal(matchesAccount(row({ email: 'a@mailinator.com' }), both), true)
     assert.equal(matchesAccount(row({ email: 'a@mailinator.com', emailConfirmed: true }), both), false)
     assert.equal(matchesAccount(row({ email: 'a@example.com' }), both), false)
@@ -142,7 +142,7 @@ describe('filterAccounts', () => {
     }
     const got: string[] = []
     const progress = { scanned: 0, matched: 0 }
-    for await (const page of filterAccounts(source(), parseAccountFilter({ unconfirmed: true }), { limit: 12, progress })) got.push(...page.map((r) => r.did))
+    for await (const page of filterAccounts(source(), await parseAccountFilter({ unconfirmed: true }), { limit: 12, progress })) got.push(...page.map((r) => r.did))
     assert.equal(got.length, 12)
     assert.ok(got.every((d) => Number(d.split('x')[1]) % 2 === 1))
     assert.equal(pagesPulled, 3, 'five matches a page: the third page gives the 11th and 12th')
@@ -151,7 +151,7 @@ describe('filterAccounts', () => {
   })
 
   test('memory stays flat: 400,000 rows through the filter, heap growth far below what holding them costs', async () => {
-    const filter = parseAccountFilter({ email: '*@mailinator.com', unconfirmed: true, createdAfter: '7d' }, NOW)
+    const filter = await parseAccountFilter({ email: '*@mailinator.com', unconfirmed: true, createdAfter: '7d' }, NOW)
     async function* source(pages: number) {
       for (let p = 0; p < pages; p++) {
         yield Array.from({ length: 1000 }, (_, i) =>
