@@ -39,6 +39,12 @@ export interface TransportRequest {
   signal?: AbortSignal
 }
 
+export interface BufferedResponse {
+  statusCode: number
+  headers: HttpModule.IncomingHttpHeaders
+  body: Buffer
+}
+
 export interface TransportResponse {
   statusCode: number
   headers: HttpModule.IncomingHttpHeaders
@@ -50,7 +56,7 @@ export interface TransportResponse {
 export class TransportError extends Error {
   constructor(
     message: string,
-    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL',
+    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL' | 'DEADLINE' | 'ABORTED' | 'TOO_LARGE' | 'RESPONSE_CUT_OFF',
   ) {
     super(message)
     this.name = 'TransportError'
@@ -75,7 +81,7 @@ export class HttpTransport {
   }
 
   /** Send one request; resolves with the status and headers once they arrive. No redirect is followed. */
-  request(r: TransportRequest): Promise<TransportResponse> {
+  request(r: TransportRequest, onRequest?: (req: HttpModule.ClientRequest) => void): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
       const protocol = r.url.protocol
       if (protocol !== 'http:' && protocol !== 'https:') {
@@ -91,12 +97,13 @@ export class HttpTransport {
         method: r.method,
         headers: r.headers,
         agent: this.agentFor(protocol),
-        signal: r.signal,
+        ...(r.signal ? { signal: r.signal } : {}),
         ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
         // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
         ...(protocol === 'https:' ? { rejectUnauthorized: true } : {}),
       }
       const req = protocol === 'https:' ? nodeHttps().request(options) : nodeHttp().request(options)
+      onRequest?.(req)
       const connectMs = this.opts.connectTimeoutMs ?? 10_000
       req.once('socket', (socket: Socket) => {
         if (!socket.connecting) return
@@ -123,6 +130,56 @@ export class HttpTransport {
         body.once('error', (err) => req.destroy(err))
         body.pipe(req)
       }
+    })
+  }
+
+  /**
+   * One whole exchange, the body read into memory: what every XRPC call but the streamed
+   * ones uses. One deadline from start to last byte (a DEADLINE error), the signal (its
+   * reason), a size cap (TOO_LARGE), and a body that ends early (RESPONSE_CUT_OFF) all end
+   * it; plain events and one timer instead of an AbortController, a signal listener in
+   * node:http and an async iterator over the body per call (measured: a third of the
+   * client's CPU per request in a 500-write batch).
+   */
+  exchange(r: Omit<TransportRequest, 'signal'>, opts: { deadlineMs: number; maxBytes: number; signal?: AbortSignal }): Promise<BufferedResponse> {
+    return new Promise<BufferedResponse>((resolve, reject) => {
+      let done = false
+      let req: HttpModule.ClientRequest | undefined
+      let res: HttpModule.IncomingMessage | undefined
+      const finish = (err: Error | undefined, value?: BufferedResponse) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onAbort)
+        if (err) {
+          res?.destroy()
+          req?.destroy()
+          reject(err)
+        } else resolve(value!)
+      }
+      const timer = setTimeout(() => finish(new TransportError(`no complete answer within ${opts.deadlineMs} ms`, 'DEADLINE')), opts.deadlineMs)
+      const onAbort = () => finish(opts.signal!.reason instanceof Error ? opts.signal!.reason : new TransportError('aborted', 'ABORTED'))
+      if (opts.signal?.aborted) return onAbort()
+      opts.signal?.addEventListener('abort', onAbort, { once: true })
+      this.request(r, (request) => (req = request)).then((response) => {
+        res = response.body
+        if (done) return response.body.destroy()
+        const declared = Number(response.headers['content-length'])
+        if (declared > opts.maxBytes) return finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
+        const chunks: Buffer[] = []
+        let size = 0
+        response.body.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > opts.maxBytes) finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
+          else chunks.push(chunk)
+        })
+        response.body.once('end', () =>
+          finish(undefined, { statusCode: response.statusCode, headers: response.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }),
+        )
+        response.body.once('error', (err: Error & { code?: string }) =>
+          finish(err.code === 'ECONNRESET' ? Object.assign(new TransportError('the answer was cut off', 'RESPONSE_CUT_OFF'), { cause: err }) : err),
+        )
+      }, (err: Error) => finish(err))
     })
   }
 

@@ -90,10 +90,6 @@ const RETRY_DELAYS_MS = [200, 600, 1500]
 /** A read answered 429 is retried when the server asks for at most this long. */
 const MAX_RATE_LIMIT_WAIT_MS = 10_000
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-/** Why a request was aborted: the deadline, or the command being interrupted. */
-class Deadline {
-  constructor(readonly ms: number) {}
-}
 const RETRYABLE_STATUS = new Set([502, 503, 504])
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'RESPONSE_CUT_OFF'])
 
@@ -233,37 +229,17 @@ export class PdsClient {
     if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
     this.addPdsOnlyHeaders(url, headers) // [backup] x-ratelimit-bypass, PDS origin only
 
-    // One deadline from start to last byte, and the command's interruption, abort the request.
+    // One deadline from start to last byte, and the command's interruption, end the request.
     // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
     const timeoutMs = Math.min(this.opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
-    const ac = new AbortController()
-    const timer = setTimeout(() => ac.abort(new Deadline(timeoutMs)), timeoutMs)
+    const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     const outer = this.opts.signal
-    const onInterrupt = () => ac.abort(outer?.reason)
-    outer?.addEventListener('abort', onInterrupt, { once: true })
     const started = monotonicMs()
     this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
-    let gotHeaders = false
     try {
-      const res = await this.transport.request({ url, method: req.method, headers, body, signal: ac.signal })
-      gotHeaders = true
-      const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
-      const declared = Number(res.headers['content-length'])
-      if (declared > max) {
-        res.body.destroy()
-        throw this.tooLarge(req, max)
-      }
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length
-        if (size > max) {
-          res.body.destroy()
-          throw this.tooLarge(req, max)
-        }
-        chunks.push(chunk)
-      }
-      const text = Buffer.concat(chunks, size).toString('utf8')
+      const res = await this.transport.exchange({ url, method: req.method, headers, body }, { deadlineMs: timeoutMs, maxBytes: max, signal: outer })
+      const size = res.body.length
+      const text = res.body.toString('utf8')
       const ms = Math.round(monotonicMs() - started)
       this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms, ${size} bytes)`)
       const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
@@ -279,20 +255,16 @@ export class PdsClient {
       }
       return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json, contentType, ms }
     } catch (err) {
-      const reason = ac.signal.aborted ? ac.signal.reason : undefined
-      if (reason instanceof Deadline) {
-        throw new NetworkError(`${req.name ?? req.path}: ${this.opts.role ?? 'the PDS'} at ${this.target.description} did not answer within ${fmtSeconds(reason.ms)}`, {
+      if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
+      const code = errorCode(err)
+      if (code === 'DEADLINE') {
+        throw new NetworkError(`${req.name ?? req.path}: ${this.opts.role ?? 'the PDS'} at ${this.target.description} did not answer within ${fmtSeconds(timeoutMs)}`, {
           hint: 'Try again, or raise --timeout',
           cause: err,
         })
       }
-      if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
-      // The connection closed before the body's last byte (a truncated answer, a reset).
-      if (gotHeaders && errorCode(err) === 'ECONNRESET') throw Object.assign(new Error('the answer was cut off', { cause: err }), { code: 'RESPONSE_CUT_OFF' })
+      if (code === 'TOO_LARGE') throw this.tooLarge(req, max)
       throw err
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', onInterrupt)
     }
   }
 
