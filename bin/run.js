@@ -35,8 +35,8 @@ process.once('beforeExit', () => {
   }
 })
 const argv = process.argv.slice(2)
-const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 if (argv[0] === '--version') {
+  const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   const os = await import('node:os')
   // oclif's Config.userAgent: name/version platform-arch node-version.
   const wsl = process.platform === 'linux' && os.release().toLowerCase().includes('microsoft')
