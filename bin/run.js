@@ -18,11 +18,28 @@ if (major < 22) {
 // node:fs by getBuiltinModule: an ES import of it costs ~3.5 ms (its namespace's getters).
 const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
 // A reader that went away (`pdsctl account list | head`) ends pdsctl quietly, as with gh
-// and kubectl: exit 0, no EPIPE error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err) => {
-    if (err.code === 'EPIPE') process.exit(0)
-    throw err
+// and kubectl: exit 0, no EPIPE error. The handler is attached when a stream is first
+// used, not here: making process.stdout costs ~2 ms that a command's first request would
+// otherwise wait for (Node's own getter, wrapped once).
+const onStreamError = (err) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+}
+for (const name of ['stdout', 'stderr']) {
+  const own = Object.getOwnPropertyDescriptor(process, name)
+  if (!own?.get || !own.configurable) {
+    process[name].on('error', onStreamError)
+    continue
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: own.enumerable,
+    get() {
+      const stream = own.get.call(process)
+      Object.defineProperty(process, name, { configurable: true, enumerable: own.enumerable, get: own.get })
+      stream.on('error', onStreamError)
+      return stream
+    },
   })
 }
 // Nothing left to wait for while the command has not finished: its input ended under it

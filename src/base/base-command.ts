@@ -20,6 +20,19 @@ export type Args<T extends CommandClass> = Interfaces.InferredArgs<T['args']>
 
 let memoryKeptFlat = false
 
+/**
+ * Whether stdout is a terminal, without making process.stdout (~2 ms) or loading node:tty
+ * (~2 ms) when fstat already says it is a file, a pipe or a socket.
+ */
+function stdoutIsTerminal(): boolean {
+  try {
+    if (!process.getBuiltinModule('node:fs').fstatSync(1).isCharacterDevice()) return false
+  } catch {
+    // No fd 1 to look at: let the stream decide.
+  }
+  return Boolean(process.stdout.isTTY)
+}
+
 export abstract class BaseCommand<T extends CommandClass> extends Command {
   static override baseFlags = {
     json: Flags.boolean({ description: 'Print the result as JSON (shape documented in the README).', helpGroup: 'OUTPUT' }),
@@ -71,9 +84,19 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
   }
 
   private makeOutput(json: boolean): Output {
-    const tty = Boolean(process.stdout.isTTY) || process.env.PDSCTL_FORCE_TTY === '1'
+    const tty = stdoutIsTerminal() || process.env.PDSCTL_FORCE_TTY === '1'
     const mode: OutputMode = json ? 'json' : tty ? 'table' : 'tsv'
-    return new Output({ mode, stdout: process.stdout, stderr: process.stderr })
+    // The streams are taken when first written to (getters), not here: making process.stdout
+    // costs ~2 ms, which a command's first request need not wait for.
+    return new Output({
+      mode,
+      get stdout() {
+        return process.stdout
+      },
+      get stderr() {
+        return process.stderr
+      },
+    })
   }
 
   /** Prompts only when both ends are terminals and neither --json nor --no-input is set. */
