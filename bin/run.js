@@ -11,7 +11,7 @@
 // (and friends) after the script name for itself (nodejs/node#54232), loading or failing
 // on the file before pdsctl sees the flag.
 const [major] = process.versions.node.split('.').map(Number)
-if (major < 22) {
+if (major < 22 || typeof process.getBuiltinModule !== 'function') {
   process.stderr.write(`Error: pdsctl needs Node.js 22 or newer (this is ${process.version}). Install a current Node.js.\n`)
   process.exit(2)
 }
