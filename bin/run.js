@@ -69,10 +69,11 @@ const args = hoistLeadingFlags(argv)
 
 /**
  * The command named by the leading words of args, or undefined: the longest run of words
- * that names a compiled command file, as oclif maps them (`account list` is
- * dist/commands/account/list.js, `backup` is dist/commands/backup/index.js), so `backup
- * verify DIR` is backup:verify even though `backup DIR` is a command too. No manifest is
- * read on this path (200 KB, ~3.5 ms of every run); help and completion read it.
+ * that names a command file, as oclif maps them (`account list` is account/list.js,
+ * `backup` is backup/index.js), so `backup verify DIR` is backup:verify even though
+ * `backup DIR` is a command too. The files are the bundled ones in dist/run/ (one file a
+ * command, dist/run/account/list/main.js: scripts/bundle-commands.mjs). No manifest is read on this path (200 KB,
+ * ~3.5 ms of every run); help and completion read it.
  */
 function findCommand(args) {
   const words = []
@@ -81,8 +82,8 @@ function findCommand(args) {
     words.push(arg)
   }
   for (let k = words.length; k > 0; k--) {
-    for (const file of [`${words.slice(0, k).join('/')}.js`, `${words.slice(0, k).join('/')}/index.js`]) {
-      const url = new URL(`../dist/commands/${file}`, import.meta.url)
+    for (const file of [`${words.slice(0, k).join('/')}/main.js`, `${words.slice(0, k).join('/')}/index/main.js`]) {
+      const url = new URL(`../dist/run/${file}`, import.meta.url)
       if (existsSync(url)) return { id: words.slice(0, k).join(':'), url, rest: args.slice(k) }
     }
   }

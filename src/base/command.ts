@@ -16,13 +16,34 @@ export interface CliConfig {
   configDir: string
 }
 
+interface PackageJson {
+  name: string
+  version: string
+  oclif: { bin?: string; dirname?: string }
+}
+
+/**
+ * pdsctl's package.json: the nearest one above this module that has an oclif section
+ * (this module runs from dist/base/ and, bundled, from dist/run/<topic>/).
+ */
+function ownPackageJson(): PackageJson {
+  const { readFileSync } = process.getBuiltinModule('node:fs')
+  let dir = new URL('.', import.meta.url)
+  for (let depth = 0; depth < 8; depth++) {
+    try {
+      const pjson = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as PackageJson
+      if (pjson.oclif) return pjson
+    } catch {
+      // none here, or not ours: look higher
+    }
+    dir = new URL('..', dir)
+  }
+  throw new Error(`pdsctl's package.json was not found above ${import.meta.url}`)
+}
+
 /** The CliConfig of this package, computed as oclif's Config computes the same fields. */
 export function cliConfig(): CliConfig {
-  const pjson = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    name: string
-    version: string
-    oclif: { bin?: string; dirname?: string }
-  }
+  const pjson = ownPackageJson()
   const bin = pjson.oclif.bin ?? pjson.name
   const scoped = process.env[`${bin.replace(/[/-]/g, '_').toUpperCase()}_CONFIG_DIR`]
   const home = process.env.HOME || process.getBuiltinModule('node:os').homedir()

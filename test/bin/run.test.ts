@@ -46,7 +46,7 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     const res = await traced(['health', '--url', 'http://127.0.0.1:9'])
     assert.equal(res.code, 6, res.stderr)
     assert.match(res.stderr, /^Error: the PDS at http:\/\/127\.0\.0\.1:9 is not healthy: cannot connect/)
-    assert.ok(res.loaded.some((u) => u.includes('/dist/commands/health.js')), 'the command itself was loaded')
+    assert.ok(res.loaded.some((u) => u.includes('/dist/run/health/main.js')), 'the command itself was loaded, as its bundled file')
     const unwanted = res.loaded.filter((u) => /@oclif\/|node:http2|undici\/lib\/dispatcher\/client-h2/.test(u))
     assert.deepEqual(unwanted, [])
   })
