@@ -39,6 +39,13 @@ if [ "$node22_ok" != yes ] && [ "$have_version" != "$NODE_PKG_VERSION" ]; then
   # npm_config_nodedir makes npm 11 warn `Unknown env config "nodedir"`.
   export npm_package_config_node_gyp_nodedir="$nodehome"
 fi
+# A Node already on PATH (22, or 24.18.1): compile against its own headers when it ships
+# them, else node-gyp may take another Node's from the system (Debian's /usr/include/node
+# is Node 20's: better-sqlite3 then fails to load, NODE_MODULE_VERSION 115 vs 137).
+if [ -z "${npm_package_config_node_gyp_nodedir:-}" ]; then
+  node_prefix=$(dirname "$(dirname "$(node -p 'process.execPath')")")
+  if [ -f "$node_prefix/include/node/node_version.h" ]; then export npm_package_config_node_gyp_nodedir="$node_prefix"; fi
+fi
 
 # Install when node_modules is missing, older than the lockfile, or built for another Node.
 stamp="node_modules/.pdsctl-install-stamp"
