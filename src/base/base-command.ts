@@ -54,7 +54,8 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     await super.init()
     // Decide the output mode before parsing, so a parse error under --json is JSON too.
     const dashdash = this.argv.indexOf('--')
-    this.out = this.makeOutput((dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)).includes('--json'))
+    const tty = stdoutIsTerminal() || process.env.PDSCTL_FORCE_TTY === '1'
+    this.out = this.makeOutput((dashdash === -1 ? this.argv : this.argv.slice(0, dashdash)).includes('--json'), tty)
     const { args, flags, argv } = parseCommandLine(this.argv, {
       flags: { ...this.ctor.baseFlags, ...this.ctor.flags } as Record<string, FlagDefinition>,
       args: this.ctor.args as Record<string, ArgDefinition>,
@@ -65,7 +66,7 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as Args<T>
     this.positionals = argv as string[]
-    this.out = this.makeOutput(Boolean(flags.json))
+    this.out = this.makeOutput(Boolean(flags.json), tty)
     process.on('SIGINT', () => void this.onSignal('SIGINT'))
     process.on('SIGTERM', () => void this.onSignal('SIGTERM'))
     // Once interrupted, work left in flight (a prefetched page, a pool's other requests)
@@ -83,8 +84,7 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     }
   }
 
-  private makeOutput(json: boolean): Output {
-    const tty = stdoutIsTerminal() || process.env.PDSCTL_FORCE_TTY === '1'
+  private makeOutput(json: boolean, tty: boolean): Output {
     const mode: OutputMode = json ? 'json' : tty ? 'table' : 'tsv'
     // The streams are taken when first written to (getters), not here: making process.stdout
     // costs ~2 ms, which a command's first request need not wait for.
@@ -219,7 +219,7 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     if (this.flags?.debug) process.stderr.write(`debug: ${line}\n`)
   }
 
-  override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<never> {
+  override async catch(err: Error): Promise<never> {
     // Interrupted: onSignal is stopping kubectl and exits with 130/143 in a moment.
     if (this.signalled) return new Promise<never>(() => {})
     const { line, exitCode, json } = describeError(err)
@@ -241,9 +241,9 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
   }
 }
 
-export function describeError(err: Error & { oclif?: { exit?: number }; code?: string }): {
+export function describeError(err: Error): {
   line: string
-  exitCode: ExitCodeValue | number
+  exitCode: ExitCodeValue
   json: Record<string, unknown>
 } {
   if (err instanceof PdsctlError) {

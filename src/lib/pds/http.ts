@@ -164,13 +164,13 @@ export class HttpTransport {
       this.request(r, (request) => (req = request)).then((response) => {
         res = response.body
         if (done) return response.body.destroy()
-        const declared = Number(response.headers['content-length'])
-        if (declared > opts.maxBytes) return finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
+        const tooLarge = () => new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE')
+        if (Number(response.headers['content-length']) > opts.maxBytes) return finish(tooLarge())
         const chunks: Buffer[] = []
         let size = 0
         response.body.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size > opts.maxBytes) finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
+          if (size > opts.maxBytes) finish(tooLarge())
           else chunks.push(chunk)
         })
         response.body.once('end', () =>

@@ -96,15 +96,18 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABOR
 export class PdsClient {
   readonly target: Target
   private readonly transport: HttpTransport
+  /** Each request's deadline from start to last byte (--timeout), in ms. */
+  private readonly deadlineMs: number
   private readonly opts: ClientOptions
   private adminAuthHeader?: Promise<string>
 
   constructor(opts: ClientOptions) {
     this.opts = opts
     this.target = opts.target
-    const timeout = Math.min(opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
+    // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
+    this.deadlineMs = Math.min(opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
     // TLS is always verified (http.ts passes rejectUnauthorized itself).
-    this.transport = new HttpTransport({ connections: 8, connectTimeoutMs: Math.min(timeout, 10_000), idleTimeoutMs: timeout })
+    this.transport = new HttpTransport({ connections: 8, connectTimeoutMs: Math.min(this.deadlineMs, 10_000), idleTimeoutMs: this.deadlineMs })
   }
 
   /** Strings that must never appear in a message (the admin password, once known). */
@@ -230,8 +233,7 @@ export class PdsClient {
     this.addPdsOnlyHeaders(url, headers) // [backup] x-ratelimit-bypass, PDS origin only
 
     // One deadline from start to last byte, and the command's interruption, end the request.
-    // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
-    const timeoutMs = Math.min(this.opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
+    const timeoutMs = this.deadlineMs
     const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     const outer = this.opts.signal
     const started = monotonicMs()
