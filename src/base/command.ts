@@ -27,11 +27,17 @@ interface PackageJson {
  * (this module runs from dist/base/ and, bundled, from dist/run/<topic>/).
  */
 function ownPackageJson(): PackageJson {
-  const { readFileSync } = process.getBuiltinModule('node:fs')
+  const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
   let dir = new URL('.', import.meta.url)
   for (let depth = 0; depth < 8; depth++) {
+    const file = new URL('package.json', dir)
+    // existsSync first: a failed read throws an error with a stack, at each level.
+    if (!existsSync(file)) {
+      dir = new URL('..', dir)
+      continue
+    }
     try {
-      const pjson = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as PackageJson
+      const pjson = JSON.parse(readFileSync(file, 'utf8')) as PackageJson
       if (pjson.oclif) return pjson
     } catch {
       // none here, or not ours: look higher

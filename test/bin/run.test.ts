@@ -3,7 +3,7 @@
 // autocomplete) as oclif's own execute() answers them.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runCli, ROOT } from '../helpers/cli.js'
@@ -49,6 +49,24 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     assert.ok(res.loaded.some((u) => u.includes('/dist/run/health/main.js')), 'the command itself was loaded, as its bundled file')
     const unwanted = res.loaded.filter((u) => /@oclif\/|node:http2|undici\/lib\/dispatcher\/client-h2/.test(u))
     assert.deepEqual(unwanted, [])
+  })
+
+  test("V8's compiled code is kept in the user's cache directory (not /tmp), and Node's switch turns it off", async () => {
+    const cache = path.join(dir, 'cache')
+    const args = ['health', '--url', 'http://127.0.0.1:9', '--json']
+    const first = await runCli(args, { env: { XDG_CACHE_HOME: cache } })
+    assert.equal(first.code, 6, first.stderr)
+    const kept = path.join(cache, 'pdsctl', 'compile-cache')
+    const versions = readdirSync(kept)
+    assert.equal(versions.length, 1)
+    assert.ok(versions[0].startsWith(process.version), versions[0])
+    assert.ok(readdirSync(path.join(kept, versions[0])).length >= 2, 'bin/run.js and the command bundle are cached')
+    // The second run reads it and behaves the same.
+    const second = await runCli(args, { env: { XDG_CACHE_HOME: cache } })
+    assert.deepEqual({ code: second.code, stdout: second.stdout, stderr: second.stderr }, { code: first.code, stdout: first.stdout, stderr: first.stderr })
+    const off = path.join(dir, 'cache-off')
+    await runCli(args, { env: { XDG_CACHE_HOME: off, NODE_DISABLE_COMPILE_CACHE: '1' } })
+    assert.equal(existsSync(off), false)
   })
 
   test('the longest command wins: `backup verify DIR` is backup:verify, though `backup DIR` takes an argument', async () => {
