@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
-import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../bed/pds.js'
+import { crc32 } from 'node:zlib'
+import { after, before, describe, test } from 'node:test'
+import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
 import { startRelay } from '../bed/relay.js'
 import type { Recorder } from '../helpers/recorder.js'
@@ -364,9 +365,31 @@ async function makePost(w: World, a: SeededAccount): Promise<string> {
   return ((await res.json()) as { uri: string }).uri
 }
 
+/**
+ * A whole 1x1 PNG made unique by a tEXt chunk (each blob a new CID). PDS 0.4.x reads the
+ * image it is given (its uploadBlob answered 500 to a PNG cut after its header); 0.5.x
+ * takes either.
+ */
+function uniquePng(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const head = Buffer.alloc(4)
+    head.writeUInt32BE(data.length)
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([head, body, crc])
+  }
+  const png = Buffer.from(
+    '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c63000100000500010d0a2db40000000049454e44ae426082',
+    'hex',
+  )
+  // After the signature (8 bytes) and IHDR (25): a text chunk, then IDAT and IEND.
+  return Buffer.concat([png.subarray(0, 33), chunk('tEXt', Buffer.from(`Comment\0fault suite ${Math.random().toString(36).slice(2)}`, 'latin1')), png.subarray(33)])
+}
+
 async function makeBlob(w: World, a: SeededAccount): Promise<{ did: string; cid: string }> {
   const auth = await session(w, a)
-  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + Math.random().toString(16).slice(2).padEnd(16, '0'), 'hex')
+  const png = uniquePng()
   const blob = (await fetch(`${w.bed.url}/xrpc/com.atproto.repo.uploadBlob`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' }, body: png }).then((r) => r.json())) as {
     blob: { ref: { $link: string } }
   }
@@ -378,9 +401,9 @@ async function makeBlob(w: World, a: SeededAccount): Promise<{ did: string; cid:
   return { did: a.did, cid: blob.blob.ref.$link }
 }
 
-/** One test bed with everything the table needs. */
-export async function startWorld(): Promise<World> {
-  const bed = await startTestBed()
+/** One test bed (PDS 0.5.x unless another line is asked for) with everything the table needs. */
+export async function startWorld(line: PdsLine = '0.5'): Promise<World> {
+  const bed = await startTestBed({ line })
   const relay = await startRelay({ knownHosts: { 'pds.example.com': { status: 'active', accountCount: 3 } } })
   const roles = ['reader', 'takedown', 'untakedown', 'deactivate', 'activate', 'delete', 'password', 'update', 'invitesOn', 'invitesOff', 'inviteFor', 'mail', 'poster', 'blob']
   const seeded = await bed.seed(roles.length, 'fault')
@@ -619,4 +642,34 @@ export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTER
   } finally {
     await fault.close()
   }
+}
+
+/** Which PDS line a suite runs against, as its name and tally say it. */
+export const lineLabel = (line: PdsLine) => `PDS ${line}.x`
+
+/**
+ * The reads or the writes table (every command of that kind × every answer mode × text and
+ * --json) against one PDS line: the same cases on both lines operators run.
+ */
+export function answerSuite(kind: 'reads' | 'writes', line: PdsLine, gate: number, gaps: Map<string, string>): void {
+  const name = line === '0.5' ? kind : `${kind}, ${lineLabel(line)}`
+  describe(`fault suite: ${name}`, { concurrency: gate }, () => {
+    let w: World
+    const tally = newTally(name)
+    before(async () => {
+      w = await startWorld(line)
+    })
+    after(async () => {
+      printTally(tally)
+      await stopWorld(w)
+    })
+    for (const spec of COMMANDS.filter((c) => Boolean(c.write) === (kind === 'writes'))) {
+      for (const mode of modesOf(spec, ANSWER_MODES)) {
+        for (const json of [false, true]) {
+          const id = `${spec.name} [${mode}]${json ? ' --json' : ''}`
+          faultCase(tally, gaps, id, () => runFaultCase(w, spec, mode, json, KILL_AFTER_MS.answer))
+        }
+      }
+    }
+  })
 }
