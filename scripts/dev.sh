@@ -67,7 +67,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
       if [ -d node_modules/better-sqlite3/build ]; then phase="compiling better-sqlite3"
       else
         unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
-        phase="$(grep -c '^npm http fetch .*\.tgz' "$log" || true) of $total packages fetched, $unpacked unpacked"  # tarballs only, not metadata
+        # Each tarball once (npm logs a fetch again when it retries or revalidates its cache).
+        fetched=$(grep '^npm http fetch ' "$log" | grep -o '[^ ]*\.tgz' | sort -u | wc -l)
+        phase="$fetched of $total packages fetched, $unpacked unpacked"
       fi
       echo "scripts/dev.sh: npm ci still working ($((SECONDS - start)) s: $phase)" >&2
     fi
