@@ -15,28 +15,12 @@ import type * as HttpsModule from 'node:https'
 import type { LookupFunction, Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 
-type HttpClientParts = Pick<typeof HttpModule, 'Agent' | 'request'>
-let httpModule: HttpClientParts | undefined
+let httpModule: typeof HttpModule | undefined
 let httpsModule: typeof HttpsModule | undefined
-/**
- * node:http's client half. node:http itself also loads its server (_http_server and what
- * it needs: ~1 ms of every command before its first request, measured); its Agent and
- * ClientRequest live in the builtins _http_agent and _http_client, which node:http
- * re-exports as they are (http.request(options) is new ClientRequest(options)). Taken
- * from there when this Node has them, from node:http otherwise.
- */
-function nodeHttp(): HttpClientParts {
-  if (httpModule) return httpModule
-  const agent = process.getBuiltinModule('_http_agent') as { Agent?: typeof HttpModule.Agent } | undefined
-  const client = process.getBuiltinModule('_http_client') as { ClientRequest?: typeof HttpModule.ClientRequest } | undefined
-  if (typeof agent?.Agent === 'function' && typeof client?.ClientRequest === 'function') {
-    const { ClientRequest } = client
-    httpModule = { Agent: agent.Agent, request: ((options: HttpModule.RequestOptions) => new ClientRequest(options)) as typeof HttpModule.request }
-  } else {
-    httpModule = process.getBuiltinModule('node:http')
-  }
-  return httpModule
-}
+// node:http, not its client half alone (_http_agent/_http_client, ~1 ms less to load: node:http
+// also loads its server): Node deprecates those module ids (DEP0199), and a runtime
+// deprecation would print a warning on every run.
+const nodeHttp = () => (httpModule ??= process.getBuiltinModule('node:http'))
 const nodeHttps = () => (httpsModule ??= process.getBuiltinModule('node:https'))
 
 export interface TransportOptions {
