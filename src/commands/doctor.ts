@@ -2,7 +2,7 @@ import * as Flags from '../base/flags.js'
 import { PdsCommand } from '../base/base-command.js'
 import { runDoctor, type DoctorReport } from '../lib/selfhost/doctor.js'
 import { UsageError } from '../lib/errors.js'
-import { parsePdsUrl } from '../lib/pds/identifiers.js'
+import { parsePdsUrl } from '../lib/pds/urls.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 
 export default class Doctor extends PdsCommand<typeof Doctor> {

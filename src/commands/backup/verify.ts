@@ -22,7 +22,7 @@ Needs no PDS and no password. Exit 6 naming each damaged or missing file.`
   }
 
   async run(): Promise<VerifyReport> {
-    const { parsePdsUrl } = await import('../../lib/pds/identifiers.js')
+    const { parsePdsUrl } = await import('../../lib/pds/urls.js')
     const plcUrl = parsePdsUrl(this.flags['plc-url'], { what: 'PLC directory URL (--plc-url)' })
     const { verifyBackup } = await import('../../lib/backup/verify.js')
     this.out.status(`Verifying ${this.args.dir}…`)

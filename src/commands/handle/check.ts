@@ -3,7 +3,8 @@ import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
 import { checkHandle, type HandleReport } from '../../lib/selfhost/handleCheck.js'
-import { parseHandle, parsePdsUrl } from '../../lib/pds/identifiers.js'
+import { parseHandle } from '../../lib/pds/identifiers.js'
+import { parsePdsUrl } from '../../lib/pds/urls.js'
 
 export default class HandleCheck extends PdsCommand<typeof HandleCheck> {
   static override summary = 'Check that a handle verifies: DNS TXT, HTTPS well-known, this PDS, the DID document'

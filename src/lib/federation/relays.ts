@@ -2,7 +2,7 @@
 // has. Relay clients are built with no credential of any kind: nothing of the admin's
 // ever goes to a relay.
 import { NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from '../errors.js'
-import { parsePdsUrl } from '../pds/identifiers.js'
+import { parsePdsUrl } from '../pds/urls.js'
 import { parseRetryAfter, type PdsClient, type RawResponse } from '../pds/xrpcClient.js'
 import { compareTids, tidTimestampMs } from './tid.js'
 import { probeLatestSeq } from './firehoseSeq.js'

@@ -68,8 +68,8 @@ export function parseEmail(input: string): string {
   return email
 }
 
-// URLs live in urls.ts (no @atproto/syntax there: settings load it on every start).
-export { isLoopbackHost, parsePdsUrl } from './urls.js'
+// URLs live in urls.ts (no @atproto/syntax there: settings load it on every start); import
+// them from there, so a command's bundle does not share urls.ts with this lazy module.
 
 export function parsePositiveInt(input: string | number, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof input === 'number' ? input : Number(input)
