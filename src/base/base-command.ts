@@ -187,7 +187,7 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
    * request (Node's HTTP client, the transport) all cross that line together: ~300 compile
    * jobs queued at once, their zones (~10 MiB at the peak) freed into malloc arenas that
    * keep them. At 10,000 calls the per-row code (called once per account) still tiers up
-   * within the first page or two, and the per-request code stays in the baseline tier
+   * after its first 10,000 rows, and the per-request code stays in the baseline tier
    * until ~10,000 requests. Measured (synthetic server, Node 24): peak RSS at 200,000
    * accounts 86–89 → 78–80 MiB, 20,000 unchanged (70–72), CPU unchanged (1.30–1.38 s);
    * at 1,000,000 accounts 86–89 MiB either way (the same warm-up, later).
