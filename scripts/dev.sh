@@ -68,7 +68,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
       else
         unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
         # Each tarball once (npm logs a fetch again when it retries or revalidates its cache).
-        fetched=$(grep '^npm http fetch ' "$log" | grep -o '[^ ]*\.tgz' | sort -u | wc -l)
+        # `|| true`: grep finds nothing before the first tarball, and under pipefail and
+        # set -e that would end this script while npm ci runs on.
+        fetched=$({ grep '^npm http fetch ' "$log" || true; } | grep -o '[^ ]*\.tgz' | sort -u | wc -l || true)
         phase="$fetched of $total packages fetched, $unpacked unpacked"
       fi
       echo "scripts/dev.sh: npm ci still working ($((SECONDS - start)) s: $phase)" >&2
