@@ -59,6 +59,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # a log, and every 15 s one line says how far it got; everything else it says is shown after.
   npm ci --no-audit --no-fund --loglevel=http >"$log" 2>&1 &
   npm_pid=$!
+  # However this script ends (an error, Ctrl-C), npm ci does not run on without it.
+  trap 'kill "$npm_pid" 2>/dev/null || true' EXIT
   next=$((start + 15))
   while kill -0 "$npm_pid" 2>/dev/null; do
     sleep 1
@@ -66,10 +68,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
       next=$((next + 15))
       if [ -d node_modules/better-sqlite3/build ]; then phase="compiling better-sqlite3"
       else
-        unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l)
+        unpacked=$(find node_modules -mindepth 2 -maxdepth 3 -name package.json 2>/dev/null | wc -l || true)
         # Each tarball once (npm logs a fetch again when it retries or revalidates its cache).
-        # `|| true`: grep finds nothing before the first tarball, and under pipefail and
-        # set -e that would end this script while npm ci runs on.
+        # `|| true` here and above: grep finds nothing before the first tarball (and find no
+        # node_modules while npm ci clears it); under pipefail and set -e either would end
+        # this script while npm ci runs on.
         fetched=$({ grep '^npm http fetch ' "$log" || true; } | grep -o '[^ ]*\.tgz' | sort -u | wc -l || true)
         phase="$fetched of $total packages fetched, $unpacked unpacked"
       fi
@@ -78,6 +81,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   done
   npm_status=0
   wait "$npm_pid" || npm_status=$?
+  trap - EXIT
   grep -v '^npm http ' "$log" >&2 || true
   rm -f "$log"
   if [ "$npm_status" != 0 ]; then echo "scripts/dev.sh: npm ci failed (exit $npm_status)" >&2; exit "$npm_status"; fi
