@@ -28,21 +28,16 @@ interface PackageJson {
  */
 function ownPackageJson(): PackageJson {
   const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
-  let dir = new URL('.', import.meta.url)
-  for (let depth = 0; depth < 8; depth++) {
+  for (let depth = 0, dir = new URL('.', import.meta.url); depth < 8; depth++, dir = new URL('..', dir)) {
     const file = new URL('package.json', dir)
     // existsSync first: a failed read throws an error with a stack, at each level.
-    if (!existsSync(file)) {
-      dir = new URL('..', dir)
-      continue
-    }
+    if (!existsSync(file)) continue
     try {
       const pjson = JSON.parse(readFileSync(file, 'utf8')) as PackageJson
       if (pjson.oclif) return pjson
     } catch {
-      // none here, or not ours: look higher
+      // not JSON: look higher
     }
-    dir = new URL('..', dir)
   }
   throw new Error(`pdsctl's package.json was not found above ${import.meta.url}`)
 }
