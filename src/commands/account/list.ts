@@ -64,6 +64,7 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
       invitedBy: this.flags['invited-by'],
     })
     const filtered = !isEmptyFilter(filter)
+    this.keepMemoryFlat()
     const client = await this.client()
     const invited = filter.invitedBy ? await resolveInvitedBy(client, filter.invitedBy) : undefined
     const progress = { scanned: 0, matched: 0 }
@@ -76,11 +77,8 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
     const source = filtered ? filterAccounts(listing, filter, { limit: this.flags.limit, invited, progress }) : listing
     const keep = process.env.PDSCTL_KEEP_ROWS === '1' ? ([] as AccountSummary[]) : undefined
     let count = 0
-    const keepMemoryFlat = () => this.keepMemoryFlat()
     const pages = (async function* (it: AsyncIterable<AccountSummary[]>) {
       for await (const page of it) {
-        // Once the first rows are in (not before: the first request leaves sooner).
-        if (!count) keepMemoryFlat()
         count += page.length
         keep?.push(...page)
         yield page

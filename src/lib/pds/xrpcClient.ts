@@ -49,6 +49,8 @@ export interface ClientOptions {
   readRetries?: number
   /** What the server is, for messages ("the PDS", "the relay"). */
   role?: string
+  /** Called once, when the first answer has arrived: work that should not delay the first request. */
+  onFirstAnswer?: () => void
 }
 
 export interface RawResponse {
@@ -100,10 +102,12 @@ export class PdsClient {
   private readonly deadlineMs: number
   private readonly opts: ClientOptions
   private adminAuthHeader?: Promise<string>
+  private onFirstAnswer?: () => void
 
   constructor(opts: ClientOptions) {
     this.opts = opts
     this.target = opts.target
+    this.onFirstAnswer = opts.onFirstAnswer
     // setTimeout's limit (~24.8 days) is far beyond any deadline worth keeping.
     this.deadlineMs = Math.min(opts.timeoutMs ?? 30_000, 2 ** 31 - 1)
     // TLS is always verified (http.ts passes rejectUnauthorized itself).
@@ -112,6 +116,13 @@ export class PdsClient {
 
   /** Strings that must never appear in a message (the admin password, once known). */
   private readonly secrets: string[] = []
+
+  private firstAnswer(): void {
+    const fn = this.onFirstAnswer
+    if (!fn) return
+    this.onFirstAnswer = undefined
+    fn()
+  }
 
   get url(): string {
     return this.target.url
@@ -240,6 +251,7 @@ export class PdsClient {
     this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
     try {
       const res = await this.transport.exchange({ url, method: req.method, headers, body }, { deadlineMs: timeoutMs, maxBytes: max, signal: outer })
+      this.firstAnswer()
       const size = res.body.length
       const text = res.body.toString('utf8')
       const ms = Math.round(monotonicMs() - started)
@@ -512,6 +524,7 @@ export class PdsClient {
     } catch (err) {
       throw await this.networkError(req, err)
     }
+    this.firstAnswer()
     this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(monotonicMs() - started)} ms to headers)`)
     const streamType = String(res.headers['content-type'] ?? '').toLowerCase()
     if (res.statusCode >= 200 && res.statusCode < 300 && !streamType.includes('html')) {
