@@ -1,7 +1,6 @@
 import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
 import { resolveDid } from '../../lib/admin/accounts.js'
-import { parseAccountRef } from '../../lib/pds/identifiers.js'
 import { createInvites, type CreatedInvite } from '../../lib/admin/invites.js'
 
 export default class InviteCreate extends PdsCommand<typeof InviteCreate> {
@@ -19,7 +18,8 @@ export default class InviteCreate extends PdsCommand<typeof InviteCreate> {
   }
 
   async run(): Promise<CreatedInvite[]> {
-    const ref = this.flags.for ? parseAccountRef(this.flags.for) : undefined
+    // identifiers.js (and @atproto/syntax, ~5 ms to load) only when an account is named.
+    const ref = this.flags.for ? (await import('../../lib/pds/identifiers.js')).parseAccountRef(this.flags.for) : undefined
     const client = await this.client()
     const forAccounts = ref ? [await resolveDid(client, ref, { admin: true })] : undefined
     const invites = await createInvites(client, { count: this.flags.count, uses: this.flags.uses, forAccounts })
