@@ -1,7 +1,7 @@
 // The fault suite, reads, in front of the real PDS 0.4.x (the official image's line through
 // 2026; test/bed/pds04, installed by scripts/pds04.sh): the same table as reads.test.ts,
 // so no answer of pdsctl's rests on what only 0.5.x does.
-import { answerSuite } from './support.js'
+import { faultTable } from './support.js'
 import { EXPECTED_GAPS } from './gaps.js'
 
-answerSuite('reads', '0.4', 3, EXPECTED_GAPS)
+faultTable('reads', '0.4', 3, EXPECTED_GAPS)

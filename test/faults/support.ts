@@ -648,11 +648,16 @@ export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTER
 export const lineLabel = (line: PdsLine) => `PDS ${line}.x`
 
 /**
- * The reads or the writes table (every command of that kind × every answer mode × text and
- * --json) against one PDS line: the same cases on both lines operators run.
+ * One fault table against one PDS line, its cases run `gate` at a time: the reads or the
+ * writes (every command of that kind × every broken answer), or the hangs (every command ×
+ * every way of saying nothing, listings as plain reads), each in text and --json.
  */
-export function answerSuite(kind: 'reads' | 'writes', line: PdsLine, gate: number, gaps: Map<string, string>): void {
+export function faultTable(kind: 'reads' | 'writes' | 'hangs', line: PdsLine, gate: number, gaps: Map<string, string>): void {
   const name = line === '0.5' ? kind : `${kind}, ${lineLabel(line)}`
+  const table =
+    kind === 'hangs'
+      ? { commands: COMMANDS, modes: (spec: CommandSpec) => modesOf({ ...spec, listing: false }, HANG_MODES), killAfterMs: KILL_AFTER_MS.hang }
+      : { commands: COMMANDS.filter((c) => Boolean(c.write) === (kind === 'writes')), modes: (spec: CommandSpec) => modesOf(spec, ANSWER_MODES), killAfterMs: KILL_AFTER_MS.answer }
   describe(`fault suite: ${name}`, { concurrency: gate }, () => {
     let w: World
     const tally = newTally(name)
@@ -663,11 +668,11 @@ export function answerSuite(kind: 'reads' | 'writes', line: PdsLine, gate: numbe
       printTally(tally)
       await stopWorld(w)
     })
-    for (const spec of COMMANDS.filter((c) => Boolean(c.write) === (kind === 'writes'))) {
-      for (const mode of modesOf(spec, ANSWER_MODES)) {
+    for (const spec of table.commands) {
+      for (const mode of table.modes(spec)) {
         for (const json of [false, true]) {
           const id = `${spec.name} [${mode}]${json ? ' --json' : ''}`
-          faultCase(tally, gaps, id, () => runFaultCase(w, spec, mode, json, KILL_AFTER_MS.answer))
+          faultCase(tally, gaps, id, () => runFaultCase(w, spec, mode, json, table.killAfterMs))
         }
       }
     }
