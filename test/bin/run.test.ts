@@ -51,6 +51,18 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     assert.deepEqual(unwanted, [])
   })
 
+  test('a command that checks a DID loads no @atproto/syntax file: the validators are in its bundle', async () => {
+    const res = await traced(['account', 'takedown', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', '--url', 'http://127.0.0.1:9', '--dry-run'], { PDS_ADMIN_PASSWORD: 'x' })
+    // The DID passed the check and the request was tried.
+    assert.equal(res.code, 1, res.stderr)
+    assert.match(res.stderr, /^Error: cannot connect to the PDS at http:\/\/127\.0\.0\.1:9/)
+    assert.ok(res.loaded.some((u) => u.includes('/dist/run/account/takedown/')), 'the bundled command ran')
+    assert.deepEqual(res.loaded.filter((u) => u.includes('/node_modules/@atproto/syntax/')), [])
+    const bad = await runCli(['account', 'takedown', 'did:plc:not-valid!', '--url', 'http://127.0.0.1:9', '--dry-run'], { env: { PDS_ADMIN_PASSWORD: 'x' } })
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /did:plc:not-valid!/)
+  })
+
   test("V8's compiled code is kept in the user's cache directory (not /tmp), and Node's switch turns it off", async () => {
     const cache = path.join(dir, 'cache')
     const args = ['health', '--url', 'http://127.0.0.1:9', '--json']
