@@ -20,7 +20,7 @@ import { startTestBed, type TestBed } from '../test/bed/pds.js'
 import { ROOT, cleanEnv } from '../test/helpers/cli.js'
 import { startDelayProxy } from './delayProxy.js'
 import { median, pair, quantile, shellTime, type PairResult, type ShellRun } from './shell.js'
-import { startSyntheticPds } from './synthetic.js'
+import { startSyntheticPds, syntheticDid } from './synthetic.js'
 
 const { values: opt } = parseArgs({
   options: {
@@ -119,6 +119,9 @@ if (want('rss') || want('first')) {
         await forBins(async (label) => {
           await firstOf(label, 'health', pdsctl('health', '--json'))
           await firstOf(label, 'account list', pdsctl('account', 'list', '--json', '--limit', '10'))
+          await firstOf(label, 'invite list', pdsctl('invite', 'list', '--json'))
+          // A command that checks its DID argument before the request.
+          await firstOf(label, 'account takedown DID', pdsctl('account', 'takedown', syntheticDid(0), '--dry-run', '--json'))
         })
         await firstOf('', 'floor (node:http script)', [NODE, bench('floor-health-http.mjs')])
       }

@@ -64,6 +64,18 @@ export async function startSyntheticPds(accounts: number, opts: { adminPassword?
         })
         return send(200, `{"infos":[${infos.join(',')}]}`)
       }
+      // One account's view and an empty invite list: enough for the first request of a
+      // command that names an account (`account takedown DID --dry-run`) or lists invites.
+      case '/xrpc/com.atproto.admin.getAccountInfo': {
+        if (req.headers.authorization !== auth) return send(401, '{"error":"AuthMissing","message":"Authentication Required"}')
+        const did = url.searchParams.get('did') ?? ''
+        const i = indexOf(did)
+        if (!did.startsWith('did:plc:') || i >= accounts) return send(400, '{"error":"NotFound","message":"Account not found"}')
+        return send(200, `{"did":"${did}","handle":"user${i}.synthetic.test","email":"user${i}@synthetic.test","indexedAt":"2026-01-01T00:00:00.000Z","invitesDisabled":false}`)
+      }
+      case '/xrpc/com.atproto.admin.getInviteCodes':
+        if (req.headers.authorization !== auth) return send(401, '{"error":"AuthMissing","message":"Authentication Required"}')
+        return send(200, '{"codes":[]}')
       default:
         return send(404, '{"error":"MethodNotImplemented","message":"Method Not Implemented"}')
     }

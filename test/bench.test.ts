@@ -19,6 +19,8 @@ test('the bench runs at a tiny size and reports every figure', async () => {
   for (const re of [
     /first request of health leaves \d+ ms after process start/,
     /first request of account list leaves/,
+    /first request of invite list leaves/,
+    /first request of account takedown DID leaves/,
     /peak RSS of account list --json: [\d.]+ MiB at 300 → [\d.]+ MiB at 3000/,
     /--version: \d+ ms vs \d+ ms, ratio [\d.]+ \[[\d.]+–[\d.]+\] \(cpu \d+ vs \d+ ms\) vs node -e 0/,
     /account list --json, 300 synthetic accounts: .* vs the node:http floor/,
