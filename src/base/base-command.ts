@@ -17,6 +17,7 @@ import { resolveConnection, type ConnectionSettings, type SavedContext } from '.
 import { loadContext } from '../lib/cli/contexts.js'
 import { PdsClient } from '../lib/pds/xrpcClient.js'
 import { directTarget, type Target } from '../lib/pds/target.js'
+import { useProxyEnvironment } from '../lib/pds/proxy.js'
 
 export type BaseFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type PdsFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
@@ -100,6 +101,8 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     this.args = args as Args<T>
     this.positionals = argv as string[]
     this.out = this.makeOutput(Boolean(flags.json), tty)
+    // HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (and lower case) for every request pdsctl makes.
+    useProxyEnvironment(process.env)
     process.on('SIGINT', () => void this.onSignal('SIGINT'))
     process.on('SIGTERM', () => void this.onSignal('SIGTERM'))
     // Once interrupted, work left in flight (a prefetched page, a pool's other requests)
