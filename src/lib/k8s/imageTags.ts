@@ -3,26 +3,30 @@
 // of versions (k8s upgrade never downgrades) goes through this module.
 //
 // Facts, each read from the bluesky-social/pds repository (recorded 2026-12-01):
-// - Tags come from git tags: .github/workflows/build-and-push-ghcr.yaml (commit d023aa8,
-//   main of 2026-05-12) runs docker/metadata-action with `type=semver,pattern={{version}}`,
-//   `type=semver,pattern={{major}}.{{minor}}` and `type=sha,format=long`; PUBLISH.md (same
-//   commit): a release is "tagged as `latest`, `0.4.999`, and `0.4`. Our self-hosters
-//   generally use the `0.4` tag". compose.yaml (same commit): `ghcr.io/bluesky-social/pds:0.4`.
-//   So `0.4` and `latest` float; `sha-<40 hex>` names a build of one commit.
-// - The 0.4 line: tag 0.4.NNN carries @atproto/pds 0.4.NNN (commit c5099a7, tag v0.4.219,
-//   2026-04-15: service/package.json "@atproto/pds": "0.4.219"), and its service/index.js
-//   sets `env.version ||= pkg.version`: /xrpc/_health reports 0.4.NNN.
-// - The 0.5 line: service/index.ts (commit e6603c4, PR #364 "Update PDS to 0.5.26", whose
-//   service/package.json pins "@atproto/pds": "0.5.26") keeps `DISTRO_VER = '0.4'` ("matches
-//   docker tag used in compose file, may deviate from @atproto/pds version") and sets
-//   `env.version ||= ver(DISTRO_VER, pkg.version)`, where ver('0.4', '0.5.1') is '0.4.5001':
-//   the minor, then the patch padded to three digits; a version whose major is not 0, or
-//   whose minor is 0, is left as it is. So tag 0.4.5026 carries @atproto/pds 0.5.26, and its
-//   /xrpc/_health reports the tag, 0.4.5026, not 0.5.26 (unless PDS_VERSION is set in the
-//   pod's environment: readEnv reads it first). PR #352 (merged 2026-06): "we're still doing
-//   the faked 0.4.x thing with the tagged images ... to avoid people needing to do a minor
-//   version upgrade for Watchtower"; PR #353 (open, 2026-06-22): "the new 0.5.6 release of
-//   @atproto/pds is tagged as 0.4.5006", proposing `:latest` in the compose file instead.
+// - Tags come from git tags: .github/workflows/build-and-push-ghcr.yaml (commit
+//   d023aa873c27668f1f22c980505c5de917088386, main of 2026-05-12) runs docker/metadata-action
+//   with `type=semver,pattern={{version}}`, `type=semver,pattern={{major}}.{{minor}}` and
+//   `type=sha,format=long`; PUBLISH.md (same commit): "The Docker image will be tagged as
+//   `latest`, `0.4.999`, and `0.4`. Our self-hosters generally use the `0.4` tag";
+//   compose.yaml (same commit): `ghcr.io/bluesky-social/pds:0.4`. So `0.4` and `latest`
+//   float; `sha-<40 hex>` names a build of one commit.
+// - The 0.4 line: tag 0.4.NNN carries @atproto/pds 0.4.NNN (commit
+//   c5099a7a0c633cc89c8677176d9c9ccfc92bd885, git tag v0.4.219, 2026-04-15: service/package.json
+//   "@atproto/pds": "0.4.219"), and its service/index.js sets `env.version ||= pkg.version`:
+//   /xrpc/_health reports 0.4.NNN. The Dockerfile (last readable at d023aa8) sets no
+//   PDS_VERSION (only PDS_PORT, NODE_ENV, UV_USE_IO_URING).
+// - The 0.5 line: service/index.ts (commit e6603c45458ebc25b1d08c037202d49be4d7d838, whose
+//   service/package.json pins "@atproto/pds": "0.5.26": PR #364 "Update PDS to 0.5.26") keeps
+//   `DISTRO_VER = '0.4'` ("matches docker tag used in compose file, may deviate from
+//   @atproto/pds version") and sets `env.version ||= ver(DISTRO_VER, pkg.version)`, where
+//   ver('0.4', '0.5.1') is '0.4.5001': the minor, then the patch padded to three digits; a
+//   version whose major is not 0, or whose minor is 0, is left as it is. So tag 0.4.5026
+//   carries @atproto/pds 0.5.26, and its /xrpc/_health reports the tag, 0.4.5026, not 0.5.26
+//   (unless PDS_VERSION is set in the pod's environment: readEnv reads it, and `||=` keeps
+//   it). PR #352 (merged 2026-06): "we're still doing the faked 0.4.x thing with the tagged
+//   images ... to avoid people needing to do a minor version upgrade for Watchtower"; PR #353
+//   (open, 2026-06-22): "the new 0.5.6 release of @atproto/pds is tagged as 0.4.5006",
+//   proposing `:latest` in the compose file instead.
 // - Later lines follow the same rule until the distro changes it: 0.6.3 would be 0.4.6003,
 //   1.0.0 would be 1.0.0. A pre-release (0.4.5026-rc1) is no tag form the repository shows,
 //   and ver() would not round-trip it ('0.5.26-rc1' becomes '0.4.526-rc1'): its version is
@@ -30,8 +34,8 @@
 
 /**
  * The newest official image pdsctl can verify from the repository's files (PR #364,
- * commit e6603c4: service/package.json pins @atproto/pds 0.5.26, published as 0.4.5026 by
- * service/index.ts). `k8s upgrade` offers it and `k8s manifests` pins it. Update the tag,
+ * commit e6603c45458ebc25b1d08c037202d49be4d7d838: service/package.json pins @atproto/pds
+ * 0.5.26, published as 0.4.5026 by service/index.ts). `k8s upgrade` offers it and `k8s manifests` pins it. Update the tag,
  * the version, the date and the source together when a newer release is verified.
  */
 export const KNOWN_PDS_IMAGE = {
