@@ -212,7 +212,7 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   const fromWords = reportedMeans
     ? `PDS ${result.from.version} (the pod reports ${pre.version}; image tag ${fromTag.tag || 'none'})`
     : result.from.version
-      ? `PDS ${result.from.version} (from image tag ${fromTag.tag}; ${override !== undefined ? `the Deployment sets PDS_VERSION=${override}, so what the PDS reports says nothing of its image` : 'the PDS reports no version'})`
+      ? `PDS ${result.from.version} (from image tag ${fromTag.tag}; ${override !== undefined ? `the Deployment sets PDS_VERSION=${override}, so what the PDS reports says nothing of its image` : pre.version ? `the PDS reports "${pre.version}", not a version` : 'the PDS reports no version'})`
       : describeVersion(null, fromTag.tag || null)
 
   // 3. Versions, compared as versions (never as tag strings).
