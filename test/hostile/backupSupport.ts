@@ -17,7 +17,8 @@ import path from 'node:path'
 import { startTestBed, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startLyingServer, type LyingServer } from '../bed/lying.js'
 import { BIN, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js'
-import { fillAccounts } from '../commands/backup/fixtures.js'
+import { createPost, session, uploadBlob } from '../commands/backup/fixtures.js'
+import { crc32, deflateSync } from 'node:zlib'
 
 // ---------------------------------------------------------------------------------------
 // The tally, printed the way test/faults prints its own
@@ -81,7 +82,14 @@ export async function startWorld(line: PdsLine): Promise<World> {
   const tmp = mkdtempSync(path.join(tmpdir(), 'pdsctl-hostile-world-'))
   try {
     const accts = await bed.seed(3, 'hostile')
-    const blobs = await fillAccounts(bed.url, accts, 2, 1)
+    const blobs = new Map<string, string[]>()
+    for (const a of accts) {
+      const s = await session(bed.url, a)
+      const blob = await uploadBlob(bed.url, s.accessJwt, validPng(2000 + blobs.size * 100))
+      await createPost(bed.url, s, `a post of ${a.handle} with an image`, blob)
+      await createPost(bed.url, s, `a post of ${a.handle}`)
+      blobs.set(a.did, [blob.ref.$link])
+    }
     const base = path.join(tmp, 'base')
     mkdirSync(base, { mode: 0o700 })
     const res = await runCli(['backup', base, '--json'], { env: { PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword }, timeoutMs: 120_000 })
@@ -92,6 +100,31 @@ export async function startWorld(line: PdsLine): Promise<World> {
     rmSync(tmp, { recursive: true, force: true })
     throw err
   }
+}
+
+/**
+ * A valid 1x1 PNG of about `size` bytes (random text in a tEXt chunk, so each is a new
+ * blob). The 0.4.x PDS reads an image's size when it is uploaded and fails (500) on bytes
+ * that only start like a PNG.
+ */
+export function validPng(size: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4)
+    len.writeUInt32BE(data.length)
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([len, body, crc])
+  }
+  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]) // 1x1, 8-bit greyscale
+  const pad = Buffer.from(`Comment\0${createHash('sha256').update(String(Math.random())).digest('hex').repeat(Math.ceil(size / 64))}`.slice(0, Math.max(16, size - 80)), 'latin1')
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('tEXt', pad),
+    chunk('IDAT', deflateSync(Buffer.from([0, 0x80]))),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
 }
 
 export async function stopWorld(w: World | undefined): Promise<void> {

@@ -30,7 +30,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, removeRegularFile } from '../cli/safeFiles.js'
+import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
 import {
   IN_BACKUP,
@@ -266,7 +266,9 @@ async function openVault(dir: string): Promise<string> {
 
 async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   const rel = accountDir(ref.did)
-  const abs = path.join(ctx.dir, rel)
+  // Every path written or deleted below is built from parsed names and checked to stay in DIR.
+  const inDir = (p: string) => resolveInside(ctx.dir, p)
+  const abs = inDir(rel)
   const shown = (...parts: string[]) => path.join(ctx.shown, rel, ...parts)
   await ensurePrivateFolder(abs, shown(), IN_BACKUP)
   await ensurePrivateFolder(path.join(abs, 'blobs'), shown('blobs'), IN_BACKUP)
@@ -333,7 +335,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
         ctx.summary.repos.unchanged++
       } else {
         const diffPath = backupPaths.diff(ref.did, got.commit.rev)
-        newDiff = { tmp: got.abs, final: path.join(ctx.dir, diffPath) }
+        newDiff = { tmp: got.abs, final: inDir(diffPath) }
         diffs = [...diffs, { path: diffPath, size: got.size, sha256: got.sha256, rev: got.commit.rev, since }]
         head = got.root
         rev = got.commit.rev
@@ -342,7 +344,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     } else {
       const got = await fetchCar(ctx, ref.did, undefined, abs)
       temps.push(got.abs)
-      await rename(got.abs, path.join(ctx.dir, backupPaths.repo(ref.did)))
+      await rename(got.abs, inDir(backupPaths.repo(ref.did)))
       repo = { path: backupPaths.repo(ref.did), size: got.size, sha256: got.sha256, rev: got.commit.rev }
       diffs = []
       head = got.root
@@ -394,8 +396,8 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
       backedUpAt: new Date().toISOString(),
     }
-    await rename(infoTmp, path.join(ctx.dir, backupPaths.account(ref.did)))
-    await writeFileAtomic(path.join(ctx.dir, backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
+    await rename(infoTmp, inDir(backupPaths.account(ref.did)))
+    await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
     // The state names the new diff before it is on disk: killed in between, the next run
     // finds it missing and takes a full copy; a diff on disk is never one no state names.
     if (newDiff) await rename(newDiff.tmp, newDiff.final)
@@ -403,7 +405,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     // Clean-up: only the diffs the previous state named and the new one no longer does.
     const kept = new Set(diffs.map((d) => d.path))
     for (const d of usable?.diffs ?? prevDiffsIfValid(prev, ref.did)) {
-      if (!kept.has(d.path)) await removeRegularFile(path.join(ctx.dir, d.path), path.join(ctx.shown, d.path), IN_BACKUP)
+      if (!kept.has(d.path)) await removeRegularFile(inDir(d.path), path.join(ctx.shown, d.path), IN_BACKUP)
     }
   } finally {
     for (const t of temps) await removeQuietly(t)

@@ -18,7 +18,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { NotFoundError, PdsctlError, UsageError } from '../errors.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
-import { checkOwnFolder, lstatIfAny, LinkRefusedError, openNoFollow } from '../cli/safeFiles.js'
+import { checkOwnFolder, lstatIfAny, LinkRefusedError, openNoFollow, resolveInside } from '../cli/safeFiles.js'
 import { backupPaths, quoted } from './safePaths.js'
 import { IN_BACKUP, entryProblems, hashFile, readJson, type AccountState, type Manifest } from './layout.js'
 import { readCommit } from './backup.js'
@@ -82,13 +82,13 @@ export async function planRestore(dir: string, account: string, opts: PlanOption
   const cars = [state.repo, ...state.diffs]
   const shown = (rel: string) => path.join(shownDir, rel)
   for (const c of cars) {
-    const fh = await openNoFollow(path.join(real, c.path), shown(c.path), IN_BACKUP)
+    const fh = await openNoFollow(resolveInside(real, c.path), shown(c.path), IN_BACKUP)
     const size = fh ? (await fh.stat()).size : undefined
     await fh?.close()
     if (size !== c.size) throw new UsageError(`${shown(c.path)} is missing or damaged in the backup`, { hint: 'Run `pdsctl backup verify` on it' })
   }
   for (const b of state.blobs) {
-    const st = await lstatIfAny(path.join(real, backupPaths.blob(did, b.cid)))
+    const st = await lstatIfAny(resolveInside(real, backupPaths.blob(did, b.cid)))
     if (st?.isSymbolicLink()) throw new LinkRefusedError(shown(backupPaths.blob(did, b.cid)), IN_BACKUP)
   }
 
@@ -96,7 +96,7 @@ export async function planRestore(dir: string, account: string, opts: PlanOption
   let last: Awaited<ReturnType<typeof readCommit>> | undefined
   for (const c of cars) {
     try {
-      last = await readCommit(path.join(real, c.path), shown(c.path))
+      last = await readCommit(resolveInside(real, c.path), shown(c.path))
     } catch (err) {
       if (err instanceof PdsctlError) throw err
       throw refuse(`${shown(c.path)} is not a readable CAR (${(err as Error).message})`)
@@ -138,7 +138,7 @@ async function checkSignature(real: string, state: AccountState, opts: PlanOptio
   const blocks = new BlockMap()
   let root: unknown
   for (const c of [state.repo, ...state.diffs]) {
-    const fh = await openNoFollow(path.join(real, c.path), c.path, IN_BACKUP)
+    const fh = await openNoFollow(resolveInside(real, c.path), c.path, IN_BACKUP)
     if (!fh) throw refuse(`${c.path} is missing in the backup`)
     try {
       const car = await readCarWithRoot(await fh.readFile())
@@ -204,7 +204,7 @@ export async function restoreAccount(
     if (!b) continue
     // Only bytes that hash to the CID the PDS asks for, read without following a link.
     const rel = backupPaths.blob(state.did, cid)
-    const file = path.join(dir, rel)
+    const file = resolveInside(dir, rel)
     const got = await hashFile(file, rel).catch(() => undefined)
     const { CID } = await import('multiformats/cid')
     if (!got || got.size !== b.size || got.sha256 !== Buffer.from(CID.parse(cid).multihash.digest).toString('hex')) continue
@@ -274,7 +274,7 @@ async function* combinedCar(dir: string, state: AccountState): AsyncGenerator<Ui
   const files = [state.repo, ...state.diffs].map((f) => f.path)
   async function* blocks() {
     for (const rel of files) {
-      const fh = await openNoFollow(path.join(dir, rel), rel, IN_BACKUP)
+      const fh = await openNoFollow(resolveInside(dir, rel), rel, IN_BACKUP)
       if (!fh) throw new UsageError(`${rel} is missing in the backup`)
       const input = fh.createReadStream({ highWaterMark: 1 << 20 })
       try {

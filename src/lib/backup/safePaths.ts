@@ -39,7 +39,7 @@ export function quoted(value: unknown): string {
 }
 
 /** A did:web host: DNS labels, and a port as %3A digits (did:web's own escape). */
-const DID_WEB = /^did:web:([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(%3[aA]\d{1,5})?$/
+const DID_WEB = /^did:web:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(%3[aA]\d{1,5})?$/
 
 /**
  * The file name for a server-given identifier of `kind`, or an UntrustedNameError.

@@ -16,7 +16,7 @@ import path from 'node:path'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError } from '../errors.js'
-import { LinkRefusedError, openNoFollow } from '../cli/safeFiles.js'
+import { LinkRefusedError, openNoFollow, resolveInside } from '../cli/safeFiles.js'
 import { backupPaths, quoted } from './safePaths.js'
 import { IN_BACKUP, entryProblems, hashFile, readJson, type AccountState, type FileEntry, type Manifest } from './layout.js'
 
@@ -131,7 +131,7 @@ async function verifyAccount(
     let parsed = true
     for (const f of cars) {
       try {
-        const fh = await openNoFollow(path.join(dir, f.path), f.path, IN_BACKUP)
+        const fh = await openNoFollow(resolveInside(dir, f.path), f.path, IN_BACKUP)
         if (!fh) throw new Error('missing')
         const bytes = await fh.readFile().finally(() => fh.close())
         const car = await readCarWithRoot(bytes)
@@ -185,7 +185,7 @@ async function verifyAccount(
 /** Exists (a regular file, not a link), right size, right sha256. `f.path` is one entryProblems accepted: inside DIR. */
 async function checkFile(dir: string, f: FileEntry, report: VerifyReport, account: string): Promise<boolean> {
   report.files.checked++
-  const abs = path.join(dir, f.path)
+  const abs = resolveInside(dir, f.path)
   let got: { size: number; sha256: string }
   try {
     got = await hashFile(abs, f.path)
