@@ -356,6 +356,25 @@ family('links, files pdsctl writes', (tally) => {
     }
   })
 
+  hostileCase(tally, 'secrets generate -o and k8s manifests into a folder anyone may write (no sticky bit): refused (exit 2), nothing written', async () => {
+    const s = sentinels()
+    try {
+      const shared = path.join(s.work, 'shared')
+      mkdirSync(shared)
+      chmodSync(shared, 0o777)
+      const secrets = await pdsctl(['secrets', 'generate', '-o', path.join(shared, 'pds.env')])
+      assert.equal(secrets.code, 2, show(secrets))
+      assert.match(secrets.stderr, new RegExp(`${shared}.*writable by others.*chmod o-w`))
+      const k8s = await pdsctl(['k8s', 'manifests', '--hostname', 'pds.example.com', '--dir', path.join(shared, 'deploy')])
+      assert.equal(k8s.code, 2, show(k8s))
+      assert.match(k8s.stderr, /writable by others/)
+      assert.deepEqual(readdirSync(shared), [])
+      s.check()
+    } finally {
+      s.done()
+    }
+  })
+
   hostileCase(tally, 'the compile cache under umask 000: its folders are 0700', async () => {
     const s = sentinels()
     try {

@@ -58,17 +58,35 @@ export async function checkOwnFolder(dir: string, what = 'the folder'): Promise<
       hint: `chmod go-w ${dir} (or chmod 700 ${dir})`,
     })
   }
-  for (let p = path.dirname(real); ; p = path.dirname(p)) {
+  await checkFolderChain(path.dirname(real), dir)
+  return real
+}
+
+/**
+ * The folders from `from` up to / cannot be used by another user to replace what pdsctl
+ * writes below them: each is owned by the user running pdsctl or root, and is not writable
+ * by others unless it has the sticky bit (as /tmp). `what` is how errors name the thing below.
+ */
+export async function checkFolderChain(from: string, what: string): Promise<void> {
+  const uid = ownUid()
+  if (uid === undefined) return
+  for (let p = path.resolve(from); ; p = path.dirname(p)) {
     const up = await stat(p)
     if (up.uid !== uid && up.uid !== 0) {
-      throw new UsageError(`${p}, above ${dir}, belongs to user ${up.uid}: that user could replace ${dir}`, { hint: `Use a folder under one that only you (or root) own` })
+      throw new UsageError(`${p}, above ${what}, belongs to user ${up.uid}: that user could replace ${what}`, { hint: `Use a folder under one that only you (or root) own` })
     }
     if (up.mode & 0o002 && !(up.mode & 0o1000)) {
-      throw new UsageError(`${p}, above ${dir}, is writable by others without the sticky bit (mode ${modeText(up.mode)}): they could replace ${dir}`, { hint: `chmod o-w ${p}` })
+      throw new UsageError(`${p}, above ${what}, is writable by others without the sticky bit (mode ${modeText(up.mode)}): they could replace ${what}`, { hint: `chmod o-w ${p}` })
     }
     if (p === path.dirname(p)) break
   }
-  return real
+}
+
+/** The folder a new file or folder at `target` would be made in: the nearest existing ancestor, its chain checked. */
+export async function checkNewPathChain(target: string): Promise<void> {
+  let p = path.dirname(path.resolve(target))
+  while (!(await lstatIfAny(p)) && p !== path.dirname(p)) p = path.dirname(p)
+  await checkFolderChain(p, target)
 }
 
 /**

@@ -154,7 +154,9 @@ export async function buildManifests(input: ManifestInput): Promise<{ files: Arr
  */
 export async function writeManifests(dir: string, input: ManifestInput, opts: { force?: boolean } = {}): Promise<{ dir: string; files: string[] }> {
   const { files } = await buildManifests(input)
-  const { lstatIfAny, writeFileReplacing } = await import('../cli/safeFiles.js')
+  const { checkNewPathChain, lstatIfAny, writeFileReplacing } = await import('../cli/safeFiles.js')
+  // Not in a folder another user may write (or below one): they could change what is deployed.
+  await checkNewPathChain(path.join(dir, 'kustomization.yaml'))
   const targets = files.map((f) => ({ ...f, path: path.join(dir, f.name) }))
   const existing: string[] = []
   for (const t of targets) {
