@@ -216,13 +216,13 @@ async function* listedAccounts(ctx: Ctx): AsyncGenerator<WorkItem> {
     }
     if (!Array.isArray(page.repos)) throw new PdsctlError('com.atproto.sync.listRepos answered without a repos list')
     for (const r of page.repos) {
-      const ref: RepoRef = { did: r.did, rev: r.rev, status: r.active === false ? (r.status ?? 'inactive') : 'active' }
+      const ref: RepoRef = { did: r.did, rev: r.rev ?? undefined, status: r.active === false ? (r.status ?? 'inactive') : 'active' }
       // Checked when its turn comes, so that a bad entry is one account's error, not the run's.
       yield {
         input: typeof r.did === 'string' ? r.did : quoted(r.did),
         resolve: async () => {
           fileNameFor('did', r.did, 'com.atproto.sync.listRepos: the account')
-          if (r.rev !== undefined) fileNameFor('rev', r.rev, `com.atproto.sync.listRepos: the rev of ${r.did}`)
+          if (r.rev !== undefined && r.rev !== null) fileNameFor('rev', r.rev, `com.atproto.sync.listRepos: the rev of ${r.did}`)
           return ref
         },
       }
