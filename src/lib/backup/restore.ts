@@ -199,6 +199,7 @@ export async function restoreAccount(
 
   let uploaded = 0
   const byCid = new Map(state.blobs.map((b) => [b.cid, b]))
+  const { CID } = await import('multiformats/cid')
   for await (const cid of missingBlobs(client, auth)) {
     const b = byCid.get(cid)
     if (!b) continue
@@ -206,7 +207,6 @@ export async function restoreAccount(
     const rel = backupPaths.blob(state.did, cid)
     const file = resolveInside(dir, rel)
     const got = await hashFile(file, rel).catch(() => undefined)
-    const { CID } = await import('multiformats/cid')
     if (!got || got.size !== b.size || got.sha256 !== Buffer.from(CID.parse(cid).multihash.digest).toString('hex')) continue
     const fh = await openNoFollow(file, rel, IN_BACKUP)
     if (!fh) continue
