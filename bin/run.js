@@ -67,11 +67,34 @@ if (argv[0] === '--version') {
 // (measured: the first request of `account list` 1.5 ms sooner). It lives in the user's
 // cache directory, not the shared /tmp; where it cannot be written, Node runs without it.
 // NODE_COMPILE_CACHE (another directory) and NODE_DISABLE_COMPILE_CACHE=1 are Node's own.
+// Its folders are made 0700 here (Node makes them 0777 less the umask: 0777 under umask 000)
+// and used only when they are real folders of this user's (not links): V8 would load what
+// another user wrote there into the next pdsctl.
 const cacheHome = process.env.XDG_CACHE_HOME || (process.env.HOME && `${process.env.HOME}/.cache`)
-if (cacheHome) process.getBuiltinModule('node:module').enableCompileCache?.(`${cacheHome}/pdsctl/compile-cache`)
+const nodeDecides = process.env.NODE_DISABLE_COMPILE_CACHE || process.env.NODE_COMPILE_CACHE
+const cacheDir = cacheHome && !nodeDecides && privateFolder(`${cacheHome}/pdsctl`, true) && privateFolder(`${cacheHome}/pdsctl/compile-cache`, false)
+if (cacheDir) process.getBuiltinModule('node:module').enableCompileCache?.(cacheDir)
 // Leading flags (`pdsctl --context prod account list`) are moved after the command words;
 // the module is loaded only when there are some.
 const args = argv[0]?.startsWith('-') ? (await import('../dist/lib/cli/argv.js')).hoistLeadingFlags(argv) : argv
+
+/** `dir`, made 0700 if missing (and its parents, when `parents`); the path when it is a real folder of this user's, 0700; else undefined. */
+function privateFolder(dir, parents) {
+  try {
+    const { mkdirSync, lstatSync, chmodSync } = process.getBuiltinModule('node:fs')
+    try {
+      mkdirSync(dir, { recursive: parents, mode: 0o700 })
+    } catch (err) {
+      if (err.code !== 'EEXIST') return undefined
+    }
+    const st = lstatSync(dir)
+    if (!st.isDirectory() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return undefined
+    if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700)
+    return dir
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * The command named by the leading words of args, or undefined: the longest run of words

@@ -28,6 +28,14 @@ describe('lying server', () => {
     assert.equal(res.status, 400)
     assert.deepEqual(await res.json(), { error: 'Lie', message: '\u001b[2J' })
     assert.equal(upstream.requests.length, seen, 'an answer does not ask the real server')
+    // An answer may ask the real server itself, with the query changed (a lie about one account told with another's data).
+    lying.answer('com.atproto.sync.listRepos', async (req) => {
+      const real = await lying.forward(req, new URLSearchParams({ limit: '7' }))
+      return { status: real.status, json: { ...(real.json as object), asked: req.query.get('limit') } }
+    })
+    const told = (await get()) as unknown as { path: string; asked: string }
+    assert.equal(told.path, '/xrpc/com.atproto.sync.listRepos?limit=7')
+    assert.equal(told.asked, '5')
     lying.clear()
     assert.equal((await get()).repos[0].did, 'did:plc:ewvi7nxzyoun6zhxrhs64oiz')
     assert.equal(lying.requests.at(-1)?.nsid, 'com.atproto.sync.listRepos')

@@ -46,6 +46,11 @@ export interface LyingServer {
   lie(path: string, fn: LieFn): void
   /** Answer `path` without asking the real server. */
   answer(path: string, fn: AnswerFn): void
+  /**
+   * Ask the real server (from inside an `answer`), with the query changed when given: a lie
+   * about one account (a hostile DID) can then be told with another account's real data.
+   */
+  forward(req: LyingRequest, query?: URLSearchParams): Promise<RealAnswer>
   /** Forget every lie and answer: everything passes again. */
   clear(): void
   close(): Promise<void>
@@ -138,6 +143,7 @@ export async function startLyingServer(opts: { upstream: string }): Promise<Lyin
     requests,
     lie: (path, fn) => void lies.set(key(path), fn),
     answer: (path, fn) => void answers.set(key(path), fn),
+    forward: (req, query) => forward(req, `${req.path}${[...(query ?? req.query)].length ? `?${query ?? req.query}` : ''}`),
     clear: () => {
       lies.clear()
       answers.clear()

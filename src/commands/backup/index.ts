@@ -1,7 +1,7 @@
 import * as Args from '../../base/args.js'
 import * as Flags from '../../base/flags.js'
 import { PdsCommand } from '../../base/base-command.js'
-import { PartialFailureError, UsageError } from '../../lib/errors.js'
+import { PartialFailureError, PdsctlError, UsageError } from '../../lib/errors.js'
 import type { BackupProgress, BackupSummary } from '../../lib/backup/backup.js'
 
 export default class Backup extends PdsCommand<typeof Backup> {
@@ -9,7 +9,8 @@ export default class Backup extends PdsCommand<typeof Backup> {
   static override description = `Per account: the repository as a CAR (com.atproto.sync.getRepo with the admin credential, so taken-down and deactivated accounts are included), every blob (listBlobs + getBlob, each checked against its CID before it is kept) and the admin view (handle, email, status, invites) as JSON, plus DIR/manifest.json with revs, sizes and the sha256 of every file.
 Run it again into the same DIR: unchanged repositories are skipped, changed ones fetched as a diff (getRepo?since=) kept beside the full CAR, blobs already saved are not fetched again. Interrupted, the next run finishes the job.
 PDS_RATE_LIMIT_BYPASS_KEY (environment or env file) is sent as x-ratelimit-bypass to the PDS only; without it a 429 waits for Retry-After.
-Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts failed.`
+DIR is kept as a vault: it must belong to you and be writable by nobody else (refused otherwise, exit 2), folders are made 0700 and files 0600 whatever the umask, and nothing inside it is followed if it is a symbolic link (the link is named; exit 2 for DIR/accounts or manifest.json, the account's failure otherwise). Names from the PDS (DIDs, revs, CIDs) become file names only when they parse as what they claim to be.
+Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts failed, 1 when the PDS sent a name or repository pdsctl will not act on (the other accounts are still backed up).`
   static override examples = [
     '<%= config.bin %> backup /backups/pds --env-file /pds/pds.env',
     'printf "alice.example.com\\ndid:plc:abc123\\n" | <%= config.bin %> backup /backups/pds -',
@@ -106,7 +107,14 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
         ['duration ms', summary.durationMs],
         ['errors', summary.errors.length],
       ])
-      for (const e of summary.errors) this.out.warn(`${e.account}: ${e.error}`)
+    }
+    for (const w of summary.warnings) this.out.warn(w)
+    for (const e of summary.errors) this.out.warn(`${e.account}: ${e.error}`)
+    const untrusted = summary.errors.filter((e) => e.untrusted)
+    if (untrusted.length) {
+      throw new UntrustedAnswerError(
+        `${summary.errors.length} account${summary.errors.length === 1 ? '' : 's'} failed, ${untrusted.length} of them because the PDS sent what pdsctl will not act on (${untrusted[0].error}${untrusted.length > 1 ? `, and ${untrusted.length - 1} more` : ''}); the other accounts were backed up`,
+      )
     }
     if (summary.errors.length) {
       throw new PartialFailureError(`${summary.errors.length} account${summary.errors.length === 1 ? '' : 's'} failed; run the same command again to retry them`)
@@ -114,6 +122,11 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
     this.out.status(`Backed up ${summary.accounts} account${summary.accounts === 1 ? '' : 's'}; check it with: ${this.config.bin} backup verify ${dir}`)
     return summary
   }
+}
+
+/** The PDS lied about some accounts (exit 1); the summary was printed already. */
+class UntrustedAnswerError extends PdsctlError {
+  override readonly reported = true
 }
 
 function formatBytes(n: number): string {

@@ -5,7 +5,7 @@ import { DEFAULT_IMAGE_TAG, PDS_IMAGE, nextSteps, writeManifests } from '../../l
 export default class K8sManifests extends BaseCommand<typeof K8sManifests> {
   static override summary = 'Write a kustomize folder that deploys a PDS on Kubernetes'
   static override description = `ServiceAccount, Service (port 3000), Deployment (Recreate, one replica, ${PDS_IMAGE}:${DEFAULT_IMAGE_TAG} by default, every variable the installer sets, secrets from the Secret, the PVC at /pds, probes on /xrpc/_health, requests and limits), PersistentVolumeClaim and kustomization.yaml.
-Pair it with \`pdsctl secrets generate --format k8s\` (same Secret name and keys), written outside the folder and applied first (or sealed into it); the steps are printed. Existing files are not overwritten without --force. Check with \`kubectl kustomize DIR\`.
+Pair it with \`pdsctl secrets generate --format k8s\` (same Secret name and keys), written outside the folder and applied first (or sealed into it); the steps are printed. Existing files are not overwritten without --force; a symbolic link at an output file is refused without it, and replaced by the file (never written through) with it. Files are written 0644 whatever the umask. Check with \`kubectl kustomize DIR\`.
 JSON: {dir, files}.`
   static override examples = [
     '<%= config.bin %> k8s manifests --hostname pds.example.com --dir deploy/pds',
@@ -20,7 +20,7 @@ JSON: {dir, files}.`
     'storage-size': Flags.string({ description: 'PVC size.', default: '20Gi' }),
     'storage-class': Flags.string({ description: 'PVC storage class (default: the cluster default).' }),
     'secret-name': Flags.string({ description: 'The Secret holding the PDS secrets.', default: 'pds-secrets' }),
-    force: Flags.boolean({ description: 'Overwrite existing files.' }),
+    force: Flags.boolean({ description: 'Overwrite existing files (a symbolic link is replaced, never written through).' }),
   }
 
   async run(): Promise<{ dir: string; files: string[] }> {

@@ -11,12 +11,17 @@
 //   file while hashed; kept (renamed) only when the sha256 matches the CID's digest. A
 //   blob already under its final name was verified when it got there and is skipped.
 // - Every file is written to a temp name and renamed; an account's state.json is written
-//   after all its files, and manifest.json last, from all state.json files. Killed at any
-//   point, the next run redoes only what had no state yet.
+//   after all its files (a new diff is renamed into place just after it: a diff on disk is
+//   always one a state names), and manifest.json last, from all state.json files. Killed at
+//   any point, the next run redoes only what had no state yet.
 // - 429: wait for Retry-After (up to maxRetryWaitMs) and try again.
+// - Hostile data (issue 17): DIR must be the user's own (checkOwnFolder); every name from
+//   the server (DIDs, revs, CIDs) becomes a path only through safePaths.ts, and a name that
+//   does not parse fails its account (UntrustedDataError: exit 1) while the others go on;
+//   nothing inside DIR is followed if it is a link; folders 0700, files 0600 whatever the
+//   umask; clean-up deletes only temp files and the diffs a previous state named.
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, opendir, open, readdir, rename, stat } from 'node:fs/promises'
+import { chmod, mkdir, opendir, rename } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
@@ -25,9 +30,13 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
+import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
+import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
 import {
+  IN_BACKUP,
   MANIFEST_FORMAT,
   accountDir,
+  entryProblems,
   isTempName,
   readJson,
   removeQuietly,
@@ -78,7 +87,13 @@ export interface BackupSummary {
   blobs: { fetched: number; skipped: number }
   bytes: number
   durationMs: number
-  errors: Array<{ account: string; error: string }>
+  /**
+   * Accounts that failed. `untrusted` marks a failure because the PDS sent what pdsctl will
+   * not act on (a DID, rev or CID that is not one, another account's commit): exit 1.
+   */
+  errors: Array<{ account: string; error: string; untrusted?: true }>
+  /** Things set aside and worked around (a state.json naming paths pdsctl does not write). */
+  warnings: string[]
 }
 
 const MAX_DIFFS = 20
@@ -89,7 +104,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
   const concurrency = Math.max(1, opts.concurrency ?? 4)
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
-  await mkdir(path.join(dir, 'accounts'), { recursive: true })
+  const real = await openVault(dir)
   if (opts.rateLimitBypassKey) client.setRateLimitBypassKey(opts.rateLimitBypassKey)
 
   const summary: BackupSummary = {
@@ -100,10 +115,12 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     bytes: 0,
     durationMs: 0,
     errors: [],
+    warnings: [],
   }
   const ctx: Ctx = {
     client,
-    dir,
+    dir: real,
+    shown: dir,
     signal: opts.signal,
     limit: limiter(concurrency),
     concurrency,
@@ -130,7 +147,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     })
   }
 
-  const pdsVersion = await healthVersion(ctx)
+  const pds = await serverIdentity(ctx)
   const source = opts.accounts ? givenAccounts(ctx, opts.accounts) : listedAccounts(ctx)
   await pool(source, concurrency, async (item) => {
     throwIfAborted(opts.signal)
@@ -143,7 +160,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     } catch (err) {
       if (opts.signal?.aborted) throw err
       failed++
-      summary.errors.push({ account: did, error: errorLine(err) })
+      summary.errors.push({ account: did, error: errorLine(err), ...(err instanceof UntrustedDataError ? { untrusted: true as const } : {}) })
     }
     ctx.progress(undefined, true)
   })
@@ -151,7 +168,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
   summary.durationMs = Date.now() - started
   await writeManifest(ctx, {
     pdsctl: opts.pdsctlVersion ?? 'unknown',
-    pds: { url: client.url, version: pdsVersion },
+    pds: { url: client.url, ...pds },
     startedAt,
     endedAt: new Date().toISOString(),
     errors: summary.errors,
@@ -162,7 +179,10 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
 
 interface Ctx {
   client: PdsClient
+  /** DIR, its links resolved once (checkOwnFolder): what every path is built on. */
   dir: string
+  /** DIR as the user named it (resolved): how errors name files. */
+  shown: string
   signal?: AbortSignal
   limit: <T>(fn: () => Promise<T>) => Promise<T>
   concurrency: number
@@ -196,8 +216,16 @@ async function* listedAccounts(ctx: Ctx): AsyncGenerator<WorkItem> {
     }
     if (!Array.isArray(page.repos)) throw new PdsctlError('com.atproto.sync.listRepos answered without a repos list')
     for (const r of page.repos) {
-      const ref: RepoRef = { did: r.did, rev: r.rev, status: r.active === false ? (r.status ?? 'inactive') : 'active' }
-      yield { input: r.did, resolve: async () => ref }
+      const ref: RepoRef = { did: r.did, rev: r.rev ?? undefined, status: r.active === false ? (r.status ?? 'inactive') : 'active' }
+      // Checked when its turn comes, so that a bad entry is one account's error, not the run's.
+      yield {
+        input: typeof r.did === 'string' ? r.did : quoted(r.did),
+        resolve: async () => {
+          fileNameFor('did', r.did, 'com.atproto.sync.listRepos: the account')
+          if (r.rev !== undefined && r.rev !== null) fileNameFor('rev', r.rev, `com.atproto.sync.listRepos: the rev of ${r.did}`)
+          return ref
+        },
+      }
     }
     if (!page.cursor || page.repos.length === 0) return
     cursor = page.cursor
@@ -211,129 +239,187 @@ async function* givenAccounts(ctx: Ctx, accounts: string[]): AsyncGenerator<Work
       resolve: async () => {
         const did = await ctx.limit(() => resolveDid(ctx.client, input, { admin: true }))
         const st = (await getJson(ctx, 'com.atproto.sync.getRepoStatus', { did }, 'admin')) as { active?: boolean; status?: string; rev?: string }
+        if (st.rev !== undefined && st.rev !== null) fileNameFor('rev', st.rev, `com.atproto.sync.getRepoStatus for ${did}: rev`)
+        else st.rev = undefined
         return { did, rev: st.rev, status: st.active === false ? (st.status ?? 'inactive') : 'active' }
       },
     }
   }
 }
 
+/**
+ * DIR before any request: created 0700 when missing; the user's own and writable by nobody
+ * else (checkOwnFolder); DIR/accounts a real folder, 0700; manifest.json, if there, a regular
+ * file. Returns DIR with its links resolved (every path is built on it).
+ */
+async function openVault(dir: string): Promise<string> {
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 })
+  if (created !== undefined) await chmod(dir, 0o700)
+  const real = await checkOwnFolder(dir, 'the backup folder')
+  // Every refusal before anything is changed.
+  const manifest = await lstatIfAny(path.join(real, 'manifest.json'))
+  if (manifest?.isSymbolicLink()) throw new LinkRefusedError(path.join(dir, 'manifest.json'), IN_BACKUP)
+  if (manifest && !manifest.isFile()) throw new UsageError(`${path.join(dir, 'manifest.json')} is not a regular file`, { hint: 'Move it away and run again' })
+  await ensurePrivateFolder(path.join(real, 'accounts'), path.join(dir, 'accounts'), IN_BACKUP)
+  return real
+}
+
 async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   const rel = accountDir(ref.did)
-  const abs = path.join(ctx.dir, rel)
-  await mkdir(path.join(abs, 'blobs'), { recursive: true })
-  await mkdir(path.join(abs, 'diffs'), { recursive: true })
-  await sweepTemps(abs)
-  const prev = await readJson<AccountState>(path.join(abs, 'state.json')).catch(() => undefined)
-  // A saved state counts only while its CARs are still there, whole (deleted because verify
-  // called them damaged: fetch a new full CAR).
-  let usable = prev && prev.did === ref.did && prev.repo ? prev : undefined
+  // Every path written or deleted below is built from parsed names and checked to stay in DIR.
+  const inDir = (p: string) => resolveInside(ctx.dir, p)
+  const abs = inDir(rel)
+  const shown = (...parts: string[]) => path.join(ctx.shown, rel, ...parts)
+  await ensurePrivateFolder(abs, shown(), IN_BACKUP)
+  await ensurePrivateFolder(path.join(abs, 'blobs'), shown('blobs'), IN_BACKUP)
+  await ensurePrivateFolder(path.join(abs, 'diffs'), shown('diffs'), IN_BACKUP)
+  await scanAccountFolder(abs, shown)
+  const prev = await readJson<AccountState>(path.join(abs, 'state.json'), shown('state.json')).catch((err) => {
+    if (err instanceof PdsctlError) throw err // a link or not a file: refused
+    return undefined // not JSON: as if there were none
+  })
+  // A saved state counts only when every name in it parses into the paths pdsctl writes
+  // (else it is set aside: a full copy is taken, and nothing it names is touched), and while
+  // its CARs are still there, whole (deleted because verify called them damaged: fetch a new
+  // full CAR).
+  let usable: AccountState | undefined
+  if (prev) {
+    const problems = entryProblems(prev, ref.did)
+    if (problems.length) ctx.summary.warnings.push(`${shown('state.json')}: ${problems.slice(0, 3).join('; ')}: set aside, a full copy is taken`)
+    else usable = prev
+  }
   if (usable && !(await allPresent(ctx.dir, [usable.repo, ...usable.diffs]))) usable = undefined
   // Blobs the state lists but the folder lost: list every blob again to find them.
   let lostBlobs = false
   if (usable) {
     const kept: BlobEntry[] = []
     for (const b of usable.blobs) {
-      if (await sizeIs(path.join(abs, 'blobs', b.cid), b.size)) kept.push(b)
+      if (await sizeIs(path.join(ctx.dir, backupPaths.blob(ref.did, b.cid)), b.size)) kept.push(b)
       else lostBlobs = true
     }
     usable = { ...usable, blobs: kept }
   }
 
-  // The admin view, every run: handle, email and status change without a new rev.
-  const info = await getJson(ctx, 'com.atproto.admin.getAccountInfo', { did: ref.did }, 'admin')
-  if ((info as { did?: unknown }).did !== ref.did) {
-    throw new PdsctlError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${String((info as { did?: unknown }).did ?? 'no account')}`)
-  }
-  const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
-  const infoFile = await writeFileAtomic(path.join(abs, 'account.json'), infoText)
-  ctx.summary.bytes += infoFile.size
-  const handle = typeof (info as { handle?: unknown }).handle === 'string' ? (info as { handle: string }).handle : null
+  // Files this run made and has not renamed into place yet: removed if the account fails.
+  const temps: string[] = []
+  try {
+    // The admin view, every run: handle, email and status change without a new rev. Kept
+    // under a temp name until the account's state is written (the old state names the old file).
+    const info = await getJson(ctx, 'com.atproto.admin.getAccountInfo', { did: ref.did }, 'admin')
+    if ((info as { did?: unknown }).did !== ref.did) {
+      throw new UntrustedDataError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${quoted((info as { did?: unknown }).did ?? 'no account')}`)
+    }
+    const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
+    const infoTmp = tempName(path.join(abs, 'account.json'))
+    temps.push(infoTmp)
+    const infoFile = await writeFileAtomic(infoTmp, infoText)
+    ctx.summary.bytes += infoFile.size
+    const handle = typeof (info as { handle?: unknown }).handle === 'string' ? (info as { handle: string }).handle : null
 
-  // The repository.
-  let repo = usable?.repo
-  let diffs = usable?.diffs ?? []
-  let head = usable?.head
-  let rev = usable?.rev
-  const diffBytes = diffs.reduce((n, d) => n + d.size, 0)
-  if (usable && ref.rev && ref.rev === usable.rev) {
-    ctx.summary.repos.unchanged++
-  } else if (usable && diffs.length < MAX_DIFFS && diffBytes <= usable.repo.size / 2) {
-    const since = usable.rev
-    const got = await fetchCar(ctx, ref.did, since, path.join(abs, 'diffs'))
-    if (got.commit.did !== ref.did) throw new PdsctlError(`getRepo for ${ref.did} returned a repository of ${got.commit.did}`)
-    if (got.commit.rev === since) {
-      // Nothing new after all (listRepos raced a write, or reported no rev): drop the empty diff.
-      await removeQuietly(got.abs)
+    // The repository.
+    let repo = usable?.repo
+    let diffs = usable?.diffs ?? []
+    let head = usable?.head
+    let rev = usable?.rev
+    let newDiff: { tmp: string; final: string } | undefined
+    const diffBytes = diffs.reduce((n, d) => n + d.size, 0)
+    if (usable && ref.rev && ref.rev === usable.rev) {
       ctx.summary.repos.unchanged++
+    } else if (usable && diffs.length < MAX_DIFFS && diffBytes <= usable.repo.size / 2) {
+      const since = usable.rev
+      const got = await fetchCar(ctx, ref.did, since, path.join(abs, 'diffs'))
+      temps.push(got.abs)
+      if (got.commit.rev === since) {
+        // Nothing new after all (listRepos raced a write, or reported no rev): drop the empty diff.
+        await removeQuietly(got.abs)
+        ctx.summary.repos.unchanged++
+      } else {
+        const diffPath = backupPaths.diff(ref.did, got.commit.rev)
+        newDiff = { tmp: got.abs, final: inDir(diffPath) }
+        diffs = [...diffs, { path: diffPath, size: got.size, sha256: got.sha256, rev: got.commit.rev, since }]
+        head = got.root
+        rev = got.commit.rev
+        ctx.summary.repos.incremental++
+      }
     } else {
-      const final = path.join(abs, 'diffs', `${got.commit.rev}.car`)
-      await rename(got.abs, final)
-      diffs = [...diffs, { path: path.join(rel, 'diffs', `${got.commit.rev}.car`), size: got.size, sha256: got.sha256, rev: got.commit.rev, since }]
+      const got = await fetchCar(ctx, ref.did, undefined, abs)
+      temps.push(got.abs)
+      await rename(got.abs, inDir(backupPaths.repo(ref.did)))
+      repo = { path: backupPaths.repo(ref.did), size: got.size, sha256: got.sha256, rev: got.commit.rev }
+      diffs = []
       head = got.root
       rev = got.commit.rev
-      ctx.summary.repos.incremental++
+      ctx.summary.repos.full++
     }
-  } else {
-    const got = await fetchCar(ctx, ref.did, undefined, abs)
-    if (got.commit.did !== ref.did) throw new PdsctlError(`getRepo for ${ref.did} returned a repository of ${got.commit.did}`)
-    await rename(got.abs, path.join(abs, 'repo.car'))
-    repo = { path: path.join(rel, 'repo.car'), size: got.size, sha256: got.sha256, rev: got.commit.rev }
-    diffs = []
-    head = got.root
-    rev = got.commit.rev
-    ctx.summary.repos.full++
-  }
-  if (!repo || !head || !rev) throw new PdsctlError(`internal: no repository saved for ${ref.did}`)
-  await sweepDiffs(abs, diffs)
+    if (!repo || !head || !rev) throw new PdsctlError(`internal: no repository saved for ${ref.did}`)
 
-  // Blobs: everything on a first run; since the saved rev afterwards (older ones are on disk).
-  const blobs = new Map<string, BlobEntry>((usable?.blobs ?? []).map((b) => [b.cid, b]))
-  const blobsSince = lostBlobs ? undefined : usable?.rev
-  const skipListing = usable && usable.rev === rev && !lostBlobs
-  if (!skipListing) {
-    const pending: Promise<void>[] = []
-    const inFlight = new Set<Promise<void>>()
-    try {
-      for await (const cid of listBlobs(ctx, ref.did, blobsSince)) {
-        if (blobs.has(cid)) {
-          ctx.summary.blobs.skipped++
-          continue
+    // Blobs: everything on a first run; since the saved rev afterwards (older ones are on disk).
+    const blobs = new Map<string, BlobEntry>((usable?.blobs ?? []).map((b) => [b.cid, b]))
+    const blobsSince = lostBlobs ? undefined : usable?.rev
+    const skipListing = usable && usable.rev === rev && !lostBlobs
+    if (!skipListing) {
+      const pending: Promise<void>[] = []
+      const inFlight = new Set<Promise<void>>()
+      try {
+        for await (const cid of listBlobs(ctx, ref.did, blobsSince)) {
+          if (blobs.has(cid)) {
+            ctx.summary.blobs.skipped++
+            continue
+          }
+          const task = (async () => {
+            const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel)
+            blobs.set(cid, entry)
+          })()
+          const tracked = task.finally(() => inFlight.delete(tracked))
+          tracked.catch(() => {}) // handled below (allSettled); not an unhandled rejection meanwhile
+          inFlight.add(tracked)
+          pending.push(tracked)
+          if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
         }
-        const task = (async () => {
-          const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel)
-          blobs.set(cid, entry)
-        })()
-        const tracked = task.finally(() => inFlight.delete(tracked))
-        tracked.catch(() => {}) // handled below (allSettled); not an unhandled rejection meanwhile
-        inFlight.add(tracked)
-        pending.push(tracked)
-        if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
+      } finally {
+        // Every fetch settles before the account is left, whatever happened (no stray rejection).
+        const settled = await Promise.allSettled(pending)
+        const failedFetch = settled.find((r) => r.status === 'rejected')
+        if (failedFetch) throw (failedFetch as PromiseRejectedResult).reason
       }
-    } finally {
-      // Every fetch settles before the account is left, whatever happened (no stray rejection).
-      const settled = await Promise.allSettled(pending)
-      const failedFetch = settled.find((r) => r.status === 'rejected')
-      if (failedFetch) throw (failedFetch as PromiseRejectedResult).reason
     }
-  }
 
-  const state: AccountState = {
-    did: ref.did,
-    handle,
-    status: ref.status,
-    rev,
-    head,
-    repo,
-    diffs,
-    account: { path: path.join(rel, 'account.json'), ...infoFile },
-    blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
-    backedUpAt: new Date().toISOString(),
+    const state: AccountState = {
+      did: ref.did,
+      handle,
+      status: ref.status,
+      rev,
+      head,
+      repo,
+      diffs,
+      account: { path: backupPaths.account(ref.did), ...infoFile },
+      blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
+      backedUpAt: new Date().toISOString(),
+    }
+    await rename(infoTmp, inDir(backupPaths.account(ref.did)))
+    await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
+    // The state names the new diff before it is on disk: killed in between, the next run
+    // finds it missing and takes a full copy; a diff on disk is never one no state names.
+    if (newDiff) await rename(newDiff.tmp, newDiff.final)
+    temps.length = 0
+    // Clean-up: only the diffs the previous state named and the new one no longer does.
+    const kept = new Set(diffs.map((d) => d.path))
+    for (const d of usable?.diffs ?? prevDiffsIfValid(prev, ref.did)) {
+      if (!kept.has(d.path)) await removeRegularFile(inDir(d.path), path.join(ctx.shown, d.path), IN_BACKUP)
+    }
+  } finally {
+    for (const t of temps) await removeQuietly(t)
   }
-  await writeFileAtomic(path.join(abs, 'state.json'), JSON.stringify(state, null, 1) + '\n')
 }
 
+/** The diffs of a previous state that was not usable (a CAR lost) but whose names all parse. */
+function prevDiffsIfValid(prev: AccountState | undefined, did: string): FileEntry[] {
+  return prev && entryProblems(prev, did).length === 0 ? prev.diffs : []
+}
+
+/** A regular file (never through a link) of this size. */
 async function sizeIs(file: string, size: number): Promise<boolean> {
-  const st = await stat(file).catch(() => undefined)
+  const st = await lstatIfAny(file)
   return Boolean(st?.isFile() && st.size === size)
 }
 
@@ -342,21 +428,17 @@ async function allPresent(dir: string, files: FileEntry[]): Promise<boolean> {
   return true
 }
 
-/** Temp files left by a killed run are never complete: remove them. */
-async function sweepTemps(abs: string): Promise<void> {
+/**
+ * Before an account is touched: nothing in its folder, its blobs or its diffs is a link
+ * (refused, named); temp files left by a killed run are never complete: removed.
+ */
+async function scanAccountFolder(abs: string, shown: (...parts: string[]) => string): Promise<void> {
   for (const sub of ['', 'blobs', 'diffs']) {
     const d = path.join(abs, sub)
-    for (const name of await readdir(d).catch(() => [] as string[])) {
-      if (isTempName(name)) await removeQuietly(path.join(d, name))
+    for await (const entry of await opendir(d)) {
+      if (entry.isSymbolicLink()) throw new LinkRefusedError(shown(sub, entry.name), IN_BACKUP)
+      if (entry.isFile() && isTempName(entry.name)) await removeRegularFile(path.join(d, entry.name), shown(sub, entry.name), IN_BACKUP)
     }
-  }
-}
-
-/** A diff renamed into place by a run killed before its state.json: not part of the chain. */
-async function sweepDiffs(abs: string, keep: Array<{ path: string }>): Promise<void> {
-  const wanted = new Set(keep.map((d) => path.basename(d.path)))
-  for (const name of await readdir(path.join(abs, 'diffs')).catch(() => [] as string[])) {
-    if (!wanted.has(name)) await removeQuietly(path.join(abs, 'diffs', name))
   }
 }
 
@@ -371,29 +453,38 @@ interface FetchedCar {
   commit: { did: string; rev: string }
 }
 
+/**
+ * getRepo streamed to a temp file in `folder`, its root commit read: the commit must be the
+ * account's (its DID) and its rev a TID (it names the diff's file), else UntrustedDataError.
+ */
 async function fetchCar(ctx: Ctx, did: string, since: string | undefined, folder: string): Promise<FetchedCar> {
   const tmp = tempName(path.join(folder, since ? 'diff.car' : 'repo.car'))
   const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getRepo', query: { did, since }, auth: 'admin', name: 'com.atproto.sync.getRepo' }
   const { size, sha256: digest } = await download(ctx, req, tmp)
+  let read: Awaited<ReturnType<typeof readCommit>>
   try {
-    const { root, commit } = await readCommit(tmp)
-    return { abs: tmp, size, sha256: digest, root, commit }
+    read = await readCommit(tmp)
   } catch (err) {
     await removeQuietly(tmp)
     throw new PdsctlError(`the repository of ${did} that the PDS sent is not a readable CAR (${(err as Error).message})`)
   }
+  try {
+    if (read.commit.did !== did) throw new UntrustedDataError(`com.atproto.sync.getRepo for ${did} returned a repository of ${quoted(read.commit.did)}`)
+    fileNameFor('rev', read.commit.rev, `com.atproto.sync.getRepo for ${did} sent a commit whose rev`)
+  } catch (err) {
+    await removeQuietly(tmp)
+    throw err
+  }
+  return { abs: tmp, size, sha256: digest, root: read.root, commit: read.commit }
 }
 
 async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, rel: string): Promise<BlobEntry> {
-  let cid: CID
-  try {
-    cid = CID.parse(cidStr)
-  } catch {
-    throw new PdsctlError(`listBlobs for ${did} returned "${cidStr}", which is not a CID`)
-  }
-  if (cid.multihash.code !== sha256.code) throw new PdsctlError(`blob ${cidStr} of ${did} is not sha256-addressed; pdsctl cannot check it`)
-  const final = path.join(folder, cidStr)
-  const existing = await stat(final).catch(() => undefined)
+  const name = fileNameFor('cid', cidStr, `com.atproto.sync.listBlobs for ${did} listed the blob`)
+  const cid = CID.parse(name)
+  if (cid.multihash.code !== sha256.code) throw new UntrustedDataError(`blob ${cidStr} of ${did} is not sha256-addressed; pdsctl cannot check it`)
+  const final = path.join(folder, name)
+  const existing = await lstatIfAny(final)
+  if (existing?.isSymbolicLink()) throw new LinkRefusedError(path.join(ctx.shown, rel, 'blobs', name), IN_BACKUP)
   if (existing?.isFile()) {
     // Under its final name only after its bytes matched: verified when it got there.
     ctx.summary.blobs.skipped++
@@ -416,13 +507,19 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
 }
 
 async function mimeOf(folder: string, cid: string): Promise<string | null> {
-  return (await readJsonText(path.join(folder, `${cid}.mime`))) ?? null
+  return (await readText(path.join(folder, `${cid}.mime`))) ?? null
 }
 
-async function readJsonText(file: string): Promise<string | undefined> {
+/** A small text file (never through a link: a link is as if there were none). */
+async function readText(file: string): Promise<string | undefined> {
   try {
-    const { readFile } = await import('node:fs/promises')
-    return (await readFile(file, 'utf8')).trim() || undefined
+    const fh = await openNoFollow(file, file, IN_BACKUP)
+    if (!fh) return undefined
+    try {
+      return (await fh.readFile('utf8')).trim() || undefined
+    } finally {
+      await fh.close()
+    }
   } catch {
     return undefined
   }
@@ -456,11 +553,12 @@ async function download(ctx: Ctx, req: RawRequest, tmp: string): Promise<{ size:
           yield buf
         }
       }
+      // Created exclusive and no-follow, mode 0600 whatever the umask; flushed (fsync) before it is closed.
+      const fh = await createExclusive(tmp, 0o600)
       try {
-        await pipeline(res.body, counter, createWriteStream(tmp, { mode: 0o600 }), { signal: ctx.signal })
-        const fh = await open(tmp, 'r')
-        await fh.sync().finally(() => fh.close())
+        await pipeline(res.body, counter, fh.createWriteStream({ flush: true }), { signal: ctx.signal })
       } catch (err) {
+        await fh.close().catch(() => {})
         await removeQuietly(tmp)
         throw err
       }
@@ -470,10 +568,12 @@ async function download(ctx: Ctx, req: RawRequest, tmp: string): Promise<{ size:
   )
 }
 
-/** The root commit of a CAR file (did, rev), read as a stream. */
-export async function readCommit(file: string): Promise<{ root: string; commit: { did: string; rev: string } }> {
+/** The root commit of a CAR file (did, rev), read as a stream (never through a link). */
+export async function readCommit(file: string, shown = file): Promise<{ root: string; commit: { did: string; rev: string } }> {
   const { readCarStream, parseObjByDef, def } = await import('@atproto/repo')
-  const input = createReadStream(file, { highWaterMark: 1 << 20 })
+  const fh = await openNoFollow(file, shown, IN_BACKUP)
+  if (!fh) throw new Error(`${shown} is missing`)
+  const input = fh.createReadStream({ highWaterMark: 1 << 20 })
   try {
     const { roots, blocks } = await readCarStream(input)
     if (roots.length !== 1) throw new Error(`expected one root, found ${roots.length}`)
@@ -578,14 +678,26 @@ async function pool<T>(source: AsyncIterator<T> | AsyncIterable<T>, n: number, f
   await Promise.all(Array.from({ length: n }, worker))
 }
 
-async function healthVersion(ctx: Ctx): Promise<string | null> {
-  try {
-    const res = await ctx.client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
-    const v = (res.body as { version?: unknown } | undefined)?.version
-    return typeof v === 'string' ? v : null
-  } catch {
-    return null
+/**
+ * What the manifest records of the PDS: its version (_health) and its service DID
+ * (describeServer), so that a restore can tell another PDS from this one whatever URL
+ * reached it (a port-forward's is new each time). Null for what it did not say.
+ */
+async function serverIdentity(ctx: Ctx): Promise<{ version: string | null; did: string | null }> {
+  const field = async (path: string, name: string, key: string): Promise<string | null> => {
+    try {
+      const res = await ctx.client.send({ method: 'GET', path, name })
+      const v = (res.body as Record<string, unknown> | undefined)?.[key]
+      return typeof v === 'string' && res.status < 400 ? v : null
+    } catch {
+      return null
+    }
   }
+  const [version, did] = await Promise.all([
+    field('/xrpc/_health', '_health', 'version'),
+    field('/xrpc/com.atproto.server.describeServer', 'com.atproto.server.describeServer', 'did'),
+  ])
+  return { version, did }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -594,7 +706,8 @@ async function healthVersion(ctx: Ctx): Promise<string | null> {
 async function writeManifest(ctx: Ctx, head: Pick<Manifest, 'pdsctl' | 'pds' | 'startedAt' | 'endedAt' | 'errors'>): Promise<void> {
   const file = path.join(ctx.dir, 'manifest.json')
   const tmp = tempName(file)
-  const out = createWriteStream(tmp, { mode: 0o600 })
+  const fh = await createExclusive(tmp, 0o600)
+  const out = fh.createWriteStream({ flush: true })
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())))
   let accounts = 0
   let blobs = 0
@@ -604,21 +717,42 @@ async function writeManifest(ctx: Ctx, head: Pick<Manifest, 'pdsctl' | 'pds' | '
     await write(`"startedAt": ${JSON.stringify(head.startedAt)},\n"errors": ${JSON.stringify(head.errors)},\n"accounts": [`)
     const d = await opendir(path.join(ctx.dir, 'accounts'))
     for await (const entry of d) {
+      const shown = path.join(ctx.shown, 'accounts', entry.name)
+      if (entry.isSymbolicLink()) {
+        ctx.summary.warnings.push(`${shown} is a symbolic link; not followed, not in the manifest`)
+        continue
+      }
       if (!entry.isDirectory()) continue
-      const state = await readJson<AccountState>(path.join(ctx.dir, 'accounts', entry.name, 'state.json'))
+      let state: AccountState | undefined
+      try {
+        state = await readJson<AccountState>(path.join(ctx.dir, 'accounts', entry.name, 'state.json'), path.join(shown, 'state.json'))
+      } catch (err) {
+        ctx.summary.warnings.push(`${path.join(shown, 'state.json')}: ${errorLine(err)}; not in the manifest`)
+        continue
+      }
       if (!state) continue
+      // Only entries every name of which parses into the paths pdsctl writes, from the folder of their own DID.
+      const problems = entryProblems(state)
+      if (!problems.length && `accounts/${entry.name}` !== backupPaths.accountDir(state.did)) problems.push(`it names the account ${quoted(state.did)}, not the one whose folder holds it`)
+      if (problems.length) {
+        ctx.summary.warnings.push(`${path.join(shown, 'state.json')}: ${problems.slice(0, 3).join('; ')}; not in the manifest`)
+        continue
+      }
       await write((accounts === 0 ? '\n' : ',\n') + JSON.stringify(state))
       accounts++
       blobs += state.blobs.length
       bytes += state.repo.size + state.account.size + state.diffs.reduce((n, x) => n + x.size, 0) + state.blobs.reduce((n, x) => n + x.size, 0)
     }
     await write(`\n],\n"totals": ${JSON.stringify({ accounts, blobs, bytes })},\n"endedAt": ${JSON.stringify(new Date().toISOString())}\n}\n`)
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
-    const fh = await open(tmp, 'r')
-    await fh.sync().finally(() => fh.close())
+    // 'close' comes after the flush (fsync) and the close of the file.
+    await new Promise<void>((resolve, reject) => {
+      out.once('close', resolve).once('error', reject)
+      out.end()
+    })
     await rename(tmp, file)
   } catch (err) {
     out.destroy()
+    await fh.close().catch(() => {})
     await removeQuietly(tmp)
     throw err
   }

@@ -10,9 +10,10 @@
 //     repo.car                         the full repository at state.repo.rev
 //     diffs/<rev>.car                  getRepo?since=<previous rev>: what changed since
 //     blobs/<cid>                      each blob, kept only after its bytes matched its CID
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import path from 'node:path'
+import { createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { openNoFollow, readFileNoFollow, tempPath, writeFileReplacing } from '../cli/safeFiles.js'
+import { backupPaths, fileNameFor, quoted } from './safePaths.js'
 
 export const MANIFEST_FORMAT = 'pdsctl-backup/1'
 
@@ -50,7 +51,8 @@ export interface AccountState {
 export interface Manifest {
   format: typeof MANIFEST_FORMAT
   pdsctl: string
-  pds: { url: string; version: string | null }
+  /** The PDS backed up: its URL, version, and service DID (describeServer; null when it did not say). */
+  pds: { url: string; version: string | null; did?: string | null }
   startedAt: string
   endedAt: string
   totals: { accounts: number; blobs: number; bytes: number }
@@ -58,40 +60,40 @@ export interface Manifest {
   accounts: AccountState[]
 }
 
+/** DIR-relative folder of an account (see safePaths.ts: the DID is parsed, never used raw). */
 export function accountDir(did: string): string {
-  return path.join('accounts', did.replace(/:/g, '_'))
+  return backupPaths.accountDir(did)
 }
 
 export function tempName(file: string): string {
-  return `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  return tempPath(file)
 }
 
 export function isTempName(name: string): boolean {
   return /\.tmp-\d+-[0-9a-f]{8}$/.test(name)
 }
 
-/** Write a small file atomically (temp name in the same folder, fsync, rename). */
+/** How errors name what is inside a backup folder. */
+export const IN_BACKUP = 'a backup folder'
+
+/**
+ * Write a small file atomically inside a folder pdsctl checked (temp name created
+ * exclusive and no-follow, mode 0600, fsync, rename: a link at `file` is replaced, not
+ * written through).
+ */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<{ size: number; sha256: string }> {
-  await mkdir(path.dirname(file), { recursive: true })
-  const tmp = tempName(file)
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(data)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, file)
+  await writeFileReplacing(file, data, 0o600)
   const buf = typeof data === 'string' ? Buffer.from(data) : data
   return { size: buf.length, sha256: createHash('sha256').update(buf).digest('hex') }
 }
 
-/** sha256 and size of a file, read through one reused 1 MB buffer (memory flat in file size, no garbage). */
-export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
+/** sha256 and size of a file (never through a link), read through one reused 1 MB buffer (memory flat in file size, no garbage). */
+export async function hashFile(file: string, shown = file): Promise<{ size: number; sha256: string }> {
+  const fh = await openNoFollow(file, shown, IN_BACKUP)
+  if (!fh) throw Object.assign(new Error(`${shown} is missing`), { code: 'ENOENT' })
   const hash = createHash('sha256')
   const buf = Buffer.allocUnsafe(1 << 20)
   let size = 0
-  const fh = await open(file, 'r')
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null)
@@ -105,15 +107,72 @@ export async function hashFile(file: string): Promise<{ size: number; sha256: st
   return { size, sha256: hash.digest('hex') }
 }
 
-export async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
+/** A JSON file of the backup (never read through a link); undefined when missing. */
+export async function readJson<T>(file: string, shown = file): Promise<T | undefined> {
+  const buf = await readFileNoFollow(file, shown, IN_BACKUP)
+  return buf === undefined ? undefined : (JSON.parse(buf.toString('utf8')) as T)
 }
 
 export async function removeQuietly(file: string): Promise<void> {
   await rm(file, { force: true }).catch(() => {})
+}
+
+/**
+ * What is wrong with an account's entry (a manifest's, or its state.json), as lines that
+ * name the field; empty when every name parses and every path is the one pdsctl writes for
+ * it. `folderDid`, when given, is the DID whose folder the entry was read from.
+ */
+export function entryProblems(entry: unknown, folderDid?: string): string[] {
+  const problems: string[] = []
+  const e = entry as Partial<AccountState> | null
+  if (typeof e !== 'object' || e === null) return ['it is not an object']
+  let did: string
+  try {
+    fileNameFor('did', e.did)
+    did = e.did as string
+  } catch (err) {
+    return [(err as Error).message]
+  }
+  if (folderDid !== undefined && did !== folderDid) problems.push(`it names the account ${quoted(did)}, not the one whose folder holds it`)
+  const check = (fn: () => void) => {
+    try {
+      fn()
+    } catch (err) {
+      problems.push((err as Error).message)
+    }
+  }
+  const file = (f: unknown, want: () => string, what: string) => {
+    const x = f as Partial<FileEntry> | undefined
+    if (typeof x !== 'object' || x === null) return problems.push(`its ${what} is missing`)
+    check(() => {
+      const expected = want()
+      if (x.path !== expected) problems.push(`its ${what} path is not the file pdsctl writes (${expected})`)
+    })
+    if (!Number.isSafeInteger(x.size) || (x.size as number) < 0) problems.push(`its ${what} has no valid size`)
+    if (typeof x.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(x.sha256)) problems.push(`its ${what} has no valid sha256`)
+  }
+  check(() => fileNameFor('rev', e.rev, 'its rev'))
+  check(() => {
+    if (typeof e.head !== 'string') throw new Error('its head is missing')
+    fileNameFor('cid', e.head, 'its head')
+  })
+  file(e.repo, () => backupPaths.repo(did), 'repository')
+  check(() => fileNameFor('rev', e.repo?.rev, "its repository's rev"))
+  file(e.account, () => backupPaths.account(did), 'account.json')
+  if (!Array.isArray(e.diffs)) problems.push('its diffs list is missing')
+  else {
+    e.diffs.forEach((d, i) => {
+      const n = `diff ${i + 1}`
+      check(() => fileNameFor('rev', d?.since, `${n}: since`))
+      file(d, () => backupPaths.diff(did, d?.rev, `${n}: rev`), n)
+    })
+  }
+  if (!Array.isArray(e.blobs)) problems.push('its blobs list is missing')
+  else {
+    for (const b of e.blobs) {
+      check(() => fileNameFor('cid', b?.cid, 'blob'))
+      if (!Number.isSafeInteger(b?.size) || b.size < 0 || typeof b?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(b.sha256)) problems.push(`blob ${quoted(b?.cid)} has no valid size or sha256`)
+    }
+  }
+  return problems
 }

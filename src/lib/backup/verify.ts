@@ -7,12 +7,18 @@
 //   warning, never a pass;
 // - every blob's bytes hash to its CID.
 // One repository is held in memory at a time (the MST walk needs its blocks).
-import { readFile, stat } from 'node:fs/promises'
+// The manifest is data (issue 17): an entry whose names do not parse into the paths pdsctl
+// writes (a DID that is a path, a CID with `..`, a repo path elsewhere) is a problem of
+// manifest.json and nothing it names is opened; no file is read through a symbolic link (a
+// link is named as the problem); every file a problem names is inside DIR.
+import { realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError } from '../errors.js'
-import { hashFile, readJson, type AccountState, type FileEntry, type Manifest } from './layout.js'
+import { LinkRefusedError, openNoFollow, resolveInside } from '../cli/safeFiles.js'
+import { backupPaths, quoted } from './safePaths.js'
+import { IN_BACKUP, entryProblems, hashFile, readJson, type AccountState, type FileEntry, type Manifest } from './layout.js'
 
 export interface VerifyOptions {
   dir: string
@@ -38,29 +44,40 @@ export interface VerifyReport {
   accounts: number
   repos: { checked: number; signatureVerified: number; signatureUnchecked: number }
   blobs: { checked: number }
-  files: { checked: number; damaged: number; missing: number }
+  /** Damaged or missing counts files inside DIR only; links: files that are symbolic links (not followed). */
+  files: { checked: number; damaged: number; missing: number; links: number }
+  /** Account entries of the manifest that are not what pdsctl writes (their files were not read). */
+  untrusted: number
   problems: VerifyProblem[]
   warnings: string[]
 }
 
 export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
-  const dir = path.resolve(opts.dir)
+  const shownDir = path.resolve(opts.dir)
   const report: VerifyReport = {
-    dir,
+    dir: shownDir,
     ok: false,
     accounts: 0,
     repos: { checked: 0, signatureVerified: 0, signatureUnchecked: 0 },
     blobs: { checked: 0 },
-    files: { checked: 0, damaged: 0, missing: 0 },
+    files: { checked: 0, damaged: 0, missing: 0, links: 0 },
+    untrusted: 0,
     problems: [],
     warnings: [],
   }
+  // DIR itself may be a link (the user named it); nothing below it is followed.
+  const dir = await realpath(shownDir).catch(() => shownDir)
   let manifest: Manifest | undefined
   try {
-    manifest = await readJson<Manifest>(path.join(dir, 'manifest.json'))
+    manifest = await readJson<Manifest>(path.join(dir, 'manifest.json'), 'manifest.json')
   } catch (err) {
-    report.problems.push({ account: null, file: 'manifest.json', problem: `not valid JSON (${(err as Error).message})` })
-    report.files.damaged++
+    if (err instanceof LinkRefusedError) {
+      report.problems.push({ account: null, file: 'manifest.json', problem: 'is a symbolic link: not followed' })
+      report.files.links++
+    } else {
+      report.problems.push({ account: null, file: 'manifest.json', problem: `not valid JSON (${err instanceof PdsctlError ? err.message : (err as Error).message})` })
+      report.files.damaged++
+    }
     return report
   }
   if (!manifest) {
@@ -78,7 +95,13 @@ export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
   let done = 0
   for (const acct of manifest.accounts) {
     report.accounts++
-    await verifyAccount(dir, acct, resolve, report, unreachable)
+    const problems = entryProblems(acct)
+    if (problems.length) {
+      // Not what pdsctl wrote: named as the manifest's problem; nothing it names is opened.
+      report.untrusted++
+      const who = typeof (acct as { did?: unknown })?.did === 'string' ? (acct as { did: string }).did : null
+      for (const p of problems) report.problems.push({ account: who, file: 'manifest.json', problem: `the entry for ${who ? quoted(who) : 'an account'}: ${p}` })
+    } else await verifyAccount(dir, acct, resolve, report, unreachable)
     opts.onProgress?.(++done, manifest.accounts.length)
   }
   if (opts.offline) report.warnings.unshift('signatures not checked (--offline)')
@@ -108,7 +131,10 @@ async function verifyAccount(
     let parsed = true
     for (const f of cars) {
       try {
-        const car = await readCarWithRoot(await readFile(path.join(dir, f.path)))
+        const fh = await openNoFollow(resolveInside(dir, f.path), f.path, IN_BACKUP)
+        if (!fh) throw new Error('missing')
+        const bytes = await fh.readFile().finally(() => fh.close())
+        const car = await readCarWithRoot(bytes)
         blocks.addMap(car.blocks)
         root = car.root as unknown as CID
       } catch (err) {
@@ -140,7 +166,7 @@ async function verifyAccount(
   }
 
   for (const b of acct.blobs ?? []) {
-    const file = path.join(path.dirname(acct.repo.path), 'blobs', b.cid)
+    const file = backupPaths.blob(did, b.cid)
     if (!(await checkFile(dir, { path: file, size: b.size, sha256: b.sha256 }, report, did))) continue
     let want: string
     try {
@@ -156,17 +182,23 @@ async function verifyAccount(
   }
 }
 
-/** Exists, right size, right sha256. */
+/** Exists (a regular file, not a link), right size, right sha256. `f.path` is one entryProblems accepted: inside DIR. */
 async function checkFile(dir: string, f: FileEntry, report: VerifyReport, account: string): Promise<boolean> {
   report.files.checked++
-  const abs = path.join(dir, f.path)
-  const st = await stat(abs).catch(() => undefined)
-  if (!st?.isFile()) {
-    report.files.missing++
-    report.problems.push({ account, file: f.path, problem: 'missing' })
+  const abs = resolveInside(dir, f.path)
+  let got: { size: number; sha256: string }
+  try {
+    got = await hashFile(abs, f.path)
+  } catch (err) {
+    if (err instanceof LinkRefusedError) {
+      report.files.links++
+      report.problems.push({ account, file: f.path, problem: 'is a symbolic link: not followed (pdsctl reads no link inside a backup)' })
+    } else {
+      report.files.missing++
+      report.problems.push({ account, file: f.path, problem: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not readable (${err instanceof PdsctlError ? err.message : (err as Error).message})` })
+    }
     return false
   }
-  const got = await hashFile(abs)
   if (got.size !== f.size || got.sha256 !== f.sha256) {
     report.files.damaged++
     report.problems.push({
@@ -201,7 +233,8 @@ export async function signingKeyOf(doc: unknown): Promise<string> {
   }
 }
 
-function didDocResolver(plcUrl: string): (did: string) => Promise<unknown> {
+/** Fetch DID documents: did:plc from `plcUrl`, did:web from its host, through PdsClient (deadlines, no credential). */
+export function didDocResolver(plcUrl: string): (did: string) => Promise<unknown> {
   return async (did) => {
     const [{ PdsClient }, { directTarget }] = await Promise.all([import('../pds/xrpcClient.js'), import('../pds/target.js')])
     let base: string

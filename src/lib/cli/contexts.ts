@@ -44,14 +44,20 @@ export async function readContexts(configDir: string): Promise<ContextFile> {
   }
 }
 
-/** Write atomically with mode 0600 (the folder 0700): the file may hold a stored password. */
+/**
+ * Write atomically with mode 0600 (the folder 0700): the file may hold a stored password.
+ * The folder must be the user's own and writable by nobody else (another user who may
+ * write it could swap contexts.json for one that sends the password to their server); the
+ * temporary file is created exclusive and no-follow under an unguessable name, so a link
+ * planted there is never written through, and renamed over contexts.json (a link there is
+ * replaced, not followed).
+ */
 export async function writeContexts(configDir: string, file: ContextFile): Promise<void> {
-  await fs.promises.mkdir(configDir, { recursive: true, mode: 0o700 })
-  const target = contextsPath(configDir)
-  const tmp = `${target}.${process.pid}.tmp`
-  await fs.promises.writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
-  await fs.promises.chmod(tmp, 0o600)
-  await fs.promises.rename(tmp, target)
+  const { checkOwnFolder, writeFileReplacing } = await import('./safeFiles.js')
+  const created = await fs.promises.mkdir(configDir, { recursive: true, mode: 0o700 })
+  if (created !== undefined) await fs.promises.chmod(configDir, 0o700)
+  const real = await checkOwnFolder(configDir, 'the pdsctl config folder (PDSCTL_CONFIG_DIR)')
+  await writeFileReplacing(contextsPath(real), JSON.stringify(file, null, 2) + '\n', 0o600)
 }
 
 /** The named context, else the current one, else none. A name that does not exist is an error. */

@@ -2,7 +2,7 @@
 // Deployment (Recreate, one replica: SQLite on a ReadWriteOnce volume allows one writer),
 // PersistentVolumeClaim and kustomization.yaml — with every environment variable the
 // official installer sets and the secrets from the Secret that `secrets generate` makes.
-import { mkdir, writeFile, access } from 'node:fs/promises'
+import { chmod, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { UsageError } from '../errors.js'
 import { parseK8sName, SECRET_KEYS } from '../selfhost/secrets.js'
@@ -149,15 +149,32 @@ export async function buildManifests(input: ManifestInput): Promise<{ files: Arr
   }
 }
 
+/**
+ * Write the folder. Without --force no output file may exist, and a symbolic link there
+ * (even a dangling one) is refused and named: writing through it would create or change
+ * its target. With --force a regular file or a link is replaced (a temp file, exclusive
+ * and no-follow, renamed over the name: never written through). Files 0644 and a new
+ * folder 0755, whatever the umask.
+ */
 export async function writeManifests(dir: string, input: ManifestInput, opts: { force?: boolean } = {}): Promise<{ dir: string; files: string[] }> {
   const { files } = await buildManifests(input)
+  const { checkNewPathChain, lstatIfAny, writeFileReplacing } = await import('../cli/safeFiles.js')
+  // Not in a folder another user may write (or below one): they could change what is deployed.
+  await checkNewPathChain(path.join(dir, 'kustomization.yaml'))
   const targets = files.map((f) => ({ ...f, path: path.join(dir, f.name) }))
-  if (!opts.force) {
-    const existing = (await Promise.all(targets.map(async (t) => ((await access(t.path).then(() => true, () => false)) ? t.path : null)))).filter(Boolean)
-    if (existing.length) throw new UsageError(`would overwrite ${existing.join(', ')}`, { hint: 'Pass --force, or choose another --dir' })
+  const existing: string[] = []
+  for (const t of targets) {
+    const st = await lstatIfAny(t.path)
+    if (!st) continue
+    if (st.isSymbolicLink()) {
+      if (!opts.force) throw new UsageError(`${t.path} is a symbolic link; refusing to write through it`, { hint: 'Remove the link, or pass --force to replace the link itself with the file' })
+    } else if (!st.isFile()) throw new UsageError(`${t.path} exists and is not a regular file`, { hint: 'Choose another --dir' })
+    existing.push(t.path)
   }
-  await mkdir(dir, { recursive: true })
-  for (const t of targets) await writeFile(t.path, t.content)
+  if (existing.length && !opts.force) throw new UsageError(`would overwrite ${existing.join(', ')}`, { hint: 'Pass --force, or choose another --dir' })
+  const created = await mkdir(dir, { recursive: true, mode: 0o755 })
+  if (created !== undefined) await chmod(dir, 0o755)
+  for (const t of targets) await writeFileReplacing(t.path, t.content, 0o644)
   return { dir, files: targets.map((t) => t.path) }
 }
 

@@ -107,6 +107,9 @@ function shellQuote(v: string): string {
  * file, never a symlink (the secrets would land wherever it points) or anything else.
  */
 export async function checkSecretTarget(path: string, opts: { force?: boolean } = {}): Promise<void> {
+  // Not in a folder another user may write (or above one): they could swap the file for theirs.
+  const { checkNewPathChain } = await import('../cli/safeFiles.js')
+  await checkNewPathChain(path)
   let st
   try {
     st = await lstat(path)
