@@ -34,7 +34,7 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
         ['invites', 'used', stats.invites.used],
         ['invites', 'disabled', stats.invites.disabled],
       ]
-      await this.out.write(rows.map((r) => r.map((v) => (v === undefined || v === null ? '' : String(v))).join('\t')).join('\n') + '\n')
+      await this.out.tsvRows(rows)
     } else {
       const ref = (r: Stats['accounts']['newest']) => (r ? `${r.handle ?? r.did}  ${r.createdAt}` : null)
       await this.out.printFields([

@@ -39,7 +39,7 @@ JSON: {roots: [node], admin: [node]}, node = {did, handle, status, emailConfirme
     if (this.out.json) await this.out.printJson(tree)
     else if (this.out.mode === 'tsv') {
       const rows = [...walkTree(tree.roots), ...walkTree(tree.admin, 0, 'admin')]
-      await this.out.write(rows.map(({ node: n, depth, parent }) => [depth, n.did, n.handle ?? '', n.status, n.emailConfirmed, parent ?? '', n.code ?? ''].join('\t') + '\n').join(''))
+      await this.out.tsvRows(rows.map(({ node: n, depth, parent }) => [depth, n.did, n.handle, n.status, n.emailConfirmed, parent, n.code]))
     } else {
       const lines = renderInviteTree(tree)
       if (lines.length) await this.out.write(lines.join('\n') + '\n')

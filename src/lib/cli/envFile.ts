@@ -4,6 +4,7 @@
 // every run (its lazy getters load fs/promises and more); see src/lib/pds/http.ts.
 const fs = process.getBuiltinModule('node:fs')
 import { UsageError } from '../errors.js'
+import { registerEnvSecrets } from '../redaction.js'
 
 export type EnvMap = Record<string, string>
 
@@ -57,5 +58,8 @@ export async function readEnvFile(path: string): Promise<EnvMap> {
       hint: 'Check --env-file / PDS_ENV_FILE',
     })
   }
-  return parseEnvFile(text, path)
+  const values = parseEnvFile(text, path)
+  // Its secrets (PDS_ADMIN_PASSWORD, PDS_JWT_SECRET, the SMTP URL's password, …) are never shown.
+  registerEnvSecrets(values)
+  return values
 }

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import assert from 'node:assert/strict'
 import { Output, type Column, type OutputMode } from '../../../src/lib/cli/output.js'
 import { layoutTable, relativeTime, streamTakesColour, truncateMiddle, wrapText } from '../../../src/lib/cli/table.js'
+import { cellLines } from '../../../src/lib/cli/terminalText.js'
 
 // eslint-disable-next-line no-control-regex
 const ESC = /\x1b\[/
@@ -80,13 +81,13 @@ describe('tables', () => {
     assert.match(c.err, /^\(DID, CREATED.* hidden to fit 50 columns; pipe or use --json for every column\)$/m)
   })
 
-  test('prose wraps at spaces and an explicit line break (the fix) always starts its own line', async () => {
+  test('prose wraps at spaces and a line break pdsctl makes (cellLines: the fix) always starts its own line', async () => {
     const checks = [{ status: 'FAIL', id: 'proxy-bodyless-post', message: 'a body-less POST arrived chunked: a proxy re-frames it, so email verification fails', fix: 'set disableChunkedEncoding: true in cloudflared' }]
     const c = capture('table', { columns: 60, color: false })
     await c.o.printTable(checks, [
       { header: 'STATUS', value: (x) => x.status, shrink: 'none' },
       { header: 'CHECK', value: (x) => x.id, shrink: 'none' },
-      { header: 'RESULT', value: (x) => `${x.message}\nFix: ${x.fix}`, shrink: 'wrap' },
+      { header: 'RESULT', value: (x) => cellLines(x.message, `Fix: ${x.fix}`), shrink: 'wrap' },
     ])
     const lines = c.out.trimEnd().split('\n')
     for (const l of lines) assert.ok(l.length <= 60, l)
