@@ -15,7 +15,8 @@ export function parseEnvFile(text: string, source = 'env file'): EnvMap {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim()
     if (line === '' || line.startsWith('#')) continue
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line)
+    // `s`: a value may hold a CR or a line separator (U+2028) without ending the line.
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/s.exec(line)
     if (!m) throw new UsageError(`${source}:${i + 1}: not a KEY=VALUE line`, { hint: 'Fix or remove that line' })
     const [, key, rest] = m
     out[key] = parseValue(rest, `${source}:${i + 1}`)
