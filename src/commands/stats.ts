@@ -48,7 +48,7 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
       const total = stats.signupsByDay.reduce((n, d) => n + d.count, 0)
       await this.out.line(`\nSign-ups per day (UTC), last ${this.flags.days} day${this.flags.days === 1 ? '' : 's'}: ${total}`)
       const width = Math.min(process.stdout.columns || 80, 120)
-      await this.out.write(renderSignupChart(stats.signupsByDay, width).join('\n') + '\n')
+      await this.out.printLines(renderSignupChart(stats.signupsByDay, width))
     }
     return stats
   }

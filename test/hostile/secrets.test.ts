@@ -161,7 +161,7 @@ describe('hostile suite: secrets', { concurrency: 4 }, () => {
       try {
         const SMTP_PW = 'Smtp-pw-echo-5'
         const port = await hostileSmtp(c, { auth: (user, pass) => `5.7.8 bad credentials ${user}:${pass} ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}` })
-        const run = await spawnCli(['email', 'test', '--to', 'op@example.com', '--from', 'pds@example.com', '--smtp-url-stdin', '--smtp-timeout', '5', ...flag], { PDS_URL: c.pds.url }, 60_000, `smtp://mailer:${SMTP_PW}@127.0.0.1:${port}`)
+        const run = await spawnCli(['email', 'test', '--to', 'op@example.com', '--from', 'pds@example.com', '--smtp-url-stdin', '--smtp-timeout', '30', ...flag], { PDS_URL: c.pds.url }, 60_000, `smtp://mailer:${SMTP_PW}@127.0.0.1:${port}`)
         assertNoSecret(`email test ${mode}`, run, [SMTP_PW, Buffer.from(`\0mailer\0${SMTP_PW}`).toString('base64')])
         assert.equal(run.code, 6, run.stderr)
       } finally {

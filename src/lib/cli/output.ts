@@ -95,6 +95,15 @@ export class Output {
     await this.emit(this.json ? jsonSafe(text) : terminalBlock(text))
   }
 
+  /**
+   * Lines a command laid out itself from server values (a tree, a chart): each line is one
+   * line on the terminal, whatever a value in it holds (a tab or newline in a handle is
+   * shown as `\t`, `\n`).
+   */
+  async printLines(lines: string[]): Promise<void> {
+    if (lines.length) await this.emit(lines.map((l) => terminalLine(this.json ? l : cutMiddleChars(l, 65_536))).join('\n') + '\n')
+  }
+
   /** Text already made safe here (tables with their colour codes, JSON). */
   private async emit(text: string): Promise<void> {
     if (this.silenced) return new Promise<void>(() => {})
