@@ -47,7 +47,8 @@ export const PAYLOADS: Record<PayloadKind, string> = {
     '\x1b]0;owned\x07\x07',
   'c1-bidi': '\u009b2J\u0085\x7f\u202eset.knil\u202c\u202a\u202b\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029',
   layout: 'a\tb\nc\rmallory.test\x00\x0b\x0c',
-  '3mb': '\x1b]52;c;' + 'A'.repeat(3 * 1024 * 1024) + '\x07\u202e',
+  // One 3 MB word after a space: a prose column, where the old table re-split the rest of the word for every line it broke off.
+  '3mb': 'long \x1b]52;c;' + 'A'.repeat(3 * 1024 * 1024) + '\x07\u202e',
 }
 
 /** A raw character that must never reach a terminal from a server (pdsctl's own newline and tab aside). */
