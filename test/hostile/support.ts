@@ -15,14 +15,14 @@
 // - secrets family: no form of the admin password (or the account password, token or SMTP
 //   password the case uses) in any output, not even a prefix of its base64.
 import { spawn } from 'node:child_process'
-import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import net from 'node:net'
 import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
-import { startLyingServer, type Lie, type LyingRequest, type LyingServer } from '../bed/lying.js'
+import { startLyingServer, type Lie, type LyingServer } from '../bed/lying.js'
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import { startDnsServer, type DnsServer } from '../bed/dns.js'
 import { startFakeKube, type FakeKube } from '../bed/fakeKube.js'
@@ -700,13 +700,9 @@ export function terminalTable(name: string, line: PdsLine, screen: Screen, gate:
   })
 }
 
-export { newCtx, type LyingRequest }
+export { newCtx }
 
-/** Files a test may list (to check that nothing was written where it should not be). */
-export function listFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true }).map(String).sort()
-}
-
+/** A file written executable (a wrapper standing in for kubectl). */
 export function makeExecutable(file: string, text: string): string {
   writeFileSync(file, text)
   chmodSync(file, 0o755)

