@@ -9,7 +9,9 @@ import { Command, type CommandClass } from './command.js'
 import * as Flags from './flags.js'
 import { parseCommandLine, type ArgDefinition, type FlagDefinition } from './parse.js'
 import { CancelledError, CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
-import { Output, type OutputMode } from '../lib/cli/output.js'
+import { Output, stderrLine, type OutputMode } from '../lib/cli/output.js'
+import { cellLines, jsonSafe, terminalBlock } from '../lib/cli/terminalText.js'
+import { redact, redactDeep, registerBasicAuth, registerEnvSecrets } from '../lib/redaction.js'
 // The connection's modules are static imports: every PDS command needs them before its
 // first request, and four dynamic imports cost ~2 ms more than the same code in the
 // command's bundle (dist/run/<command>/main.js).
@@ -86,6 +88,9 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
+    // The secret PDS_* values of the environment are known from the start: no error, debug
+    // line or child process (kubectl) ever gets them (src/lib/redaction.ts).
+    registerEnvSecrets(process.env)
     // Decide the output mode before parsing, so a parse error under --json is JSON too.
     const dashdash = this.argv.indexOf('--')
     const tty = stdoutIsTerminal() || process.env.PDSCTL_FORCE_TTY === '1'
@@ -195,7 +200,7 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
         { header: 'CHECK', value: (c) => c.id, shrink: 'none' },
         // The fix on its own line on a terminal, so wrapping never strands ". Fix:" (piped, the
         // line break becomes a space: "message. Fix: …" as before).
-        { header: 'RESULT', value: (c) => (c.fix ? `${c.message}.\nFix: ${c.fix}` : c.message), shrink: 'wrap' },
+        { header: 'RESULT', value: (c) => (c.fix ? cellLines(`${c.message}.`, `Fix: ${c.fix}`) : c.message), shrink: 'wrap' },
       ])
     }
     const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.id)
@@ -235,19 +240,22 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
   }
 
   protected debugLog = (line: string): void => {
-    if (this.flags?.debug) process.stderr.write(`debug: ${line}\n`)
+    // kubectl's stderr and server-derived text pass here too: redacted, then escaped.
+    if (this.flags?.debug) process.stderr.write(`debug: ${stderrLine(line)}\n`)
   }
 
   override async catch(err: Error): Promise<never> {
     // Interrupted: onSignal is stopping kubectl and exits with 130/143 in a moment.
     if (this.signalled) return new Promise<never>(() => {})
     const { line, exitCode, json } = describeError(err)
-    if (this.flags?.debug && err.stack) process.stderr.write(err.stack + '\n')
-    process.stderr.write(`Error: ${line}\n`)
+    // Whatever the error quotes (a server's message, kubectl's words) is redacted and
+    // escaped here, for every command: one line, no secret, no control character.
+    if (this.flags?.debug && err.stack) process.stderr.write(terminalBlock(redact(err.stack)) + '\n')
+    process.stderr.write(`Error: ${stderrLine(line)}\n`)
     // A failed check or a partly failed batch has already printed its report as the JSON
     // result, and a listing cut short has closed its array: stdout stays one JSON document.
     if (this.out?.json && !(err instanceof PdsctlError && err.reported) && !this.out.wroteDocument) {
-      process.stdout.write(JSON.stringify({ error: { ...json, exitCode } }, null, 2) + '\n')
+      process.stdout.write(jsonSafe(JSON.stringify({ error: redactDeep({ ...json, exitCode }) }, null, 2)) + '\n')
     }
     await this.runCleanups()
     const quiet = Object.assign(new Error(line), { skipOclifErrorHandling: true, oclif: { exit: exitCode } })
@@ -481,16 +489,24 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
       const src = settings.adminPassword
       switch (src.kind) {
         case 'value':
+          registerBasicAuth('admin', src.value)
           return src.value
         case 'stdin': {
           const pw = await this.readStdin('the admin password')
           if (!pw) throw new UsageError('--admin-password-stdin was given but stdin was empty')
+          registerBasicAuth('admin', pw)
           return pw
         }
-        case 'kube-secret':
-          return this.readSecretKey(src.name, src.key)
-        case 'prompt':
-          return this.promptSecret('Admin password:', `${this.kubeSecretWhy ? `${this.kubeSecretWhy}: ` : ''}Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret`)
+        case 'kube-secret': {
+          const pw = await this.readSecretKey(src.name, src.key)
+          registerBasicAuth('admin', pw)
+          return pw
+        }
+        case 'prompt': {
+          const pw = await this.promptSecret('Admin password:', `${this.kubeSecretWhy ? `${this.kubeSecretWhy}: ` : ''}Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret`)
+          registerBasicAuth('admin', pw)
+          return pw
+        }
       }
     })()
     return this.adminPasswordPromise

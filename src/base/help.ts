@@ -52,7 +52,8 @@ export default class PdsctlHelp extends Help {
       const m = /^Command (.+) not found\.?$/.exec((err as Error).message ?? '')
       if (!m) throw err
       const { notFoundLine } = await import('./not-found.js')
-      process.stderr.write(`Error: ${notFoundLine(this.config, m[1].split(/[: ]/))}\n`)
+      const { terminalLine } = await import('../lib/cli/terminalText.js')
+      process.stderr.write(`Error: ${terminalLine(notFoundLine(this.config, m[1].split(/[: ]/)))}\n`)
       exit(2)
     }
   }

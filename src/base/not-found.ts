@@ -4,6 +4,7 @@
 import type { Config } from '@oclif/core/interfaces'
 import type { Hook } from '@oclif/core/hooks'
 import { suggestCommand } from '../lib/cli/suggest.js'
+import { jsonSafe, terminalLine } from '../lib/cli/terminalText.js'
 
 /** The one line for a command that does not exist, with the nearest one if any. */
 export function notFoundLine(config: Config, words: string[]): string {
@@ -23,9 +24,10 @@ export function notFoundLine(config: Config, words: string[]): string {
 
 const hook: Hook.CommandNotFound = async function (opts) {
   const line = notFoundLine(opts.config, opts.id.split(':'))
-  process.stderr.write(`Error: ${line}\n`)
+  // The words typed are echoed: escaped like every other error line.
+  process.stderr.write(`Error: ${terminalLine(line)}\n`)
   if (opts.argv?.includes('--json')) {
-    process.stdout.write(JSON.stringify({ error: { name: 'UsageError', message: line, exitCode: 2 } }, null, 2) + '\n')
+    process.stdout.write(jsonSafe(JSON.stringify({ error: { name: 'UsageError', message: line, exitCode: 2 } }, null, 2)) + '\n')
   }
   this.exit(2)
 }

@@ -34,7 +34,7 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
         ['invites', 'used', stats.invites.used],
         ['invites', 'disabled', stats.invites.disabled],
       ]
-      await this.out.write(rows.map((r) => r.map((v) => (v === undefined || v === null ? '' : String(v))).join('\t')).join('\n') + '\n')
+      await this.out.tsvRows(rows)
     } else {
       const ref = (r: Stats['accounts']['newest']) => (r ? `${r.handle ?? r.did}  ${r.createdAt}` : null)
       await this.out.printFields([
@@ -48,7 +48,7 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
       const total = stats.signupsByDay.reduce((n, d) => n + d.count, 0)
       await this.out.line(`\nSign-ups per day (UTC), last ${this.flags.days} day${this.flags.days === 1 ? '' : 's'}: ${total}`)
       const width = Math.min(process.stdout.columns || 80, 120)
-      await this.out.write(renderSignupChart(stats.signupsByDay, width).join('\n') + '\n')
+      await this.out.printLines(renderSignupChart(stats.signupsByDay, width))
     }
     return stats
   }

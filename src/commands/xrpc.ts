@@ -9,7 +9,7 @@ export default class Xrpc extends PdsCommand<typeof Xrpc> {
   static override summary = 'Call any XRPC method on the PDS (the escape hatch), with admin auth'
   static override description = `A query (GET) or a procedure (POST): --method, else decided from the lexicons of @atproto/api, else GET.
 key=value pairs are query parameters for a GET (repeat a key for an array) or JSON fields for a POST; a POST body can also come from --input FILE or --input - (stdin; JSON unless --content-type says otherwise).
-Admin Basic auth is sent (to the PDS only) unless --no-auth. The response body is printed as JSON.`
+Admin Basic auth is sent (to the PDS only) unless --no-auth. The response body is printed as JSON (a body that is not JSON: as text, or under --json as a JSON string).`
   static override examples = [
     '<%= config.bin %> xrpc com.atproto.admin.getAccountInfo did=did:plc:abc123',
     '<%= config.bin %> xrpc com.atproto.admin.getInviteCodes limit=10 sort=usage',
@@ -56,7 +56,8 @@ Admin Basic auth is sent (to the PDS only) unless --no-auth. The response body i
       auth: this.flags['no-auth'] ? 'none' : 'admin',
     })
     const out = res.body === undefined ? {} : res.body
-    if (typeof out === 'string') await this.out.write(out.endsWith('\n') ? out : out + '\n')
+    // A body that is not JSON is printed as it came (escaped for the terminal), or under --json as a JSON string.
+    if (typeof out === 'string' && !this.out.json) await this.out.write(out.endsWith('\n') ? out : out + '\n')
     else await this.out.printJson(out)
     return out
   }

@@ -1,5 +1,6 @@
 // Typed errors thrown by src/lib. The base command maps each to one stderr line and
 // a documented exit code; nothing in src/lib prints or exits.
+import { redact } from './redaction.js'
 
 /** The exit codes pdsctl documents (README, "Exit codes"). */
 export const ExitCode = {
@@ -37,9 +38,12 @@ export class PdsctlError extends Error {
   /** The command already printed its result (a failed check, a partly failed batch): no JSON error object. */
   readonly reported: boolean = false
   constructor(message: string, opts: PdsctlErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    // Redacted when made: a message quoting a server (which may echo the Authorization
+    // header) never holds a secret pdsctl knows, wherever it is shown or kept (a batch's
+    // per-account errors, a check report, --json).
+    super(redact(message), opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = new.target.name
-    this.hint = opts.hint
+    this.hint = opts.hint === undefined ? undefined : redact(opts.hint)
   }
   /** The one line shown to the user. */
   get line(): string {
@@ -98,17 +102,21 @@ export class InterruptedError extends PdsctlError {
 /** An error answer from the PDS (or from something in front of it). */
 export class XrpcError extends PdsctlError {
   override readonly exitCode: ExitCodeValue
+  /** The XRPC error name (`error` field), when the server sent one (redacted). */
+  readonly xrpcName: string | undefined
+  /** The XRPC `message` field, when the server sent one (redacted). */
+  readonly xrpcMessage: string | undefined
   constructor(
     readonly nsid: string,
     readonly status: number,
-    /** The XRPC error name (`error` field), when the server sent one. */
-    readonly xrpcName: string | undefined,
-    /** The XRPC `message` field, when the server sent one. */
-    readonly xrpcMessage: string | undefined,
+    xrpcName: string | undefined,
+    xrpcMessage: string | undefined,
     opts: PdsctlErrorOptions & { exitCode?: ExitCodeValue; summary?: string } = {},
   ) {
     const detail = xrpcName ? `${xrpcName}${xrpcMessage ? `: ${xrpcMessage}` : ''}` : `HTTP ${status}`
     super(opts.summary ? `${opts.summary} (${detail})` : `${nsid} failed (${detail})`, opts)
+    this.xrpcName = xrpcName === undefined ? undefined : redact(xrpcName)
+    this.xrpcMessage = xrpcMessage === undefined ? undefined : redact(xrpcMessage)
     this.exitCode = opts.exitCode ?? ExitCode.SERVER
   }
 }

@@ -68,6 +68,11 @@ export interface FakeKubeOptions {
   containerEnvFrom?: Array<Record<string, unknown>>
   /** More Services in the namespace (listed and readable; not forwardable). */
   extraServices?: Array<{ name: string; labels?: Record<string, string>; selector?: Record<string, string> }>
+  /**
+   * Lie in every JSON answer (the hostile-data suite): called with the request and the body
+   * the fake would send, returns the body to send instead.
+   */
+  rewrite?: (req: { method: string; path: string }, body: unknown) => unknown
 }
 
 export interface FakeKubeRequest {
@@ -527,6 +532,7 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const entry: FakeKubeRequest = { method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization }
     requests.push(entry)
+    if (opts.rewrite) rewrites.set(res, (body) => opts.rewrite!({ method: entry.method, path: entry.path }, body))
     if (req.method === 'PATCH' || req.method === 'POST') {
       entry.contentType = req.headers['content-type']
       entry.body = await readBody(req)
@@ -745,8 +751,12 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
   }
 }
 
+/** The rewrite (FakeKubeOptions.rewrite) of each answer in progress. */
+const rewrites = new WeakMap<http.ServerResponse, (body: unknown) => unknown>()
+
 function send(res: http.ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body)
+  const rewrite = rewrites.get(res)
+  const text = JSON.stringify(rewrite ? rewrite(body) : body)
   res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }

@@ -62,7 +62,17 @@ function key(path: string): string {
   return path.startsWith('/xrpc/') ? path.slice(6) : path
 }
 
-export async function startLyingServer(opts: { upstream: string }): Promise<LyingServer> {
+export interface LyingServerOptions {
+  upstream: string
+  /**
+   * Rewrite the request headers sent upstream (the lie itself still sees the originals):
+   * e.g. swap the Authorization header, so pdsctl can be run with any admin password (a
+   * short one, one with tabs) in front of a real PDS that has its own.
+   */
+  upstreamHeaders?: (headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders
+}
+
+export async function startLyingServer(opts: LyingServerOptions): Promise<LyingServer> {
   const upstream = new URL(opts.upstream)
   const lies = new Map<string, LieFn>()
   const answers = new Map<string, AnswerFn>()
@@ -71,7 +81,7 @@ export async function startLyingServer(opts: { upstream: string }): Promise<Lyin
 
   const forward = (req: LyingRequest, rawUrl: string): Promise<RealAnswer> =>
     new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: upstream.host }
+      const headers = { ...(opts.upstreamHeaders ? opts.upstreamHeaders({ ...req.headers }) : req.headers), host: upstream.host }
       delete headers['accept-encoding']
       const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: rawUrl, headers, agent }, (res) => {
         const chunks: Buffer[] = []

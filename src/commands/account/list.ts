@@ -89,8 +89,10 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
       // Just the column, one per line, streamed (also on a terminal): `| pdsctl account takedown -`.
       let skipped = 0
       for await (const page of pages) {
-        const lines = page.map((a) => a[column]).filter((v): v is string => (v ? true : (skipped++, false)))
-        if (lines.length) await this.out.write(lines.join('\n') + '\n')
+        // One value a line, escaped as a TSV field: a newline in a server's value can never
+        // become a second line (a second account for the verb it is piped into).
+        const values = page.map((a) => a[column]).filter((v): v is string => (v ? true : (skipped++, false)))
+        await this.out.tsvRows(values.map((v) => [v]))
       }
       if (skipped) this.out.warn(`${skipped} matching account${skipped === 1 ? ' has' : 's have'} no ${column} and ${skipped === 1 ? 'was' : 'were'} left out`)
     } else if (this.out.json) await this.out.printJsonArray(pages)

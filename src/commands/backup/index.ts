@@ -66,7 +66,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       const text = `${acc}, ${p.blobsFetched} blobs fetched, ${p.blobsSkipped} skipped, ${formatBytes(p.bytes)} (${formatBytes(rate)}/s)`
       if (tty) {
         const bar = p.accountsTotal ? progressBar(p.accountsDone + p.accountsFailed, p.accountsTotal) + ' ' : ''
-        process.stderr.write(`\r\x1b[2K${bar}${text}${final ? '\n' : ''}`)
+        this.out.progress(`${bar}${text}`, final)
       } else if (final || Date.now() - lastLine > 5000) {
         lastLine = Date.now()
         this.out.status(text)
@@ -85,7 +85,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
       onProgress: (p) => {
         last = p
         if (p.note) {
-          if (tty) process.stderr.write('\r\x1b[2K')
+          if (tty) this.out.clearProgress()
           this.out.status(p.note)
         }
         render(p)

@@ -33,7 +33,7 @@ Needs no PDS and no password. Exit 6 naming each damaged, missing or untrusted f
       plcUrl,
       offline: this.flags.offline,
       onProgress: (done, total) => {
-        if (tty) process.stderr.write(`\r\x1b[2K${done}/${total} accounts checked${done === total ? '\n' : ''}`)
+        if (tty) this.out.progress(`${done}/${total} accounts checked`, done === total)
       },
     })
     for (const w of report.warnings) this.out.warn(w)

@@ -81,7 +81,7 @@ Alternatives when this is not possible: the user confirms from their own app (Se
       }
     }
     if (this.out.json) await this.out.printJson(result)
-    else if (this.out.mode === 'tsv') await this.out.line([result.handle, result.email ?? '', result.status].join('\t'))
+    else if (this.out.mode === 'tsv') await this.out.tsvRows([[result.handle, result.email, result.status]])
     return result
   }
 }

@@ -24,7 +24,7 @@ export default class InviteCreate extends PdsCommand<typeof InviteCreate> {
     const forAccounts = ref ? [await resolveDid(client, ref, { admin: true })] : undefined
     const invites = await createInvites(client, { count: this.flags.count, uses: this.flags.uses, forAccounts })
     if (this.out.json) await this.out.printJson(invites)
-    else if (this.out.mode === 'tsv') await this.out.write(invites.map((i) => i.code + '\n').join(''))
+    else if (this.out.mode === 'tsv') await this.out.tsvRows(invites.map((i) => [i.code]))
     else {
       await this.out.printTable(invites, [
         { header: 'CODE', value: (i) => i.code },

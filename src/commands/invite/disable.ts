@@ -48,7 +48,7 @@ JSON: {codes, forAccount (always null), dryRun}.`
       await disableInvites(client, { codes })
     }
     if (this.out.json) await this.out.printJson(result)
-    else if (codes.length) await this.out.write(codes.map((c) => c + '\n').join(''))
+    else if (codes.length) await this.out.tsvRows(codes.map((c) => [c]))
     this.out.status(this.flags['dry-run'] ? `Dry run: would disable ${what}.` : `Disabled ${what}.`)
     return result
   }

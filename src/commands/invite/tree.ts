@@ -39,10 +39,9 @@ JSON: {roots: [node], admin: [node]}, node = {did, handle, status, emailConfirme
     if (this.out.json) await this.out.printJson(tree)
     else if (this.out.mode === 'tsv') {
       const rows = [...walkTree(tree.roots), ...walkTree(tree.admin, 0, 'admin')]
-      await this.out.write(rows.map(({ node: n, depth, parent }) => [depth, n.did, n.handle ?? '', n.status, n.emailConfirmed, parent ?? '', n.code ?? ''].join('\t') + '\n').join(''))
+      await this.out.tsvRows(rows.map(({ node: n, depth, parent }) => [depth, n.did, n.handle, n.status, n.emailConfirmed, parent, n.code]))
     } else {
-      const lines = renderInviteTree(tree)
-      if (lines.length) await this.out.write(lines.join('\n') + '\n')
+      await this.out.printLines(renderInviteTree(tree))
     }
     const n = [...walkTree(tree.roots), ...walkTree(tree.admin)].length
     if (!this.out.json) this.out.status(n ? `${n} account${n === 1 ? '' : 's'} in the tree` : 'No account signed up with an invite code.')

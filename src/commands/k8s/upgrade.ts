@@ -1,6 +1,7 @@
 import * as Flags from '../../base/flags.js'
 import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
 import { CancelledError, PdsctlError, UsageError } from '../../lib/errors.js'
+import { stderrLine } from '../../lib/cli/output.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
 import type { runBackup as RunBackupFn } from '../../lib/backup/backup.js'
 
@@ -51,7 +52,7 @@ JSON: {deployment, namespace, from: {image, tag, version, reported}, to: {image,
     let planned: UpgradeResult | undefined
     this.onCleanup(async () => {
       // Straight to stderr: on a signal the output is silenced, and this must still be said.
-      if (midChange) process.stderr.write(`Warning: ${midChange}\n`)
+      if (midChange) process.stderr.write(`Warning: ${stderrLine(midChange)}\n`)
     })
     try {
       const result = await upgradePds(

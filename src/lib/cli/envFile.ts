@@ -4,6 +4,7 @@
 // every run (its lazy getters load fs/promises and more); see src/lib/pds/http.ts.
 const fs = process.getBuiltinModule('node:fs')
 import { UsageError } from '../errors.js'
+import { registerEnvSecrets } from '../redaction.js'
 
 export type EnvMap = Record<string, string>
 
@@ -14,7 +15,8 @@ export function parseEnvFile(text: string, source = 'env file'): EnvMap {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim()
     if (line === '' || line.startsWith('#')) continue
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line)
+    // `s`: a value may hold a CR or a line separator (U+2028) without ending the line.
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/s.exec(line)
     if (!m) throw new UsageError(`${source}:${i + 1}: not a KEY=VALUE line`, { hint: 'Fix or remove that line' })
     const [, key, rest] = m
     out[key] = parseValue(rest, `${source}:${i + 1}`)
@@ -57,5 +59,8 @@ export async function readEnvFile(path: string): Promise<EnvMap> {
       hint: 'Check --env-file / PDS_ENV_FILE',
     })
   }
-  return parseEnvFile(text, path)
+  const values = parseEnvFile(text, path)
+  // Its secrets (PDS_ADMIN_PASSWORD, PDS_JWT_SECRET, the SMTP URL's password, …) are never shown.
+  registerEnvSecrets(values)
+  return values
 }

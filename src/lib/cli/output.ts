@@ -3,8 +3,15 @@
 // - table: aligned columns fitted to the terminal (table.ts), for people;
 // - tsv: tab-separated rows when piped, no header, no colour, ISO timestamps (cut/awk-friendly).
 // Status and progress go to stderr (`status`), never to stdout.
+// Every string reaches the stream through one of the sanitisers of terminalText.ts (and
+// stderr lines through redact() first): a command never has to escape or redact anything
+// itself, whatever a server sent. Tables and fields: each cell escaped; TSV: each field
+// escaped (tab, newline, CR visible); JSON: C1, DEL and bidi characters as \uXXXX; raw
+// write()s: every control but the command's own newlines and tabs escaped.
 import { once } from 'node:events'
-import { layoutTable, plainCell, renderTable, streamTakesColour, colourCell, isIsoTime, type CellStyle, type TableColumn, type TableLayout } from './table.js'
+import { MAX_CELL_LINES, layoutTable, plainCell, renderTable, streamTakesColour, colourCell, isIsoTime, type CellStyle, type TableColumn, type TableLayout } from './table.js'
+import { cutMiddleChars, jsonSafe, terminalBlock, terminalLine, tsvField, tsvRow } from './terminalText.js'
+import { redact } from '../redaction.js'
 
 export type OutputMode = 'json' | 'table' | 'tsv'
 
@@ -55,19 +62,57 @@ export class Output {
     this.silenced = true
   }
 
-  /** A line for people on stderr: progress, what happened, how to continue. */
+  /** A line for people on stderr: progress, what happened, how to continue. One line: server text in it is escaped and redacted. */
   status(text: string): void {
-    if (!this.opts.quiet && !this.silenced) this.opts.stderr.write(text.endsWith('\n') ? text : text + '\n')
+    if (!this.opts.quiet && !this.silenced) this.opts.stderr.write(stderrLine(text) + '\n')
   }
 
   /** A warning on stderr, shown even with --quiet. */
   warn(text: string): void {
-    if (!this.silenced) this.opts.stderr.write(`Warning: ${text}\n`)
+    if (!this.silenced) this.opts.stderr.write(`Warning: ${stderrLine(text)}\n`)
   }
 
+  /**
+   * A progress line on a terminal's stderr, redrawn in place (`\r`, erase line): the text is
+   * escaped like a status line; `final` ends it with a newline.
+   */
+  progress(text: string, final = false): void {
+    if (!this.silenced) this.opts.stderr.write(`\r\x1b[2K${stderrLine(text)}${final ? '\n' : ''}`)
+  }
+
+  /** Erase a progress line (before a status line is printed under it). */
+  clearProgress(): void {
+    if (!this.silenced) this.opts.stderr.write('\r\x1b[2K')
+  }
+
+  /**
+   * Text a command lays out itself (lines it joined, a body it prints as is). JSON mode:
+   * the text is JSON, C1/DEL/bidi characters go as \uXXXX; otherwise every control or bidi
+   * character but the command's own newlines and tabs is escaped. A TSV row with server
+   * values goes through tsvRows(), which escapes tabs inside fields.
+   */
   async write(text: string): Promise<void> {
+    await this.emit(this.json ? jsonSafe(text) : terminalBlock(text))
+  }
+
+  /**
+   * Lines a command laid out itself from server values (a tree, a chart): each line is one
+   * line on the terminal, whatever a value in it holds (a tab or newline in a handle is
+   * shown as `\t`, `\n`).
+   */
+  async printLines(lines: string[]): Promise<void> {
+    if (lines.length) await this.emit(lines.map((l) => terminalLine(cutMiddleChars(l, 65_536))).join('\n') + '\n')
+  }
+
+  /** Text already made safe here (tables with their colour codes, JSON). */
+  private async emit(text: string): Promise<void> {
     if (this.silenced) return new Promise<void>(() => {})
     if (!this.opts.stdout.write(text)) await once(this.opts.stdout as never, 'drain')
+  }
+
+  /** Rows of values as TSV lines (each field through tsvField: tab, newline and CR escaped). */
+  async tsvRows(rows: unknown[][]): Promise<void> {
+    if (rows.length) await this.emit(rows.map((r) => tsvRow(r) + '\n').join(''))
   }
 
   async line(text: string): Promise<void> {
@@ -75,7 +120,7 @@ export class Output {
   }
 
   async printJson(value: unknown): Promise<void> {
-    await this.write(JSON.stringify(value, null, 2) + '\n')
+    await this.emit(jsonSafe(JSON.stringify(value, null, 2)) + '\n')
     if (this.json) this.wroteDocument = true
   }
 
@@ -90,19 +135,19 @@ export class Output {
       for await (const page of pages) {
         let chunk = ''
         for (const item of page) {
-          chunk += (n === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(item)
+          chunk += (n === 0 ? '[\n  ' : ',\n  ') + jsonSafe(JSON.stringify(item))
           n++
         }
         if (chunk) {
-          await this.write(chunk)
+          await this.emit(chunk)
           this.wroteDocument = true
         }
       }
     } catch (err) {
-      if (n > 0) await this.write('\n]\n')
+      if (n > 0) await this.emit('\n]\n')
       throw err
     }
-    await this.write(n === 0 ? '[]\n' : '\n]\n')
+    await this.emit(n === 0 ? '[]\n' : '\n]\n')
     this.wroteDocument = true
     return n
   }
@@ -110,7 +155,10 @@ export class Output {
   /** How table cells look: relative times, colour where the stream takes it. */
   private get cellStyle(): CellStyle {
     const stream = this.opts.stdout as unknown as { columns?: number }
-    return { color: this.opts.color ?? streamTakesColour(stream), now: this.opts.now ?? new Date() }
+    const width = this.tableWidth
+    // A cell never shows more than MAX_CELL_LINES lines of the terminal's width.
+    const maxChars = width ? Math.max(4096, width * (MAX_CELL_LINES + 1)) : undefined
+    return { color: this.opts.color ?? streamTakesColour(stream), now: this.opts.now ?? new Date(), maxChars }
   }
 
   private get tableWidth(): number | undefined {
@@ -131,10 +179,10 @@ export class Output {
       for await (const page of pages) {
         let chunk = ''
         for (const row of page) {
-          chunk += columns.map((c) => colourCell(tsvCell(c.value(row)), color)).join('\t') + '\n'
+          chunk += columns.map((c) => colourCell(tsvField(c.value(row)), color)).join('\t') + '\n'
           n++
         }
-        if (chunk) await this.write(chunk)
+        if (chunk) await this.emit(chunk)
       }
       return n
     }
@@ -153,7 +201,7 @@ export class Output {
         optional: columns.map((c) => c.optional),
         minWidth: times,
       })
-      await this.write(renderTable(headers, cells, layout, { color: style.color, header: first }).join('\n') + '\n')
+      await this.emit(renderTable(headers, cells, layout, { color: style.color, header: first }).join('\n') + '\n')
       n += page.length
     }
     // No rows: nothing on stdout (the command says on stderr that the list is empty).
@@ -170,18 +218,21 @@ export class Output {
   /** Key/value pairs: aligned on a terminal (times relative, with the ISO time), `key<TAB>value` when piped. */
   async printFields(fields: Array<[string, unknown]>): Promise<void> {
     if (this.mode === 'tsv') {
-      await this.write(fields.map(([k, v]) => `${k}\t${tsvCell(v)}`).join('\n') + '\n')
+      await this.emit(fields.map(([k, v]) => `${tsvField(k)}\t${tsvField(v)}`).join('\n') + '\n')
       return
     }
     const style = this.cellStyle
     const width = Math.max(...fields.map(([k]) => k.length))
-    const show = (v: unknown) => (isIsoTime(v) ? `${plainCell(v, style)} (${v})` : colourCell(plainCell(v, style), style.color))
-    await this.write(fields.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${show(v)}`).join('\n') + '\n')
+    // plainCell escapes the value (a line break pdsctl meant, from cellLines, indents under it).
+    const show = (v: unknown) => (isIsoTime(v) ? `${plainCell(v, style)} (${v})` : colourCell(plainCell(v, style), style.color).replace(/\n/g, '\n' + ' '.repeat(width + 3)))
+    await this.emit(fields.map(([k, v]) => `${terminalLine((k + ':').padEnd(width + 1))}  ${show(v)}`).join('\n') + '\n')
   }
 }
 
-function tsvCell(v: unknown): string {
-  if (v === undefined || v === null) return ''
-  if (Array.isArray(v)) return v.map(tsvCell).join(',')
-  return String(v).replace(/[\t\n\r]/g, ' ')
+/** A stderr line: secrets out first (before any escaping), then every control character visible. */
+export function stderrLine(text: string): string {
+  return terminalLine(cutMiddleChars(redact(text.endsWith('\n') ? text.slice(0, -1) : text), STDERR_LINE_KEEP))
 }
+
+/** A line on stderr shows at most this many characters of each end (a server's 3 MB error message is not a 3 MB line). */
+const STDERR_LINE_KEEP = 4096

@@ -1,8 +1,11 @@
 // Tables for a terminal: cells formatted for people (times relative, status words in
-// colour, yes/no), columns fitted to the terminal's width. Layout is computed on plain
-// text and colour is added last, so widths never count escape codes (no ANSI-aware width
-// library needed). Cell text is measured in code points: what pdsctl shows (handles,
-// DIDs, CIDs, codes, URLs) is ASCII by the atproto specs.
+// colour, yes/no), columns fitted to the terminal's width. Every cell is escaped first
+// (terminalText.ts: no control or bidi character from a server reaches the terminal), then
+// measured in display columns (wide and combining characters, emoji), and cut in time
+// linear in what is shown: a 3 MB field costs one pass to escape, not one per column.
+// Layout is computed on plain text and colour is added last, so widths never count escape
+// codes (no ANSI-aware width library needed).
+import { CellLines, cutMiddleChars, displayWidth, headToWidth, tailToWidth, terminalLine } from './terminalText.js'
 // node:util by getBuiltinModule: an ES import of it costs ~3.3 ms of every run (its
 // namespace's lazy getters); see src/lib/pds/http.ts.
 const { styleText } = process.getBuiltinModule('node:util')
@@ -25,6 +28,11 @@ export interface CellStyle {
   color: boolean
   /** Times relative to this instant ("3 days ago"); undefined: ISO as given. */
   now?: Date
+  /**
+   * A terminal of known width shows at most this many characters of each end of a value
+   * (more than a cut or wrapped cell can hold): the rest is dropped before any work is done.
+   */
+  maxChars?: number
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/
@@ -55,14 +63,19 @@ export function relativeTime(iso: string, now: Date): string {
   return iso
 }
 
-/** A cell as plain text for a terminal. */
+/**
+ * A cell as plain text for a terminal, escaped (terminalLine): one line, whatever the value
+ * holds, unless pdsctl itself made it several (cellLines).
+ */
 export function plainCell(v: unknown, style: CellStyle): string {
   if (v === undefined || v === null || v === '') return '-'
   if (v === true) return 'yes'
   if (v === false) return 'no'
   if (Array.isArray(v)) return v.length ? v.map((x) => plainCell(x, style)).join(', ') : '-'
+  if (v instanceof CellLines) return v.lines.length ? v.lines.map((x) => plainCell(x, style)).join('\n') : '-'
   if (style.now && isIsoTime(v)) return relativeTime(v, style.now)
-  return String(v)
+  const text = String(v)
+  return terminalLine(style.maxChars ? cutMiddleChars(text, style.maxChars) : text)
 }
 
 type Colour = 'green' | 'yellow' | 'red'
@@ -93,43 +106,86 @@ export function streamTakesColour(stream: unknown): boolean {
   }
 }
 
-const width = (s: string) => [...s].length
+const width = (s: string) => displayWidth(s)
 
-/** Cut the middle out of `s` to fit `w`: `did:plc:abcd…wxyz`. */
+/** Cut the middle out of `s` to fit `w` columns: `did:plc:abcd…wxyz`. Reads only what it keeps. */
 export function truncateMiddle(s: string, w: number): string {
-  const chars = [...s]
-  if (chars.length <= w) return s
-  if (w <= 1) return chars.slice(0, w).join('')
+  if (displayWidth(s, w) <= w) return s
+  if (w <= 1) return headToWidth(s, w)
   const head = Math.ceil((w - 1) / 2)
   const tail = w - 1 - head
-  return chars.slice(0, head).join('') + '…' + (tail ? chars.slice(-tail).join('') : '')
+  return headToWidth(s, head) + '…' + (tail ? tailToWidth(s, tail) : '')
 }
 
-/** Break `s` into lines of at most `w`, at spaces where possible; explicit newlines kept. */
-export function wrapText(s: string, w: number): string[] {
+/**
+ * A wrapped cell shows at most this many lines; the last one ends with … when there was
+ * more (a multi-megabyte field is not drawn as thousands of table rows).
+ */
+export const MAX_CELL_LINES = 20
+
+/**
+ * Break `s` into lines of at most `w` columns, at spaces where possible; explicit newlines
+ * kept; at most `maxLines` lines, the last ending with … when there was more. Linear in the
+ * text it shows.
+ */
+export function wrapText(s: string, w: number, maxLines = Infinity): string[] {
   const out: string[] = []
-  for (const para of s.split('\n')) {
+  let more = false
+  paragraphs: for (const para of s.split('\n')) {
     let line = ''
-    for (const word of para.split(/ +/)) {
-      let rest = word
-      while (width(rest) > w) {
+    let lineWidth = 0
+    let pos = 0
+    for (;;) {
+      let end = para.indexOf(' ', pos)
+      if (end < 0) end = para.length
+      let word = para.slice(pos, end)
+      let wordWidth = displayWidth(word, w)
+      while (wordWidth > w) {
         // A word longer than the column (a URL): break it hard.
         if (line) {
           out.push(line)
           line = ''
+          lineWidth = 0
         }
-        out.push([...rest].slice(0, w).join(''))
-        rest = [...rest].slice(w).join('')
+        if (out.length >= maxLines) {
+          more = true
+          break paragraphs
+        }
+        const head = headToWidth(word, w) || String.fromCodePoint(word.codePointAt(0)!)
+        out.push(head)
+        word = word.slice(head.length)
+        wordWidth = displayWidth(word, w)
       }
-      if (!line) line = rest
-      else if (width(line) + 1 + width(rest) <= w) line += ' ' + rest
-      else {
+      if (!line) {
+        line = word
+        lineWidth = wordWidth
+      } else if (lineWidth + 1 + wordWidth <= w) {
+        line += ' ' + word
+        lineWidth += 1 + wordWidth
+      } else {
         out.push(line)
-        line = rest
+        line = word
+        lineWidth = wordWidth
       }
+      if (out.length >= maxLines) {
+        more = true
+        break paragraphs
+      }
+      if (end >= para.length) break
+      pos = end + 1
+      while (para.charCodeAt(pos) === 32) pos++
+    }
+    if (out.length >= maxLines) {
+      more = true
+      break
     }
     out.push(line)
   }
+  if (out.length > maxLines) {
+    out.length = maxLines
+    more = true
+  }
+  if (more && out.length) out[out.length - 1] = headToWidth(out[out.length - 1], Math.max(0, w - 1)) + '…'
   return out
 }
 
@@ -159,7 +215,9 @@ const GAP = 2
  */
 export function layoutTable(headers: string[], cells: string[][], opts: LayoutOptions = {}): TableLayout {
   const n = headers.length
-  const natural = headers.map((h, i) => Math.max(width(h), opts.minWidth?.[i] ?? 0, ...cells.map((r) => Math.max(...r[i].split('\n').map(width)))))
+  // Measured only up to the terminal's width: a longer field is cut to fit anyway.
+  const cap = opts.maxWidth ?? Infinity
+  const natural = headers.map((h, i) => Math.max(width(h), opts.minWidth?.[i] ?? 0, ...cells.map((r) => Math.max(...r[i].split('\n').map((l) => displayWidth(l, cap))))))
   const shrink = headers.map((_, i) => opts.shrink?.[i] ?? (cells.some((r) => /\s/.test(r[i])) ? 'wrap' : 'middle'))
   const floor = headers.map((h, i) =>
     shrink[i] === 'none' ? natural[i] : Math.min(natural[i], Math.max(width(h), opts.minWidth?.[i] ?? 0, shrink[i] === 'wrap' ? 20 : 12)),
@@ -196,7 +254,7 @@ export function renderTable(headers: string[], cells: string[][], layout: TableL
   const lines: string[] = []
   const fit = (text: string, i: number): string[] => {
     const w = layout.widths[i]
-    if (layout.shrink[i] === 'wrap') return wrapText(text, w)
+    if (layout.shrink[i] === 'wrap') return wrapText(text, w, MAX_CELL_LINES)
     return text.split('\n').map((l) => truncateMiddle(l, w))
   }
   const emit = (row: string[], isHeader: boolean) => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { KubeError } from '../errors.js'
 import { kubectlSpawnError, lastErrorLine, trackKubectl } from './portForward.js'
+import { envWithoutSecrets, snippet } from '../redaction.js'
 
 export interface KubectlAccess {
   /** Path to kubectl (default 'kubectl' on PATH). */
@@ -45,7 +46,7 @@ export function execKubectl(args: string[], access: KubectlAccess, timeoutMs: nu
   access.onDebug?.(`$ ${kubectl} ${args.join(' ')}`)
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const child = spawn(kubectl, args, { env: access.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(kubectl, args, { env: envWithoutSecrets(access.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'] })
     trackKubectl(child)
     let stdout = ''
     let stderr = ''
@@ -111,6 +112,6 @@ export async function kubectlGetJson(what: string, resources: string[], access: 
   try {
     return JSON.parse(out)
   } catch {
-    throw new KubeError(`${what}: kubectl's output is not JSON (${out.slice(0, 80).replace(/\s+/g, ' ')}…)`)
+    throw new KubeError(`${what}: kubectl's output is not JSON (${snippet(out, 80)})`)
   }
 }

@@ -6,6 +6,7 @@
 // 'exit' hook. Facts about kubectl: /work/shared/notes/kubectl-port-forward.md.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { KubeError, UsageError } from '../errors.js'
+import { envWithoutSecrets } from '../redaction.js'
 
 export interface PortForwardOptions {
   namespace?: string
@@ -124,7 +125,7 @@ export async function startPortForward(opts: PortForwardOptions): Promise<PortFo
   opts.onDebug?.(`$ ${kubectl} ${args.join(' ')}`)
 
   const started = performance.now()
-  const child = spawn(kubectl, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(kubectl, args, { env: envWithoutSecrets(opts.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'] })
   trackKubectl(child)
   let stdout = ''
   let stderr = ''

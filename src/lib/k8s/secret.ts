@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import { KubeError, UsageError } from '../errors.js'
 import { kubectlSpawnError, lastErrorLine, trackKubectl } from './portForward.js'
+import { envWithoutSecrets, registerSecret, registerUrlPassword } from '../redaction.js'
 
 export interface SecretRef {
   name: string
@@ -71,7 +72,7 @@ export function readKubeSecret(opts: ReadSecretOptions): Promise<string> {
   opts.onDebug?.(`$ ${kubectl} ${args.join(' ')}`)
 
   return new Promise((resolve, reject) => {
-    const child = spawn(kubectl, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(kubectl, args, { env: envWithoutSecrets(opts.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'] })
     trackKubectl(child)
     let stdout = ''
     let stderr = ''
@@ -113,6 +114,10 @@ export function readKubeSecret(opts: ReadSecretOptions): Promise<string> {
         // Secrets made from a file (`--from-file`) often end with a newline that is no part of a password.
         const value = Buffer.from(encoded, 'base64').toString('utf8').replace(/\r?\n$/, '')
         if (!value) return reject(new KubeError(`key "${key}" of ${where} is empty`))
+        // A Secret's value is never shown, whatever it is (a password, a key, an SMTP URL).
+        registerSecret(value)
+        registerSecret(encoded)
+        registerUrlPassword(value)
         resolve(value)
       }),
     )

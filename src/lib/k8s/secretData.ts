@@ -5,6 +5,7 @@
 import { KubeError, UsageError } from '../errors.js'
 import { execKubectl, kubectlArgs, kubectlWords } from './kubectl.js'
 import { isSecretName, type ReadSecretOptions } from './secret.js'
+import { registerSecret, registerUrlPassword } from '../redaction.js'
 
 export async function readKubeSecretData(opts: Omit<ReadSecretOptions, 'key'>): Promise<Record<string, string>> {
   if (!isSecretName(opts.name)) throw new UsageError(`"${opts.name}" is not a valid Secret name`)
@@ -27,6 +28,13 @@ export async function readKubeSecretData(opts: Omit<ReadSecretOptions, 'key'>): 
   for (const [k, v] of Object.entries(data)) {
     if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new KubeError(`key "${k}" of ${where} is not base64 as Secret data should be`)
     out[k] = Buffer.from(v, 'base64').toString('utf8')
+    // The secret keys' values are never shown (the plain settings a Secret may also hold, a
+    // hostname or a from-address, are left readable).
+    if (/password|secret|private|token|salt|bypass|rotation/i.test(k) && !/public/i.test(k)) {
+      registerSecret(out[k])
+      registerSecret(v)
+    }
+    if (/smtp/i.test(k)) registerUrlPassword(out[k])
   }
   return out
 }

@@ -1,6 +1,7 @@
 // PDS and relay URLs: parsed and checked before any request. Kept apart from
 // identifiers.ts so that resolving settings does not load @atproto/syntax.
 import { UsageError } from '../errors.js'
+import { registerUrlPassword } from '../redaction.js'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1'])
 export function isLoopbackHost(hostname: string): boolean {
@@ -8,28 +9,50 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
+ * A URL as given, for a message: any userinfo (`user:password@`) replaced by `***@`, whether
+ * or not the rest parses (`ftp://admin:pw@…`, `https://admin:pw@[::1`, `admin:pw@host:3000`).
+ */
+export function withoutUserinfo(input: string): string {
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(input)?.[0] ?? ''
+  const rest = input.slice(scheme.length)
+  // The authority ends at the first / ? # (or a backslash, which WHATWG URLs treat as /).
+  const end = rest.search(/[/?#\\]/)
+  const authority = end < 0 ? rest : rest.slice(0, end)
+  const at = authority.lastIndexOf('@')
+  if (at < 0) return input
+  return scheme + '***@' + authority.slice(at + 1) + (end < 0 ? '' : rest.slice(end))
+}
+
+/**
  * Parse a PDS URL. Plain http:// is allowed only to loopback unless `allowHttp`
- * (so an admin password never crosses a network in clear by accident).
+ * (so an admin password never crosses a network in clear by accident). No message ever
+ * repeats a password given inside the URL.
  */
 export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: string } = {}): string {
   const what = opts.what ?? 'PDS URL'
+  const shown = withoutUserinfo(input)
+  const credentials = shown !== input
+  // A password given in the URL is a secret like any other: never shown again, anywhere.
+  if (credentials) registerUrlPassword(input)
   let url: URL
   try {
     url = new URL(input.includes('://') ? input : `https://${input}`)
   } catch {
-    throw new UsageError(`"${input}" is not a valid ${what}`, { hint: 'Give a URL like https://pds.example.com' })
+    throw new UsageError(`"${shown}" is not a valid ${what}`, {
+      hint: credentials ? 'Give a URL like https://pds.example.com, without user:password@' : 'Give a URL like https://pds.example.com',
+    })
+  }
+  if (credentials || url.username || url.password) {
+    throw new UsageError(`${what} must not carry credentials`, { hint: 'Give the admin password with PDS_ADMIN_PASSWORD or --admin-password-stdin' })
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`${what} "${input}" must use https:// (or http:// to a loopback address)`)
+    throw new UsageError(`${what} "${shown}" must use https:// (or http:// to a loopback address)`)
   }
   if (!input.includes('://') && isLoopbackHost(url.hostname)) {
     // https:// would be assumed, and the failure would read as a certificate problem.
-    throw new UsageError(`${what} "${input}" has no scheme`, {
-      hint: `A PDS on a loopback address usually speaks plain HTTP: try http://${input.replace(/\/+$/, '')} (or https://${input.replace(/\/+$/, '')} if it really has TLS)`,
+    throw new UsageError(`${what} "${shown}" has no scheme`, {
+      hint: `A PDS on a loopback address usually speaks plain HTTP: try http://${shown.replace(/\/+$/, '')} (or https://${shown.replace(/\/+$/, '')} if it really has TLS)`,
     })
-  }
-  if (url.username || url.password) {
-    throw new UsageError(`${what} must not carry credentials`, { hint: 'Give the admin password with PDS_ADMIN_PASSWORD or --admin-password-stdin' })
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !opts.allowHttp) {
     throw new UsageError(`refusing plain http:// to ${url.hostname}: the admin password would cross the network unencrypted`, {
@@ -37,7 +60,7 @@ export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: s
     })
   }
   if (url.pathname !== '/' || url.search || url.hash) {
-    throw new UsageError(`${what} "${input}" must be just the origin (no path or query)`, {
+    throw new UsageError(`${what} "${shown}" must be just the origin (no path or query)`, {
       hint: `Try ${url.origin}`,
     })
   }

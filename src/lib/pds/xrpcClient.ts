@@ -28,6 +28,7 @@ import {
 } from '../errors.js'
 import type { Procedures, Queries } from './lexicon.js'
 import { REQUIRED_OUTPUT_FIELDS, missingField } from './responseShapes.js'
+import { redact, redactDeep, registerBasicAuth, registerSecret, snippet } from '../redaction.js'
 import type { Target } from './target.js'
 import type { Readable } from 'node:stream' // [backup] stream()
 
@@ -114,9 +115,6 @@ export class PdsClient {
     this.transport = new HttpTransport({ connections: 8, connectTimeoutMs: Math.min(this.deadlineMs, 10_000), idleTimeoutMs: this.deadlineMs })
   }
 
-  /** Strings that must never appear in a message (the admin password, once known). */
-  private readonly secrets: string[] = []
-
   private firstAnswer(): void {
     const fn = this.onFirstAnswer
     if (!fn) return
@@ -175,6 +173,7 @@ export class PdsClient {
     // Resolved before the first try: a prompt for it is not a network request, and its
     // interruption must not be reported as one.
     const authHeader = await this.authHeader(req.auth ?? 'none')
+    registerBodySecrets(req.body)
     for (let attempt = 0; ; attempt++) {
       this.throwIfInterrupted()
       try {
@@ -267,6 +266,7 @@ export class PdsClient {
           parsed = text
         }
       }
+      if (json) registerBodySecrets(parsed)
       return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json, contentType, ms }
     } catch (err) {
       if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
@@ -293,7 +293,7 @@ export class PdsClient {
     const name = req.name ?? req.path
     const html = res.contentType.includes('html') || (typeof res.body === 'string' && /^\s*</.test(res.body))
     return new BadResponseError(
-      `${name}: ${hostOf(this.url)} answered HTTP ${res.status} with ${what} (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`,
+      `${name}: ${hostOf(this.url)} answered HTTP ${res.status} with ${what} (${res.contentType || 'no content type'}${describeBody(res.body)})`,
       {
         hint: html
           ? 'A login page or proxy in front of the PDS answered instead of the PDS (e.g. Cloudflare Access): exempt /xrpc/ from it, or reach the PDS directly (--kube-* port-forward). Nothing was changed'
@@ -327,13 +327,13 @@ export class PdsClient {
     if (auth === 'admin') {
       if (!this.opts.adminPassword) throw new PdsctlError('internal: this command needs the admin password but none was configured')
       this.adminAuthHeader ??= this.opts.adminPassword().then((pw) => {
-        const header = 'Basic ' + Buffer.from(`admin:${pw}`, 'utf8').toString('base64')
-        this.secrets.push(pw, header.slice(6))
-        return header
+        // Known before it is sent: whatever a server echoes of it is hidden (src/lib/redaction.ts).
+        registerBasicAuth('admin', pw)
+        return 'Basic ' + Buffer.from(`admin:${pw}`, 'utf8').toString('base64')
       })
       return this.adminAuthHeader
     }
-    if (!this.secrets.includes(auth.bearer)) this.secrets.push(auth.bearer)
+    registerSecret(auth.bearer)
     return `Bearer ${auth.bearer}`
   }
 
@@ -359,7 +359,7 @@ export class PdsClient {
     const body = res.body as { error?: unknown; message?: unknown } | string | undefined
     const isXrpc = res.json && typeof body === 'object' && body !== null && typeof body.error === 'string'
     if (!isXrpc && (res.status === 401 || res.status === 403)) {
-      return new AuthError(`${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`, {
+      return new AuthError(`${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error (${res.contentType || 'no content type'}${describeBody(res.body)})`, {
         hint: req.auth === 'admin'
           ? 'The admin password was rejected, or a proxy in front of the PDS demands its own login'
           : 'A proxy in front of the PDS demands its own login',
@@ -376,7 +376,7 @@ export class PdsClient {
     }
     if (!isXrpc) {
       return new XrpcError(name, res.status, undefined, undefined, {
-        summary: `${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error body (${res.contentType || 'no content type'}${describeBody(res.body, this.secrets)})`,
+        summary: `${name}: HTTP ${res.status} from ${hostOf(this.url)} without an XRPC error body (${res.contentType || 'no content type'}${describeBody(res.body)})`,
         hint:
           res.status >= 500
             ? 'A proxy or tunnel in front of the PDS may be failing; check that the PDS is running, or reach it directly (--kube-* port-forward)'
@@ -464,7 +464,7 @@ export class PdsClient {
       })
     }
     const msg = err instanceof Error ? err.message : String(err)
-    return new NetworkError(`${name}: request to ${where} failed (${code ?? redact(msg, this.secrets)})`, { cause: err })
+    return new NetworkError(`${name}: request to ${where} failed (${code ?? redact(msg)})`, { cause: err })
   }
 
   private debug(line: string): void {
@@ -483,6 +483,7 @@ export class PdsClient {
   /** Send `x-ratelimit-bypass` with every request to the PDS's own origin (never elsewhere, never logged). */
   setRateLimitBypassKey(key: string | undefined): void {
     this.rateLimitBypassKey = key && key.length > 0 ? key : undefined
+    registerSecret(this.rateLimitBypassKey)
   }
 
   private addPdsOnlyHeaders(url: URL, headers: Record<string, string>): void {
@@ -639,21 +640,26 @@ function fmtSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
 }
 
-function redact(text: string, secrets: string[]): string {
-  let out = text
-  // Very short "secrets" would mangle every message; they are not worth hiding there.
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('****')
-  return out
+/**
+ * The first bytes of a body, for a message: the page title if HTML, one line, never a
+ * secret. Redacted before it is folded or cut (snippet), so no piece of a secret the server
+ * echoed survives; control characters are escaped where the message is printed.
+ */
+function describeBody(body: unknown): string {
+  if (body === undefined) return ', empty'
+  const text = typeof body === 'string' ? redact(body) : JSON.stringify(redactDeep(body))
+  const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]
+  return ': ' + (title ? `page titled "${snippet(title, 120)}"` : `"${snippet(text, 60)}"`)
 }
 
-/** The first bytes of a body, for a message: the page title if HTML, one line, never a secret. */
-function describeBody(body: unknown, secrets: string[]): string {
-  if (body === undefined) return ', empty'
-  const text = typeof body === 'string' ? body : JSON.stringify(body)
-  const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]
-  const sample = (title ? `page titled "${title.trim()}"` : `"${text.replace(/\s+/g, ' ').trim().slice(0, 60)}${text.length > 60 ? '…' : ''}"`)
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
-  return ': ' + redact(sample, secrets)
+/**
+ * Secrets in a request or answer body: an account password pdsctl sends (createAccount,
+ * createSession, updateAccountPassword), the session tokens a server returns.
+ */
+function registerBodySecrets(body: unknown): void {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return
+  const b = body as Record<string, unknown>
+  for (const k of ['password', 'accessJwt', 'refreshJwt']) if (typeof b[k] === 'string') registerSecret(b[k] as string)
 }
 
 

@@ -7,6 +7,8 @@ import { lstat, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { parseEmail } from '../pds/identifiers.js'
+import { registerUrlPassword } from '../redaction.js'
+import { redactSmtpUrl } from './smtp.js'
 
 export interface GeneratedSecrets {
   jwtSecret: string
@@ -22,11 +24,13 @@ export interface GeneratedSecrets {
 export type SecretsFormat = 'env' | 'k8s' | 'json'
 
 export function parseSmtpUrl(input: string): string {
+  // Its password is never shown (a message below quotes the URL).
+  registerUrlPassword(input)
   let url: URL
   try {
     url = new URL(input)
   } catch {
-    throw new UsageError(`"${input.replace(/\/\/[^@]*@/, '//…@')}" is not an SMTP URL`, { hint: 'e.g. smtps://user:password@smtp.example.com:465' })
+    throw new UsageError(`"${redactSmtpUrl(input)}" is not an SMTP URL`, { hint: 'e.g. smtps://user:password@smtp.example.com:465' })
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new UsageError('the SMTP URL must start with smtp:// or smtps://')
   if (!url.hostname) throw new UsageError('the SMTP URL has no host')

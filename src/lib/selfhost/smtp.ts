@@ -3,6 +3,7 @@
 // nodemailer, the library the PDS itself sends with. The password never leaves this
 // module: every URL shown is redacted to user:****@host, and nodemailer's own logger is off.
 import { UsageError } from '../errors.js'
+import { redact, registerUrlPassword } from '../redaction.js'
 
 export interface SmtpUrlProblem {
   severity: 'warn' | 'fail'
@@ -42,6 +43,8 @@ const ENCODED: Record<string, string> = { '@': '%40', ':': '%3A', '/': '%2F', '?
 /** Read an SMTP URL the way an operator wrote it and name what is wrong with it. */
 export function inspectSmtpUrl(raw: string, key = 'PDS_EMAIL_SMTP_URL'): SmtpUrlInfo {
   const s = raw.trim()
+  // Its password (and the AUTH forms a server may quote back) is never shown from now on.
+  registerUrlPassword(s)
   const redacted = redactSmtpUrl(s)
   const problems: SmtpUrlProblem[] = []
   const info: SmtpUrlInfo = { scheme: null, host: null, port: null, user: null, hasPassword: false, redacted, problems }
@@ -227,7 +230,8 @@ export class SmtpTestError extends Error {
     message: string,
     readonly fix: string,
   ) {
-    super(message)
+    // The server's words may quote the AUTH it got.
+    super(redact(message))
   }
 }
 
@@ -320,7 +324,7 @@ export async function testMailer(mailer: MailerTest['mailer'], cfg: MailerSettin
   if (!send || !to) return out
   try {
     const r = await sendTestMail({ smtpUrl: cfg.smtpUrl, from: cfg.from, to, timeoutMs, subject: `pdsctl email test (${mailer} mailer)` })
-    return { ...out, sent: true, response: r.response, messageId: r.messageId, ms: r.ms }
+    return { ...out, sent: true, response: r.response === null || r.response === undefined ? r.response : redact(r.response), messageId: r.messageId, ms: r.ms }
   } catch (err) {
     if (err instanceof SmtpTestError) return { ...out, error: { kind: err.kind, message: err.message, fix: err.fix } }
     throw err
