@@ -71,12 +71,12 @@ const cacheHome = process.env.XDG_CACHE_HOME || (process.env.HOME && `${process.
 if (cacheHome) process.getBuiltinModule('node:module').enableCompileCache?.(`${cacheHome}/pdsctl/compile-cache`)
 // Leading flags (`pdsctl --context prod account list`) are moved after the command words,
 // before any `--`, knowing which take a value from the base command's own definitions; the
-// modules are loaded only when there are some (src/lib/cli/argv.ts).
-const cliOrder = () => import('../dist/lib/cli/argv.js')
+// module is loaded only when there are some (src/base/command-line.ts, bundled).
+const commandLine = () => import('../dist/run/command-line.js')
 let args = argv
 if (argv[0]?.startsWith('-')) {
-  const [{ hoistLeadingFlags }, { OUTPUT_FLAGS, CONNECTION_FLAGS }] = await Promise.all([cliOrder(), import('../dist/base/global-flags.js')])
-  args = hoistLeadingFlags(argv, { ...OUTPUT_FLAGS, ...CONNECTION_FLAGS })
+  const { hoistLeadingFlags, SHARED_FLAGS } = await commandLine()
+  args = hoistLeadingFlags(argv, SHARED_FLAGS)
 }
 
 /**
@@ -114,7 +114,7 @@ const found = wantsHelp ? undefined : findCommand(args)
 const deeper = (f) => readdirSync(new URL('.', f.url.href.replace(/\/index\/main\.js$/, '/main.js')), { withFileTypes: true }).some((e) => e.isDirectory() && e.name !== 'index')
 if (!wantsHelp && (!found || (found.rest[0]?.startsWith('-') && deeper(found)))) {
   const isCommand = (words) => findCommand(words)?.rest.length === 0
-  const line = (await cliOrder()).misplacedFlagsLine(args, isCommand, 'pdsctl')
+  const line = (await commandLine()).misplacedFlagsLine(args, isCommand, 'pdsctl')
   if (line) {
     process.stderr.write(`Error: ${line}\n`)
     if (args.includes('--json')) process.stdout.write(JSON.stringify({ error: { name: 'UsageError', message: line, exitCode: 2 } }, null, 2) + '\n')

@@ -2,13 +2,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { hoistLeadingFlags, misplacedFlagsLine } from '../../../src/lib/cli/argv.js'
-import { CONNECTION_FLAGS, OUTPUT_FLAGS } from '../../../src/base/global-flags.js'
+import { SHARED_FLAGS as shared } from '../../../src/base/command-line.js'
 import { PdsCommand } from '../../../src/base/base-command.js'
 
-const shared = { ...OUTPUT_FLAGS, ...CONNECTION_FLAGS }
-
-test('the shared flags are the base command\'s own', () => {
+test("the shared flags bin/run.js reads are the base command's own", () => {
   assert.deepEqual(Object.keys(shared).sort(), Object.keys(PdsCommand.baseFlags).sort())
+  for (const [name, def] of Object.entries(shared)) assert.equal(def, (PdsCommand.baseFlags as Record<string, unknown>)[name], name)
 })
 
 test('connection flags before the command move after it', () => {
