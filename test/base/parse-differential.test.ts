@@ -138,13 +138,14 @@ export const INTENDED: Array<{ id: string; reason: string; explains(c: Case, a: 
     id: 'flag-or-dashdash-as-value',
     reason:
       'pdsctl refuses `--`, or a token that names one of the command\'s flags, where a value is due (`--url --`, `--url --json=1`): oclif takes `--` and a flag written with `=` as the value',
-    explains: (_c, a, b) => {
+    explains: (c, a, b) => {
       if (a.ok || !b.ok) return false
       const m = /^--(\S+) needs a value/.exec(a.message)
       if (!m) return false
       const value = b.flags[m[1]]
       const values = Array.isArray(value) ? value : [value]
-      return values.some((v) => typeof v === 'string' && v.startsWith('-'))
+      // What oclif took: `--`, or a flag of the command with `=value` after it.
+      return values.some((v) => v === '--' || (typeof v === 'string' && v.includes('=') && namesFlag(c.subject.flags, v.slice(0, v.indexOf('=')))))
     },
   },
   {
