@@ -16,7 +16,7 @@ if (major < 22 || typeof process.getBuiltinModule !== 'function') {
   process.exit(2)
 }
 // node:fs by getBuiltinModule: an ES import of it costs ~3.5 ms (its namespace's getters).
-const { existsSync, readFileSync } = process.getBuiltinModule('node:fs')
+const { existsSync, readdirSync, readFileSync } = process.getBuiltinModule('node:fs')
 // A reader that went away (`pdsctl account list | head`) ends pdsctl quietly, as with gh
 // and kubectl: exit 0, no EPIPE error. The handler is attached when a stream is first
 // used, not here: making process.stdout costs ~2 ms that a command's first request would
@@ -74,9 +74,15 @@ const cacheHome = process.env.XDG_CACHE_HOME || (process.env.HOME && `${process.
 const nodeDecides = process.env.NODE_DISABLE_COMPILE_CACHE || process.env.NODE_COMPILE_CACHE
 const cacheDir = cacheHome && !nodeDecides && privateFolder(`${cacheHome}/pdsctl`, true) && privateFolder(`${cacheHome}/pdsctl/compile-cache`, false)
 if (cacheDir) process.getBuiltinModule('node:module').enableCompileCache?.(cacheDir)
-// Leading flags (`pdsctl --context prod account list`) are moved after the command words;
-// the module is loaded only when there are some.
-const args = argv[0]?.startsWith('-') ? (await import('../dist/lib/cli/argv.js')).hoistLeadingFlags(argv) : argv
+// Leading flags (`pdsctl --context prod account list`) are moved after the command words,
+// before any `--`, knowing which take a value from the base command's own definitions; the
+// module is loaded only when there are some (src/base/command-line.ts, bundled).
+const commandLine = () => import('../dist/run/command-line.js')
+let args = argv
+if (argv[0]?.startsWith('-')) {
+  const { hoistLeadingFlags, SHARED_FLAGS } = await commandLine()
+  args = hoistLeadingFlags(argv, SHARED_FLAGS)
+}
 
 /** `dir`, made 0700 if missing (and its parents, when `parents`); the path when it is a real folder of this user's, 0700; else undefined. */
 function privateFolder(dir, parents) {
@@ -122,8 +128,22 @@ function findCommand(args) {
 // A command found that way runs without oclif (src/base/command.ts): its class is
 // imported and given its arguments. Help (--help, no arguments, a topic), unknown
 // commands and completion go to oclif's own execute().
+// `-h` is help wherever `--help` is (package.json oclif.additionalHelpFlags), up to any `--`.
 const wantsHelp = args.length === 0 || args.slice(0, (args.indexOf('--') + 1 || args.length + 1) - 1).some((a) => a === '--help' || a === '-h')
 const found = wantsHelp ? undefined : findCommand(args)
+// Flags between a command's words (`pdsctl account --json list`) are an error naming the
+// command meant (exit 2), not the topic's help: looked for when no command was found, or
+// when flags follow one that has longer commands under it (`backup --json verify DIR`).
+const deeper = (f) => readdirSync(new URL('.', f.url.href.replace(/\/index\/main\.js$/, '/main.js')), { withFileTypes: true }).some((e) => e.isDirectory() && e.name !== 'index')
+if (!wantsHelp && (!found || (found.rest[0]?.startsWith('-') && deeper(found)))) {
+  const isCommand = (words) => findCommand(words)?.rest.length === 0
+  const line = (await commandLine()).misplacedFlagsLine(args, isCommand, 'pdsctl')
+  if (line) {
+    process.stderr.write(`Error: ${line}\n`)
+    if (args.includes('--json')) process.stdout.write(JSON.stringify({ error: { name: 'UsageError', message: line, exitCode: 2 } }, null, 2) + '\n')
+    process.exit(2)
+  }
+}
 if (!found) {
   const module = process.getBuiltinModule('node:module')
   const require = module.createRequire(import.meta.url)

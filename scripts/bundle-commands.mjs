@@ -49,3 +49,15 @@ await Promise.all(
     }),
   ),
 )
+// What bin/run.js reads before it knows the command (leading flags, flags between command
+// words): src/base/command-line.ts, one file.
+await build({
+  entryPoints: [path.join(root, 'dist', 'base', 'command-line.js')],
+  outfile: path.join(root, 'dist', 'run', 'command-line.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  plugins: [externalPackages],
+  logLevel: 'warning',
+})

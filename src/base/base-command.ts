@@ -7,6 +7,7 @@
 import type { Interfaces } from '@oclif/core'
 import { Command, type CommandClass } from './command.js'
 import * as Flags from './flags.js'
+import { CONNECTION_FLAGS, OUTPUT_FLAGS } from './global-flags.js'
 import { parseCommandLine, type ArgDefinition, type FlagDefinition } from './parse.js'
 import { CancelledError, CheckFailedError, ExitCode, InterruptedError, PdsctlError, UsageError, XrpcError, type ExitCodeValue } from '../lib/errors.js'
 import { Output, stderrLine, type OutputMode } from '../lib/cli/output.js'
@@ -70,11 +71,7 @@ function stdoutIsTerminal(): boolean {
 }
 
 export abstract class BaseCommand<T extends CommandClass> extends Command {
-  static override baseFlags = {
-    json: Flags.boolean({ description: 'Print the result as JSON (shape documented in the README).', helpGroup: 'OUTPUT' }),
-    debug: Flags.boolean({ description: 'Log requests (never secrets) and show stack traces.', helpGroup: 'OUTPUT' }),
-    'no-input': Flags.boolean({ description: 'Never prompt; fail naming the missing flag instead.', helpGroup: 'OUTPUT' }),
-  }
+  static override baseFlags = OUTPUT_FLAGS
 
   protected flags!: BaseFlags<T>
   protected args!: Args<T>
@@ -295,25 +292,7 @@ export const kubeDeploymentFlag = Flags.string({
 })
 
 export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> {
-  static override baseFlags = {
-    ...BaseCommand.baseFlags,
-    url: Flags.string({ description: 'PDS URL (env PDS_URL; falls back to PDS_HOST, then https://$PDS_HOSTNAME).', helpGroup: 'CONNECTION' }),
-    'env-file': Flags.string({ description: 'Read settings from a pds.env (as data, never executed) (env PDS_ENV_FILE).', helpGroup: 'CONNECTION' }),
-    'admin-password-stdin': Flags.boolean({ description: 'Read the admin password from stdin (else PDS_ADMIN_PASSWORD, the env file, or a prompt).', helpGroup: 'CONNECTION' }),
-    'allow-insecure-http': Flags.boolean({ description: 'Allow plain http:// to a non-loopback host (sends the admin password unencrypted).', helpGroup: 'CONNECTION' }),
-    timeout: Flags.integer({ description: 'Deadline of each request in seconds, from start to last byte.', default: 30, helpGroup: 'CONNECTION' }),
-    'max-response-mb': Flags.integer({ description: 'Largest answer accepted from a server, in MiB [default: 32].', min: 1, helpGroup: 'CONNECTION' }),
-    context: Flags.string({ description: 'Use a saved context (env PDSCTL_CONTEXT); see `pdsctl context`.', helpGroup: 'CONNECTION' }),
-    'kube-namespace': Flags.string({ description: 'Reach the PDS in this Kubernetes namespace through kubectl port-forward.', helpGroup: 'KUBERNETES' }),
-    'kube-service': Flags.string({ description: 'The Service that runs the PDS.', helpGroup: 'KUBERNETES' }),
-    'kube-pod': Flags.string({ description: 'The Pod that runs the PDS (instead of a Service).', helpGroup: 'KUBERNETES' }),
-    'kube-port': Flags.integer({ description: 'The PDS port on the Service or Pod [default: 3000].', helpGroup: 'KUBERNETES' }),
-    'kube-context': Flags.string({ description: 'The kubeconfig context (KUBECONFIG is honoured).', helpGroup: 'KUBERNETES' }),
-    'kube-secret': Flags.string({ description: 'Read the admin password from this Secret: NAME[:KEY] (key default adminPassword).', helpGroup: 'KUBERNETES' }),
-    'kube-timeout': Flags.integer({ description: 'Seconds to wait for the port-forward and a Running pod [default: 30].', min: 1, helpGroup: 'KUBERNETES' }),
-    kube: Flags.boolean({ description: 'Reach the PDS in Kubernetes (the context\'s namespace unless --kube-namespace), finding what is not named: the Service by the PDS\'s labels, the admin password in the Secret its Deployment reads.', helpGroup: 'KUBERNETES' }),
-    kubectl: Flags.string({ description: 'Path to kubectl (env PDSCTL_KUBECTL).', helpGroup: 'KUBERNETES' }),
-  }
+  static override baseFlags = { ...BaseCommand.baseFlags, ...CONNECTION_FLAGS }
 
   protected declare flags: PdsFlags<T>
   private settingsPromise?: Promise<ConnectionSettings>

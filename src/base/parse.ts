@@ -5,15 +5,25 @@
 //   --confirmed and --unconfirmed cannot be used together (see pdsctl account list --help)
 // It replaces oclif's parser on the run path (whose import alone costs ~30 ms of every
 // run); the rules are those of gh and kubectl: `--name value`, `--name=value`, `-c value`,
-// `-cvalue`, grouped short booleans (`-yq`), `--` ends the flags, `-` is an argument, a
-// repeatable flag takes one value each time it is given, a flag given twice that is not
-// repeatable is an error. No oclif import: src/base only shares oclif's object shapes.
+// `-cvalue`, `-c=value`, grouped short booleans (`-yq`), `--no-name` for a boolean that
+// allows it, `--` ends the flags, `-` is an argument, a repeatable flag takes one value
+// each time it is given, a flag given twice that is not repeatable is an error. No oclif
+// import: src/base only shares oclif's object shapes.
+// test/base/parse-differential.test.ts runs this parser and oclif's on the same argv for
+// every command and lists where they differ on purpose: pdsctl refuses a value given to a
+// boolean (`--json=false`), a flag or `--` taken as a value (`--url --json`, `--url --`),
+// and takes a value attached to its flag as it is (`--url=-x`).
 import { UsageError } from '../lib/errors.js'
 import { closest } from '../lib/cli/suggest.js'
 
 export interface FlagDefinition {
   type: 'boolean' | 'option'
   char?: string
+  /** Other long names (`--alias`) and letters (`-a`) for the same flag. */
+  aliases?: string[]
+  charAliases?: string[]
+  /** A boolean that `--no-NAME` turns off. */
+  allowNo?: boolean
   multiple?: boolean
   options?: readonly string[]
   /** 'integer' values are checked to be whole numbers within min/max. */
@@ -60,8 +70,16 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
     throw new UsageError(`${line} (${help})`)
   }
   const defs = input.flags
+  // Every name a flag answers to: its own, its aliases, `no-NAME` for a boolean that allows it.
+  const byLong = new Map<string, { name: string; negated: boolean }>()
   const byChar = new Map<string, string>()
-  for (const [name, def] of Object.entries(defs)) if (def.char) byChar.set(def.char, name)
+  for (const [name, def] of Object.entries(defs)) {
+    for (const long of [name, ...(def.aliases ?? [])]) {
+      byLong.set(long, { name, negated: false })
+      if (def.type === 'boolean' && def.allowNo) byLong.set(`no-${long}`, { name, negated: true })
+    }
+    for (const char of [def.char, ...(def.charAliases ?? [])]) if (char) byChar.set(char, name)
+  }
 
   const given = new Map<string, string[]>()
   const positionals: string[] = []
@@ -74,6 +92,7 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
     else given.set(name, [value])
   }
   const isFlagToken = (t: string | undefined) => t !== undefined && t.length > 1 && t.startsWith('-') && !/^-\d/.test(t)
+  const isKnownFlag = (t: string) => (t.startsWith('--') ? byLong.has(t.slice(2).split('=')[0]) : byChar.has(t[1]))
   const takeValue = (name: string, i: number): string => {
     const next = argv[i]
     // `--url --json`: the value was forgotten (a value that starts with - goes as --url=-x).
@@ -82,10 +101,6 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
       fail(def.options ? `--${name} needs a value: one of ${def.options.join(', ')}` : `--${name} needs a value`)
     }
     return next
-  }
-  const isKnownFlag = (t: string) => {
-    if (t.startsWith('--')) return t.slice(2).split('=')[0] in defs
-    return byChar.has(t[1])
   }
 
   let i = 0
@@ -102,22 +117,22 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
     }
     if (token.startsWith('--')) {
       const eq = token.indexOf('=')
-      const name = eq === -1 ? token.slice(2) : token.slice(2, eq)
-      const def = defs[name]
-      if (!def) {
+      const found = byLong.get(eq === -1 ? token.slice(2) : token.slice(2, eq))
+      if (!found) {
         unknown.push(token)
         continue
       }
-      if (def.type === 'boolean') {
-        if (eq !== -1) fail(`--${name} takes no value (give --${name} alone)`)
-        setFlag(name, 'true')
+      const { name, negated } = found
+      if (defs[name].type === 'boolean') {
+        if (eq !== -1) fail(`${token.slice(0, eq)} takes no value (give ${token.slice(0, eq)} alone)`)
+        setFlag(name, negated ? 'false' : 'true')
       } else {
         const value = eq === -1 ? takeValue(name, i++) : token.slice(eq + 1)
         setFlag(name, value)
       }
       continue
     }
-    // Short flags: -y, -yq (booleans grouped), -o FILE, -oFILE, -o=FILE.
+    // Short flags: -y, -yq (booleans grouped), -o FILE, -oFILE, -o=FILE (-o= is empty, as --output=).
     for (let k = 1; k < token.length; k++) {
       const name = byChar.get(token[k])
       if (!name) {
@@ -128,8 +143,8 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
         setFlag(name, 'true')
         continue
       }
-      const rest = token.slice(k + 1).replace(/^=/, '')
-      setFlag(name, rest || takeValue(name, i++))
+      const rest = token.slice(k + 1)
+      setFlag(name, rest.startsWith('=') ? rest.slice(1) : rest || takeValue(name, i++))
       break
     }
   }
@@ -153,7 +168,9 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
     if (!raw && def.env && process.env[def.env]) raw = [process.env[def.env]!]
     if (raw) fromUser.add(name)
     if (def.type === 'boolean') {
-      if (raw) flags[name] = true
+      // The last one given wins (`--x --no-x` is off); from the environment, as oclif reads it.
+      const on = given.has(name) ? raw!.at(-1) === 'true' : raw ? ['1', 'true', 'y', 'yes'].includes(raw[0].toLowerCase()) : undefined
+      if (on !== undefined) flags[name] = on
       else if (def.default !== undefined) flags[name] = def.default
       continue
     }
@@ -220,7 +237,8 @@ export function parseCommandLine(argv: readonly string[], input: ParseInput): Pa
   return { flags, args, argv: positionals }
 }
 
-function optionValue(name: string, def: FlagDefinition, value: string, fail: (line: string) => never): string | number {
+/** A value of an option flag: one of its options, a whole number within min/max for an integer. */
+export function optionValue(name: string, def: FlagDefinition, value: string, fail: (line: string) => never): string | number {
   if (def.options && !def.options.includes(value)) fail(`Expected --${name}=${value} to be one of: ${def.options.join(', ')}`)
   if (def.valueKind !== 'integer') return value
   if (!/^-?\d+$/.test(value)) fail(`--${name} takes a whole number, not "${value}"`)

@@ -101,3 +101,44 @@ test('a flag with env falls back to that variable, and is checked like a typed v
     delete process.env.PDSCTL_TEST_N
   }
 })
+
+// Issue 17: `secrets generate -o= next-file` wrote ./next-file (-o= took the next word).
+test('-o= is an empty value, as --output= is: the next word stays an argument', () => {
+  const flags = { output: Flags.string({ char: 'o' }), yes: Flags.boolean({ char: 'y' }) } as ParseInput['flags']
+  for (const argv of [['-o=', 'next-file'], ['--output=', 'next-file'], ['-yo=', 'next-file']]) {
+    const r = parseCommandLine(argv, input({ flags, strict: false }))
+    assert.equal(r.flags.output, '', argv.join(' '))
+    assert.deepEqual(r.argv, ['next-file'], argv.join(' '))
+  }
+  fails(['-o=', 'next-file'], 'unexpected argument next-file (see pdsctl secrets generate --help)', { id: 'secrets:generate', flags })
+  assert.equal(parseCommandLine(['-o=x=y'], input({ flags })).flags.output, 'x=y')
+})
+
+test('--no-NAME turns off a boolean that allows it (the last one given wins); aliases answer for their flag', () => {
+  const flags = {
+    relays: Flags.boolean({ allowNo: true, default: true }),
+    pds: Flags.boolean({ allowNo: true }),
+    json: Flags.boolean({}),
+    kube: Flags.string({ aliases: ['kubernetes'], charAliases: ['k'] }),
+  } as ParseInput['flags']
+  assert.deepEqual(parseCommandLine(['--no-relays'], input({ flags })).flags, { relays: false })
+  assert.deepEqual(parseCommandLine(['--no-pds', '--pds'], input({ flags })).flags, { relays: true, pds: true })
+  assert.deepEqual(parseCommandLine(['--pds', '--no-pds'], input({ flags })).flags, { relays: true, pds: false })
+  fails(['--no-json'], 'unknown flag --no-json (see pdsctl account list --help)', { flags })
+  fails(['--no-pds=1'], '--no-pds takes no value (give --no-pds alone) (see pdsctl account list --help)', { flags })
+  assert.equal(parseCommandLine(['--kubernetes', 'a'], input({ flags })).flags.kube, 'a')
+  assert.equal(parseCommandLine(['-k', 'b'], input({ flags })).flags.kube, 'b')
+  fails(['--kube', '--no-pds'], '--kube needs a value (see pdsctl account list --help)', { flags })
+})
+
+test('a boolean from the environment is on for 1, true, y, yes (as oclif reads it), else off', () => {
+  const flags = { quiet: Flags.boolean({ env: 'PDSCTL_TEST_QUIET' }) } as ParseInput['flags']
+  try {
+    for (const [value, on] of [['1', true], ['YES', true], ['true', true], ['0', false], ['no', false], ['false', false]] as const) {
+      process.env.PDSCTL_TEST_QUIET = value
+      assert.equal(parseCommandLine([], input({ flags })).flags.quiet, on, value)
+    }
+  } finally {
+    delete process.env.PDSCTL_TEST_QUIET
+  }
+})

@@ -95,6 +95,55 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
     assert.equal(JSON.parse(res.stdout).healthy, false)
   })
 
+  // Issue 17, the command line's edges.
+  test('a shared flag that takes a value may come before the command (--max-response-mb was missed by a hand-kept list)', async () => {
+    const res = await runCli(['--max-response-mb', '5', 'health', '--url', 'http://127.0.0.1:9', '--json'])
+    assert.equal(res.code, 6, res.stderr)
+    assert.equal(JSON.parse(res.stdout).healthy, false)
+  })
+
+  test('leading flags go before any --: `--json request-crawl … -- URL` tries only URL and prints JSON', async () => {
+    const res = await runCli(['--json', 'request-crawl', '--hostname', 'pds.example.com', '--attempts', '1', '--', 'http://127.0.0.1:9'])
+    assert.equal(res.code, 1, res.stderr)
+    assert.doesNotMatch(res.stdout + res.stderr, /--json/)
+    assert.deepEqual(JSON.parse(res.stdout).map((r: { relay: string }) => r.relay), ['http://127.0.0.1:9'])
+  })
+
+  test('-o= is an empty value, as --output= is: `secrets generate -o= next-file` writes no file', async () => {
+    const cwd = mkdtempSync(path.join(dir, 'cwd-'))
+    const res = await runCli(['secrets', 'generate', '-o=', 'next-file'], { cwd })
+    assert.equal(res.code, 2, res.stderr)
+    assert.equal(res.stderr, 'Error: unexpected argument next-file (see pdsctl secrets generate --help)\n')
+    assert.deepEqual(readdirSync(cwd), [])
+  })
+
+  test('-h is help wherever --help is: the CLI, a topic, a command, a command under a topic of two words', async () => {
+    for (const words of [[], ['account'], ['account', 'invites'], ['secrets', 'generate'], ['account', 'invites', 'enable'], ['backup']]) {
+      const long = await runCli([...words, '--help'])
+      const short = await runCli([...words, '-h'])
+      assert.equal(short.code, 0, `${words.join(' ')} -h: ${short.stderr}`)
+      assert.match(short.stdout, /USAGE/, words.join(' '))
+      assert.equal(short.stdout, long.stdout, words.join(' '))
+    }
+    // After --, -h is an argument like any other.
+    const res = await runCli(['xrpc', 'com.atproto.server.describeServer', '--url', 'http://127.0.0.1:9', '--', '-h'])
+    assert.equal(res.code, 2, res.stderr)
+    assert.match(res.stderr, /^Error: "-h" is not key=value/)
+  })
+
+  test('flags between the words of a command: exit 2 naming the command meant, not the topic help', async () => {
+    const res = await runCli(['account', '--json', 'list'])
+    assert.equal(res.code, 2, res.stderr)
+    assert.equal(res.stderr, 'Error: "account --json list": flags go after the command\'s words. Did you mean: pdsctl account list --json?\n')
+    assert.equal(JSON.parse(res.stdout).error.exitCode, 2)
+    const deeper = await runCli(['backup', '--json', 'verify', path.join(dir, 'nothing')])
+    assert.equal(deeper.code, 2, deeper.stderr)
+    assert.match(deeper.stderr, /Did you mean: pdsctl backup verify \S+ --json\?/)
+    // A topic alone with a flag is still its help.
+    const topic = await runCli(['account', '--json'])
+    assert.equal(topic.code, 0, topic.stderr)
+  })
+
   test('help: no arguments, --help, a topic, a command --help', async () => {
     for (const args of [[], ['--help'], ['account'], ['account', 'list', '--help'], ['account', 'invites', 'enable', '--help']]) {
       const res = await runCli(args)

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
 import { crc32 } from 'node:zlib'
+import { Worker } from 'node:worker_threads'
 import { after, before, describe, test } from 'node:test'
 import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
@@ -404,7 +405,20 @@ async function makeBlob(w: World, a: SeededAccount): Promise<{ did: string; cid:
 /** One test bed (PDS 0.5.x unless another line is asked for) with everything the table needs. */
 export async function startWorld(line: PdsLine = '0.5'): Promise<World> {
   const bed = await startTestBed({ line })
-  const relay = await startRelay({ knownHosts: { 'pds.example.com': { status: 'active', accountCount: 3 } } })
+  let relay: Recorder | undefined
+  try {
+    relay = await startRelay({ knownHosts: { 'pds.example.com': { status: 'active', accountCount: 3 } } })
+    return await seedWorld(bed, relay)
+  } catch (err) {
+    // A set-up that failed (a seed refused on a very busy machine) fails the file: its
+    // servers must not keep the test process alive after it.
+    await relay?.close()
+    await bed.close()
+    throw err
+  }
+}
+
+async function seedWorld(bed: TestBed, relay: Recorder): Promise<World> {
   const roles = ['reader', 'takedown', 'untakedown', 'deactivate', 'activate', 'delete', 'password', 'update', 'invitesOn', 'invitesOff', 'inviteFor', 'mail', 'poster', 'blob']
   const seeded = await bed.seed(roles.length, 'fault')
   const acct = Object.fromEntries(roles.map((r, i) => [r, seeded[i]])) as Record<string, SeededAccount>
@@ -608,8 +622,62 @@ export async function runFaultCase(w: World, spec: CommandSpec, mode: FaultMode,
   }
 }
 
-/** A command stuck in a request (no answer) gets `signal`: it must end within 1 s with 128+n. */
-export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
+/** The 1 s the README promises between Ctrl-C or SIGTERM and pdsctl's exit. */
+export const SIGNAL_EXIT_LIMIT_MS = 1000
+
+/**
+ * The child of a signal case runs under a worker thread of its own, which sends the signal
+ * and sees the exit: this thread also runs the test-bed PDS (synchronous SQLite) and the
+ * fault servers, and on a busy machine its event loop was measured late by up to 2.2 s
+ * (p99 0.5 s), which its clock would have counted against pdsctl. The worker does nothing
+ * else, so its two timestamps are the signal and the exit.
+ */
+const SIGNAL_TIMER = `
+const { parentPort, workerData: w } = require('node:worker_threads')
+const { spawn } = require('node:child_process')
+const child = spawn(w.execPath, w.args, { cwd: w.cwd, env: w.env, stdio: ['pipe', 'pipe', 'pipe'] })
+let stdout = '', stderr = '', signalledAt = 0, exitedAt = 0, killed = false
+child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+const hard = setTimeout(() => { killed = true; child.kill('SIGKILL') }, w.killAfterMs)
+parentPort.on('message', (signal) => { signalledAt = performance.now(); child.kill(signal) })
+child.on('exit', () => (exitedAt = performance.now()))
+child.on('close', (code, signal) => {
+  clearTimeout(hard)
+  parentPort.postMessage({ code, signal, stdout, stderr, killed, afterSignalMs: signalledAt ? Math.round(exitedAt - signalledAt) : -1 })
+  parentPort.close()
+})
+child.stdin.end('')
+`
+
+interface SignalRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  killed: boolean
+  /** From the signal to the child's exit, as the worker saw them (-1: never signalled). */
+  afterSignalMs: number
+}
+
+/** Spawn bin/run.js under the signal timer; `signal(name)` sends it, timed there. */
+function spawnTimedCli(args: string[], env: Record<string, string | undefined>, killAfterMs: number): { done: Promise<SignalRun>; signal(name: NodeJS.Signals): void } {
+  const fullEnv = cleanEnv(env)
+  const worker = new Worker(SIGNAL_TIMER, { eval: true, workerData: { execPath: process.execPath, args: [BIN, ...args], cwd: ROOT, env: fullEnv, killAfterMs } })
+  const done = new Promise<SignalRun>((resolve, reject) => {
+    worker.once('message', (run: SignalRun) => resolve(run))
+    worker.once('error', reject)
+  }).finally(() => rmSync(fullEnv.HOME, { recursive: true, force: true }))
+  return { done, signal: (name) => worker.postMessage(name) }
+}
+
+/**
+ * A command stuck in a request (no answer) gets `signal`: it must exit with 128+n within
+ * SIGNAL_EXIT_LIMIT_MS of the signal, timed from the signal to the child's exit and nothing
+ * else (not its start-up, not its pipes draining, not this thread's own delays: see
+ * SIGNAL_TIMER). Returns that time, in ms.
+ */
+export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTERM' | 'SIGINT'): Promise<number> {
   const subject = await spec.subject(w, 'no-answer')
   const fault = await startFaultServer({ upstream: spec.relay ? w.relay.url : w.bed.url, paths: { [spec.key]: 'no-answer' } })
   const label = `${spec.name} [${signal} while waiting]`
@@ -617,28 +685,25 @@ export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTER
     const { args, env } = caseArgs(w, spec, subject, fault, false)
     // A long --timeout: only the signal can end it.
     args.splice(args.indexOf('--timeout') + 1, 1, '600')
-    let signalledAt = 0
+    const child = spawnTimedCli(args, env, 15_000)
     let arrived = false
-    const run = await spawnCli(args, env, 15_000, (child) => {
-      const started = Date.now()
-      const poll = setInterval(() => {
-        if (fault.hits(spec.key) > 0 || Date.now() - started > 10_000) {
-          clearInterval(poll)
-          arrived = fault.hits(spec.key) > 0
-          signalledAt = performance.now()
-          child.kill(signal)
-        }
-      }, 25)
-      child.on('close', () => clearInterval(poll))
-    })
-    const afterSignal = Math.round(performance.now() - signalledAt)
+    const started = Date.now()
+    const poll = setInterval(() => {
+      if (fault.hits(spec.key) > 0 || Date.now() - started > 10_000) {
+        clearInterval(poll)
+        arrived = fault.hits(spec.key) > 0
+        child.signal(signal)
+      }
+    }, 25)
+    const run = await child.done.finally(() => clearInterval(poll))
     assert.ok(arrived, `${label}: the request never reached the fault server\n${run.stderr}`)
     assert.equal(run.killed, false, `${label}: ignored ${signal}, needed SIGKILL\n${run.stderr}`)
     const code = signal === 'SIGTERM' ? 143 : 130
     assert.ok(run.code === code || run.signal === signal, `${label}: exit ${run.code} (signal ${run.signal}), wanted ${code}\n${run.stderr}`)
-    assert.ok(afterSignal <= 1000, `${label}: took ${afterSignal} ms after the signal (limit 1000)\n${run.stderr}`)
+    assert.ok(run.afterSignalMs <= SIGNAL_EXIT_LIMIT_MS, `${label}: exited ${run.afterSignalMs} ms after the signal (limit ${SIGNAL_EXIT_LIMIT_MS})\n${run.stderr}`)
     for (const bad of BAD_OUTPUT) assert.ok(!bad.re.test(run.stderr), `${label}: output contains ${bad.what}\n${run.stderr}`)
     if (subject.changed) assert.equal(await subject.changed(), false, `${label}: the write happened`)
+    return run.afterSignalMs
   } finally {
     await fault.close()
   }

@@ -97,8 +97,9 @@ export async function planPluginRun(argv: string[], lookup: CommandLookup, cwd =
   let words: string[] = []
   let start = rest.findIndex((a) => WORD.test(a))
   if (start > 0) {
-    const { hoistLeadingFlags } = await import('./argv.js')
-    const hoisted = hoistLeadingFlags(rest)
+    // The shared flags' kinds from the base command's own definitions (no oclif loaded).
+    const { hoistLeadingFlags, SHARED_FLAGS } = await import('../../base/command-line.js')
+    const hoisted = hoistLeadingFlags(rest, SHARED_FLAGS)
     rest.splice(0, rest.length, ...hoisted)
     start = rest.findIndex((a) => WORD.test(a))
   }
