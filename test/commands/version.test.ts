@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { ROOT, runCli } from '../helpers/cli.js'
+import { ROOT, cliNodeVersion, runCli } from '../helpers/cli.js'
 
 describe('pdsctl version with a connection', () => {
   let bed: TestBed
@@ -32,7 +32,7 @@ describe('pdsctl version with a connection', () => {
     assert.equal(res.code, 0, res.stderr)
     const out = JSON.parse(res.stdout)
     assert.deepEqual(out.pds, { url: bed.url, version: health.version, reported: true })
-    assert.equal(out.node, process.versions.node)
+    assert.equal(out.node, cliNodeVersion())
   })
 
   // The real 0.4.x line when scripts/pds04.sh installed it (scripts/dev.sh test does); the
