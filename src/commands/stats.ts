@@ -14,7 +14,6 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
   }
 
   async run(): Promise<Stats> {
-    this.keepMemoryFlat()
     const client = await this.client()
     const stats = await collectStats(client, { days: this.flags.days, pageSize: this.flags['page-size'] })
     const a = stats.accounts

@@ -64,7 +64,6 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
       invitedBy: this.flags['invited-by'],
     })
     const filtered = !isEmptyFilter(filter)
-    this.keepMemoryFlat()
     const client = await this.client()
     const invited = filter.invitedBy ? await resolveInvitedBy(client, filter.invitedBy) : undefined
     const progress = { scanned: 0, matched: 0 }
