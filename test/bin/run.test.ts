@@ -35,7 +35,8 @@ process.on('exit', () => appendFileSync(process.env.RECORD_TO, [...seen].join('\
 
   test('--version: the same line as oclif prints, without loading oclif', async () => {
     const { Config } = await import('@oclif/core')
-    const expected = (await Config.load(ROOT)).userAgent
+    // oclif's userAgent ends with the Node it runs on: pdsctl's may be another (PDSCTL_NODE).
+    const expected = (await Config.load(ROOT)).userAgent.replace(/ node-v[\d.]+$/, ` node-v${cliNodeVersion()}`)
     const res = await traced(['--version'])
     assert.equal(res.code, 0, res.stderr)
     assert.equal(res.stdout, expected + '\n')
