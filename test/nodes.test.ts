@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles } from '../scripts/cli-test-files.mjs'
+import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 
 test('pdsctl runs on the Node this pass is for (PDSCTL_NODE), as its version line and `version --json` say', async () => {
   const expected = process.env.PDSCTL_EXPECT_NODE ?? (process.env.PDSCTL_NODE ? undefined : process.versions.node)
@@ -41,6 +42,10 @@ test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 
     })
     assert.ok(ok, `${v} is outside engines ${pkg.engines.node}`)
   }
+  // The Node 26 of the extra pass is the single executable's, fetched beside npm ci by scripts/dev.sh.
+  const node26 = extra.find((v) => v.startsWith('26.'))
+  assert.equal(node26, SEA_NODE_VERSION)
+  assert.match(readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8'), new RegExp(`scripts/fetch-node\\.sh ${SEA_NODE_VERSION.replaceAll('.', '\\.')}\\b`))
   // .ci/run runs the extra passes after the suite.
   const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8')
   assert.match(ci, /scripts\/dev\.sh test\b/)
