@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { startTestBed, type TestBed } from '../test/bed/pds.js'
-import { ROOT, cleanEnv } from '../test/helpers/cli.js'
+import { CLI_NODE, ROOT, cleanEnv } from '../test/helpers/cli.js'
 import { startDelayProxy } from './delayProxy.js'
 import { median, pair, quantile, shellTime, type PairResult, type ShellRun } from './shell.js'
 import { startSyntheticPds, syntheticDid } from './synthetic.js'
@@ -46,7 +46,8 @@ const only = opt.only ? new Set(opt.only.split(',')) : undefined
 const want = (s: string) => !only || only.has(s)
 const targets = !opt['no-targets']
 
-const NODE = process.execPath
+// pdsctl and the reference scripts on the same Node: PDSCTL_NODE when set (test/helpers/cli.ts), else this one.
+const NODE = CLI_NODE
 const BIN = opt.bin ? path.resolve(opt.bin) : path.join(ROOT, 'bin/run.js')
 const bench = (f: string) => path.join(ROOT, 'bench', f)
 let currentBin = BIN

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { startFakeKube } from '../test/bed/fakeKube.js'
-import { ROOT } from '../test/helpers/cli.js'
+import { CLI_NODE, ROOT } from '../test/helpers/cli.js'
 import type { TestBed } from '../test/bed/pds.js'
 
 interface Timed { ms: number; code: number | null; stdout: string; stderr: string }
@@ -27,12 +27,12 @@ export async function benchKube(opts: {
   const directTimes: number[] = []
   const readyTimes: number[] = []
   try {
-    await opts.timeRun(process.execPath, kubeArgs, env) // warm-up (discovery cache, compile cache)
+    await opts.timeRun(CLI_NODE, kubeArgs, env) // warm-up (discovery cache, compile cache)
     for (let i = 0; i < opts.runs; i++) {
-      const k = await opts.timeRun(process.execPath, kubeArgs, env)
+      const k = await opts.timeRun(CLI_NODE, kubeArgs, env)
       if (k.code !== 0) throw new Error(`health via --kube-* exited ${k.code}: ${k.stderr}`)
       kubeTimes.push(k.ms)
-      const d = await opts.timeRun(process.execPath, [bin, 'health', '--json'], directEnv)
+      const d = await opts.timeRun(CLI_NODE, [bin, 'health', '--json'], directEnv)
       if (d.code !== 0) throw new Error(`health via URL exited ${d.code}: ${d.stderr}`)
       directTimes.push(d.ms)
       readyTimes.push(await kubectlReady(env))

@@ -18,30 +18,13 @@ if (major < 22 || typeof process.getBuiltinModule !== 'function') {
 // node:fs by getBuiltinModule: an ES import of it costs ~3.5 ms (its namespace's getters).
 const { existsSync, readdirSync, readFileSync } = process.getBuiltinModule('node:fs')
 // A reader that went away (`pdsctl account list | head`) ends pdsctl quietly, as with gh
-// and kubectl: exit 0, no EPIPE error. The handler is attached when a stream is first
-// used, not here: making process.stdout costs ~2 ms that a command's first request would
-// otherwise wait for (Node's own getter, wrapped once).
+// and kubectl: exit 0, no EPIPE error.
 const onStreamError = (err) => {
   if (err.code === 'EPIPE') process.exit(0)
   throw err
 }
-for (const name of ['stdout', 'stderr']) {
-  const own = Object.getOwnPropertyDescriptor(process, name)
-  if (!own?.get || !own.configurable) {
-    process[name].on('error', onStreamError)
-    continue
-  }
-  Object.defineProperty(process, name, {
-    configurable: true,
-    enumerable: own.enumerable,
-    get() {
-      const stream = own.get.call(process)
-      Object.defineProperty(process, name, { configurable: true, enumerable: own.enumerable, get: own.get })
-      stream.on('error', onStreamError)
-      return stream
-    },
-  })
-}
+process.stdout.on('error', onStreamError)
+process.stderr.on('error', onStreamError)
 // Nothing left to wait for while the command has not finished: its input ended under it
 // (Ctrl-D at a prompt). Say so, instead of Node's "unsettled top-level await" (exit 13).
 let finished = false
@@ -145,34 +128,6 @@ if (!wantsHelp && (!found || (found.rest[0]?.startsWith('-') && deeper(found))))
   }
 }
 if (!found) {
-  const module = process.getBuiltinModule('node:module')
-  const require = module.createRequire(import.meta.url)
-  // oclif's execute() loads its help system through its error handler on every path;
-  // a stand-in loads it only when help is really shown.
-  const helpPath = require.resolve('@oclif/core/help')
-  if (!require.cache[helpPath]) {
-    let real
-    const load = () => {
-      if (!real) {
-        delete require.cache[helpPath]
-        real = require(helpPath)
-      }
-      return real
-    }
-    const standIn = new module.Module(helpPath)
-    standIn.filename = helpPath
-    standIn.loaded = true
-    standIn.exports = new Proxy({}, {
-      get: (_, key) => load()[key],
-      has: (_, key) => key in load(),
-      ownKeys: () => Reflect.ownKeys(load()),
-      getOwnPropertyDescriptor: (_, key) => {
-        const d = Reflect.getOwnPropertyDescriptor(load(), key)
-        return d && { ...d, configurable: true }
-      },
-    })
-    require.cache[helpPath] = standIn
-  }
   const { execute } = await import('@oclif/core/execute')
   await execute({ dir: import.meta.url, args })
   finished = true

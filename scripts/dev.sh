@@ -47,6 +47,24 @@ if [ -z "${npm_package_config_node_gyp_nodedir:-}" ]; then
   if [ -f "$node_prefix/include/node/node_version.h" ]; then export npm_package_config_node_gyp_nodedir="$node_prefix"; fi
 fi
 
+# The test targets' other set-up needs nothing npm ci installs, so it runs beside it: the
+# PDS 0.4.x bed (scripts/pds04.sh: Node 22 and its own npm ci, compiling its own
+# better-sqlite3) and the Node 26 that the single executable and the Node 26 pass of the CLI
+# tests use (scripts/fetch-node.sh), and tinyproxy, the real forward proxy of the proxy tests
+# (scripts/tinyproxy.sh, from the Debian registry). Their output is shown once they are done.
+target="${1:-test}"
+bg_pids=()
+bg_logs=()
+if [ "$target" = test ] || [ "$target" = test:nodes ]; then
+  for job in "scripts/pds04.sh" "scripts/fetch-node.sh 26.12.1" "scripts/tinyproxy.sh"; do
+    bg_logs+=("$(mktemp)")
+    # shellcheck disable=SC2086 # the job's words
+    bash $job >/dev/null 2>"${bg_logs[-1]}" &
+    bg_pids+=($!)
+  done
+  trap 'kill "${bg_pids[@]}" 2>/dev/null || true' EXIT
+fi
+
 # Install when node_modules is missing, older than the lockfile, or built for another Node.
 stamp="node_modules/.pdsctl-install-stamp"
 want="$(node --version) $(sha1sum package-lock.json | cut -d' ' -f1)"
@@ -60,7 +78,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=http >"$log" 2>&1 &
   npm_pid=$!
   # However this script ends (an error, Ctrl-C), npm ci does not run on without it.
-  trap 'kill "$npm_pid" 2>/dev/null || true' EXIT
+  trap 'kill "$npm_pid" "${bg_pids[@]}" 2>/dev/null || true' EXIT
   next=$((start + 15))
   while kill -0 "$npm_pid" 2>/dev/null; do
     sleep 1
@@ -81,7 +99,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   done
   npm_status=0
   wait "$npm_pid" || npm_status=$?
-  trap - EXIT
+  trap 'kill "${bg_pids[@]}" 2>/dev/null || true' EXIT
   grep -v '^npm http ' "$log" >&2 || true
   rm -f "$log"
   if [ "$npm_status" != 0 ]; then echo "scripts/dev.sh: npm ci failed (exit $npm_status)" >&2; exit "$npm_status"; fi
@@ -109,7 +127,6 @@ build_if_stale() {
   fi
 }
 
-target="${1:-test}"
 shift || true
 if [ "$target" = pdsctl ]; then
   build_if_stale
@@ -117,8 +134,14 @@ if [ "$target" = pdsctl ]; then
   # `--`: Node must not take pdsctl's --env-file for its own (nodejs/node#54232).
   exec node -- "$root/bin/run.js" "$@"
 fi
-if [ "$target" = test ]; then
-  bash scripts/pds04.sh      # the real PDS 0.4.x the compatibility tests run (Node 22)
-  bash scripts/tinyproxy.sh  # the real forward proxy the proxy tests go through
-fi
+# The set-up begun beside npm ci (the real PDS 0.4.x the compatibility tests run, Node 26,
+# the real forward proxy the proxy tests go through).
+for i in "${!bg_pids[@]}"; do
+  status=0
+  wait "${bg_pids[$i]}" || status=$?
+  cat "${bg_logs[$i]}" >&2
+  rm -f "${bg_logs[$i]}"
+  if [ "$status" != 0 ]; then echo "scripts/dev.sh: set-up step failed (exit $status)" >&2; exit "$status"; fi
+done
+trap - EXIT
 exec npm run --silent "$target" -- "$@"

@@ -5,14 +5,15 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { ROOT } from './helpers/cli.js'
+import { CLI_NODE, ROOT } from './helpers/cli.js'
 
 test('the bench runs at a tiny size and reports every figure', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--runs', '1', '--batch', '12', '--delay', '2',
       '--only', 'list,rss,proxy,version,health,first,batch', '--no-targets'],
-    { cwd: ROOT, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
+    // pdsctl (and the reference scripts) on CLI_NODE: a CLI test, run on each Node in CI.
+    { cwd: ROOT, env: { ...process.env, PDSCTL_NODE: CLI_NODE }, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
   )
   const lines = stdout.trimEnd().split('\n')
   assert.ok(lines.every((l) => l.startsWith('INFO  ')), stdout)

@@ -77,7 +77,6 @@ export abstract class AccountCommand<T extends CommandClass> extends PdsCommand<
       return result
     }
     this.refuseStdinTwice('the accounts')
-    this.keepMemoryFlat()
     const items = parseBatchLines(await this.readStdin('the accounts (one per line)'))
     // Malformed lines fail on their own line; the rest are checked in bulk per window.
     const refs = (window: string[]) => window.flatMap((item) => {

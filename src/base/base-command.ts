@@ -26,37 +26,6 @@ export type BaseFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof
 export type PdsFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
 export type Args<T extends CommandClass> = Interfaces.InferredArgs<T['args']>
 
-let memoryKeptFlat = false
-
-/**
- * Before a listing, batch or backup that may run through every account: keep memory flat
- * with its length (bench/: peak RSS at 20k and 200k accounts). Young-generation growth
- * made it climb (survivors of each scavenge grow the semi-space to its maximum), and so
- * did the old generation, filled with promoted rows between full GCs whose next limit V8
- * sets at up to 4x the live size: held at the young start size and 1.1x, peak RSS went
- * 74 → 108 MiB before and 74 → 87 MiB after (20k → 200k synthetic accounts), for more
- * GC work (measured: +0–10 % CPU at 20k, up to +25 % at 200k). Set once the command's
- * first answer is in (PdsCommand.keepMemoryFlat), not at start-up: loading node:v8 costs
- * ~2 ms, which commands of one or two requests skip and no first request should wait for.
- *
- * The third flag is the JIT's: V8 compiles a function with Maglev once it has been called
- * 400 times. A listing makes one listRepos and ten getAccountInfos calls per 1,000
- * accounts, so past ~36,000 accounts (400 requests) the ~300 functions that run once per
- * request (Node's HTTP client, the transport) all cross that line together: ~300 compile
- * jobs queued at once, their zones (~10 MiB at the peak) freed into malloc arenas that
- * keep them. At 10,000 calls the per-row code (called once per account) still tiers up
- * after its first 10,000 rows, and the per-request code stays in the baseline tier
- * until ~10,000 requests. Measured (synthetic server, Node 24): peak RSS at 200,000
- * accounts 86–89 → 78–80 MiB, 20,000 unchanged (70–72), CPU unchanged (1.30–1.38 s);
- * at 1,000,000 accounts 86–89 MiB either way (the same warm-up, later).
- * The three flags exist in Node 22's and 24's V8 (an unknown one would print an error).
- */
-function setMemoryFlags(): void {
-  if (memoryKeptFlat) return
-  memoryKeptFlat = true
-  process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1 --heap-growing-percent=10 --invocation-count-for-maglev=10000')
-}
-
 /**
  * Whether stdout is a terminal, without making process.stdout (~2 ms) or loading node:tty
  * (~2 ms) when fstat already says it is a file, a pipe or a socket.
@@ -296,8 +265,6 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
 
   protected declare flags: PdsFlags<T>
   private settingsPromise?: Promise<ConnectionSettings>
-  private memoryFlatWanted = false
-  private answered = false
   private clientPromise?: Promise<PdsClient>
   private adminPasswordPromise?: Promise<string>
 
@@ -354,25 +321,11 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
         maxResponseBytes: settings.maxResponseBytes,
         debug: this.debugLog,
         userAgent: `pdsctl/${this.config.version}`,
-        onFirstAnswer: () => {
-          this.answered = true
-          if (this.memoryFlatWanted) setMemoryFlags()
-        },
       })
       this.onCleanup(() => client.close())
       return client
     })()
     return this.clientPromise
-  }
-
-  /**
-   * Before a listing, batch or backup that may run through every account: keep memory flat
-   * with its length (setMemoryFlags), from the PDS's first answer on, so that the first
-   * request never waits for it.
-   */
-  protected keepMemoryFlat(): void {
-    this.memoryFlatWanted = true
-    if (this.answered) setMemoryFlags()
   }
 
   /** A client for another host (a relay, the public URL): it is never given any credential. */

@@ -16,7 +16,7 @@ export interface CliConfig {
   configDir: string
 }
 
-interface PackageJson {
+export interface PackageJson {
   name: string
   version: string
   oclif: { bin?: string; dirname?: string }
@@ -44,7 +44,11 @@ function ownPackageJson(): PackageJson {
 
 /** The CliConfig of this package, computed as oclif's Config computes the same fields. */
 export function cliConfig(): CliConfig {
-  const pjson = ownPackageJson()
+  return cliConfigOf(ownPackageJson())
+}
+
+/** The CliConfig for a package.json (the single executable passes the one built into it). */
+export function cliConfigOf(pjson: PackageJson): CliConfig {
   const name = pjson.oclif.bin ?? pjson.name
   // Started as kubectl's plugin (the package's kubectl-pds, bin/kubectl-pds.js), pdsctl is
   // `kubectl pds` to its user: its messages name it so. Its settings stay pdsctl's.

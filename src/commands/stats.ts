@@ -10,11 +10,10 @@ JSON: {accounts: {total, byStatus, emailConfirmed, emailUnconfirmed, noEmail, ne
   static override examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --days 7 --json', "<%= config.bin %> stats | awk -F'\\t' '$1 == \"signups\" && $3 > 50'"]
   static override flags = {
     days: Flags.integer({ description: 'Sign-ups per day over this many days, up to today (UTC).', default: 30, min: 1, max: 3660 }),
-    'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
+    'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000, default 100).', min: 1, max: 1000, hidden: true }),
   }
 
   async run(): Promise<Stats> {
-    this.keepMemoryFlat()
     const client = await this.client()
     const stats = await collectStats(client, { days: this.flags.days, pageSize: this.flags['page-size'] })
     const a = stats.accounts

@@ -11,7 +11,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { BIN, ROOT, cleanEnv, runCli } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv, runCli } from '../helpers/cli.js'
 import { json, startRecorder, type Recorder } from '../helpers/recorder.js'
 import { runPty } from '../helpers/pty.js'
 import { noKubectlLeft } from '../helpers/processes.js'
@@ -22,7 +22,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }))
 
 /** Start pdsctl, wait until `ready` resolves, send `signal`; exit code, output and how long it took to end. */
 async function interrupt(args: string[], env: Record<string, string>, ready: Promise<unknown>, signal: NodeJS.Signals) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(CLI_NODE, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
@@ -119,7 +119,7 @@ describe('output plumbing', () => {
 
   test('a reader that goes away (| head) ends pdsctl quietly with exit 0', async () => {
     for (const args of [['--help'], ['account', 'list', '--url', srv.url], ['health', '--url', srv.url]]) {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv({ PDS_ADMIN_PASSWORD: 'x' }), stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(CLI_NODE, [BIN, ...args], { cwd: ROOT, env: cleanEnv({ PDS_ADMIN_PASSWORD: 'x' }), stdio: ['ignore', 'pipe', 'pipe'] })
       child.stdout.destroy() // the reader is gone before the first byte
       let stderr = ''
       child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))

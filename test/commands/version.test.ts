@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { ROOT, runCli } from '../helpers/cli.js'
+import { ROOT, cliNodeVersion, runCli } from '../helpers/cli.js'
 import { startLyingServer } from '../bed/lying.js'
 
 describe('pdsctl version with a connection', () => {
@@ -36,7 +36,7 @@ describe('pdsctl version with a connection', () => {
     assert.match(health.version, /^0\.5\.\d+$/)
     const patch = health.version.split('.')[2]
     assert.deepEqual(out.pds, { url: bed.url, version: health.version, reported: true, pdsVersion: health.version, imageTag: `0.4.5${patch.padStart(3, '0')}` })
-    assert.equal(out.node, process.versions.node)
+    assert.equal(out.node, cliNodeVersion())
   })
 
   // The real 0.4.x line when scripts/pds04.sh installed it (scripts/dev.sh test does); the

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ROOT, runCli } from '../helpers/cli.js'
+import { ROOT, cliNodeVersion, runCli } from '../helpers/cli.js'
 
 const DOWN = { PDS_URL: 'http://127.0.0.1:9', PDS_ADMIN_PASSWORD: 'x' }
 const OCLIF_WORDS = /The following errors? occurred|Missing \d+ required arg|Nonexistent flag|See more help with|›/
@@ -121,12 +121,12 @@ describe('pdsctl version (no connection)', () => {
     const res = await runCli(['version', '--json'])
     assert.equal(res.code, 0, res.stderr)
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
-    assert.deepEqual(JSON.parse(res.stdout), { pdsctl: pkg.version, node: process.versions.node, platform: process.platform, arch: process.arch })
+    assert.deepEqual(JSON.parse(res.stdout), { pdsctl: pkg.version, node: cliNodeVersion(), platform: process.platform, arch: process.arch })
   })
 
   test('piped: key<TAB>value lines', async () => {
     const res = await runCli(['version'])
-    assert.equal(res.stdout, `pdsctl\t${JSON.parse((await runCli(['version', '--json'])).stdout).pdsctl}\nnode\t${process.versions.node}\nplatform\t${process.platform}-${process.arch}\n`)
+    assert.equal(res.stdout, `pdsctl\t${JSON.parse((await runCli(['version', '--json'])).stdout).pdsctl}\nnode\t${cliNodeVersion()}\nplatform\t${process.platform}-${process.arch}\n`)
   })
 
   test('a PDS that does not answer: exit 1', async () => {

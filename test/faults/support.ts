@@ -14,7 +14,7 @@ import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } fr
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
 import { startRelay } from '../bed/relay.js'
 import type { Recorder } from '../helpers/recorder.js'
-import { BIN, ROOT, cleanEnv } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
 
 /** Modes every command meets on the call it depends on. */
 export const ANSWER_MODES: FaultMode[] = [
@@ -474,7 +474,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   const fullEnv = cleanEnv(env)
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(CLI_NODE, [BIN, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let killed = false

@@ -1,7 +1,7 @@
 // Run pdsctl the two ways tests need: as a child process through bin/run.js (argv, env,
 // stdin, exit code, stdout and stderr exactly as a user or script sees them), and in
 // process through oclif's `run` (the typed result a command returns).
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -9,6 +9,20 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(ROOT, 'bin/run.js')
+/**
+ * The Node that runs pdsctl in every test that spawns it: PDSCTL_NODE (a node binary), else
+ * this test process's own. CI runs the CLI tests once more on Node 22 and once on Node 26
+ * this way (scripts/test-nodes.sh) while the test runner and the bed's PDS stay on Node 24:
+ * the 0.5.x PDS runs in the test process, on the Node its better-sqlite3 was built for.
+ * Every spawn of bin/run.js takes this, never process.execPath (test/nodes.test.ts).
+ */
+export const CLI_NODE = process.env.PDSCTL_NODE || process.execPath
+let cliNodeVersionCache: string | undefined
+/** process.versions.node of CLI_NODE (e.g. '22.23.5'). */
+export function cliNodeVersion(): string {
+  cliNodeVersionCache ??= CLI_NODE === process.execPath ? process.versions.node : execFileSync(CLI_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+  return cliNodeVersionCache
+}
 
 export interface CliResult {
   code: number | null
@@ -42,7 +56,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   // A caller-given HOME wins: the temporary one is not needed.
   if (extra.HOME !== undefined) removeHome(home)
   const env: Record<string, string | undefined> = {
-    PATH: process.env.PATH,
+    // CLI_NODE first, so that bin/run.js run by its shebang (`env node`) runs on it too.
+    PATH: process.env.PDSCTL_NODE ? `${path.dirname(CLI_NODE)}${path.delimiter}${process.env.PATH}` : process.env.PATH,
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, '.config'),
     XDG_CACHE_HOME: path.join(home, '.cache'),
@@ -57,7 +72,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const env = cleanEnv(opts.env)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--', BIN, ...args], {
+    const child = spawn(CLI_NODE, ['--', BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],

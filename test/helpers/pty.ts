@@ -1,7 +1,7 @@
 // Run pdsctl on a real terminal (a pty from util-linux `script`), to test what only
 // happens when stdin and stdout are terminals: prompts, hidden input, tables.
 import { spawn } from 'node:child_process'
-import { BIN, cleanEnv } from './cli.js'
+import { BIN, CLI_NODE, cleanEnv } from './cli.js'
 
 export interface PtySession {
   /** Everything the terminal showed so far (ANSI sequences stripped). */
@@ -22,7 +22,7 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g
 export function runPty(args: string[], env: Record<string, string | undefined> = {}, opts: { columns?: number } = {}): PtySession {
   // `script` gives the pty no size unless asked: stty sets it, as a terminal window would.
   const size = opts.columns ? `stty cols ${opts.columns} rows 50 && exec ` : ''
-  const cmd = size + [process.execPath, BIN, ...args].map(shellQuote).join(' ')
+  const cmd = size + [CLI_NODE, BIN, ...args].map(shellQuote).join(' ')
   const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
     env: { ...cleanEnv(env), SHELL: '/bin/sh', TERM: 'xterm', COLUMNS: '200', LINES: '50' },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -39,7 +39,7 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
     email: Flags.string({ description: "Only emails matching this glob, e.g. '*@mailinator.com'.", helpGroup: 'FILTER' }),
     'invited-by': Flags.string({ description: 'Only accounts that signed up with this invite code, or with a code owned by this account (handle or DID), or admin (the admin pool).', helpGroup: 'FILTER' }),
     output: Flags.string({ description: 'Print only this column, one per line (no header, also on a terminal): for piping into a bulk verb.', options: ['did', 'handle'], exclusive: ['json'] }),
-    'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000).', min: 1, max: 1000, default: 1000, hidden: true }),
+    'page-size': Flags.integer({ description: 'Accounts per listRepos page (1-1000, default 100).', min: 1, max: 1000, hidden: true }),
     // Tuning knobs for the bench's sweep (bench/bench.ts --only sweep); the defaults are its result.
     'batch-size': Flags.integer({ description: 'DIDs per getAccountInfos call (1-100).', min: 1, max: 100, hidden: true }),
     concurrency: Flags.integer({ description: 'getAccountInfos calls in flight (1-7).', min: 1, max: 7, hidden: true }),
@@ -64,7 +64,6 @@ Filters (the FILTER flags) combine with AND and run on the rows as they stream b
       invitedBy: this.flags['invited-by'],
     })
     const filtered = !isEmptyFilter(filter)
-    this.keepMemoryFlat()
     const client = await this.client()
     const invited = filter.invitedBy ? await resolveInvitedBy(client, filter.invitedBy) : undefined
     const progress = { scanned: 0, matched: 0 }

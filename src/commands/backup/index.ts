@@ -30,7 +30,6 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
   }
 
   async run(): Promise<BackupSummary> {
-    this.keepMemoryFlat()
     const { dir, accounts } = this.args
     if (accounts !== undefined && accounts !== '-') {
       throw new UsageError(`unexpected argument "${accounts}"`, { hint: 'Give - to read accounts from stdin, or nothing for every account' })

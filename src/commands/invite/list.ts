@@ -20,7 +20,6 @@ JSON: an array of {code, available (uses granted), used, disabled, forAccount, c
 
   /** Streams the rows without keeping them: returns the count (rows with PDSCTL_KEEP_ROWS=1). */
   async run(): Promise<ListResult<InviteSummary>> {
-    this.keepMemoryFlat()
     // identifiers.js (and @atproto/syntax, ~5 ms to load) only when an account is named.
     const ref = this.flags.for ? (await import('../../lib/pds/identifiers.js')).parseAccountRef(this.flags.for) : undefined
     const filter: InviteFilter = this.flags.available ? 'available' : this.flags.used ? 'used' : this.flags.disabled ? 'disabled' : 'all'

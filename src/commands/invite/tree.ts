@@ -28,7 +28,6 @@ JSON: {roots: [node], admin: [node]}, node = {did, handle, status, emailConfirme
   }
 
   async run(): Promise<InviteTree | InviteDisableReport> {
-    this.keepMemoryFlat()
     // identifiers.js (and @atproto/syntax, ~5 ms to load) only when an account is named.
     const ref = this.args.account ? (await import('../../lib/pds/identifiers.js')).parseAccountRef(this.args.account) : undefined
     if (this.flags.disable && !ref) throw new UsageError('--disable needs an ACCOUNT: the root of the subtree whose invites to disable', { hint: 'e.g. pdsctl invite tree spammer.example.com --disable --dry-run' })

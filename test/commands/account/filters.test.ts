@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
-import { BIN, bedEnv, cleanEnv, runCli } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, bedEnv, cleanEnv, runCli } from '../../helpers/cli.js'
 import { startRecorder, type Recorder } from '../../helpers/recorder.js'
 import { adminCode, backdate, confirmEmail, deactivate, giveCodes, setEmail, signUp, subjectStatus, takedown } from '../../lib/admin/triageBed.js'
 import type { AccountSummary } from '../../../src/lib/admin/accounts.js'
@@ -150,7 +150,7 @@ describe('pdsctl account list filters', () => {
   test('the spam pipeline: list --unconfirmed --created-after 7d --output did | takedown - (dry run first, then --yes)', async () => {
     const shell = (cmd: string) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('sh', ['-c', cmd], { env: { ...cleanEnv(bedEnv(bed)), PDSCTL: `"${process.execPath}" "${BIN}"` } })
+        const child = spawn('sh', ['-c', cmd], { env: { ...cleanEnv(bedEnv(bed)), PDSCTL: `"${CLI_NODE}" "${BIN}"` } })
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (d) => (stdout += d))

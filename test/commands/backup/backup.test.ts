@@ -12,7 +12,7 @@ import path from 'node:path'
 import { CID } from 'multiformats/cid'
 import { startTestBed, xrpc, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { startProxy, type Proxy } from '../../bed/proxy.js'
-import { BIN, bedEnv, cleanEnv, runCli } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, bedEnv, cleanEnv, runCli } from '../../helpers/cli.js'
 import { createPost, fakeImage, fillAccounts, session, startSlowLink, uploadBlob } from './fixtures.js'
 import type { BackupSummary } from '../../../src/lib/backup/backup.js'
 import type { VerifyReport } from '../../../src/lib/backup/verify.js'
@@ -234,7 +234,7 @@ describe('pdsctl backup', () => {
     const gate = await startSlowLink(bed.url, 250)
     const gateUrl = gate.url
     try {
-      const child = spawn(process.execPath, [BIN, 'backup', d, '--concurrency', '2', '--json'], {
+      const child = spawn(CLI_NODE, [BIN, 'backup', d, '--concurrency', '2', '--json'], {
         env: cleanEnv({ PDS_URL: gateUrl, PDS_ADMIN_PASSWORD: bed.adminPassword }),
         stdio: ['ignore', 'pipe', 'pipe'],
       })
@@ -269,7 +269,7 @@ describe('pdsctl backup', () => {
     const d = tmp('pdsctl-backup-term-')
     const gate = await startSlowLink(bed.url, 300)
     try {
-      const child = spawn(process.execPath, [BIN, 'backup', d], {
+      const child = spawn(CLI_NODE, [BIN, 'backup', d], {
         env: cleanEnv({ PDS_URL: gate.url, PDS_ADMIN_PASSWORD: bed.adminPassword }),
         stdio: ['ignore', 'pipe', 'pipe'],
       })

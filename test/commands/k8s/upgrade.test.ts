@@ -11,7 +11,7 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type net from 'node:net'
-import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
 import { runPty } from '../../helpers/pty.js'
 import type { UpgradeResult } from '../../../src/lib/k8s/upgrade.js'
@@ -223,7 +223,7 @@ describe('pdsctl k8s upgrade', () => {
 
   test('Ctrl-C during the rollout: exit 130, a warning that the rollout goes on and how to undo it, no kubectl left', async () => {
     const f = await fake({ scenario: 'crash' })
-    const child = spawn(process.execPath, [BIN, 'k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.220', '--yes', '--rollout-timeout', '60'], { env: cleanEnv(f.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(CLI_NODE, [BIN, 'k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.220', '--yes', '--rollout-timeout', '60'], { env: cleanEnv(f.env), stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)))

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { startFakeKube, type FakeKube } from '../../bed/fakeKube.js'
 import { startTestBed, type SeededAccount, type TestBed } from '../../bed/pds.js'
-import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, cleanEnv, runCli } from '../../helpers/cli.js'
 import { kubectlsUsing, noKubectlLeft } from '../../helpers/processes.js'
 import { readFileSync } from 'node:fs'
 import type { AccountSummary } from '../../../src/lib/admin/accounts.js'
@@ -43,7 +43,7 @@ describe('pdsctl through kubectl port-forward', () => {
   })
 
   test('no process carries the admin password in its argv while pdsctl reads it from the Secret and forwards', async () => {
-    const child = spawn(process.execPath, [BIN, 'account', 'list', ...KUBE, '--kube-secret', 'bluesky', '--json'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(CLI_NODE, [BIN, 'account', 'list', ...KUBE, '--kube-secret', 'bluesky', '--json'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
     const seen = new Set<string>()
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
     let done = false
@@ -150,7 +150,7 @@ describe('pdsctl through kubectl port-forward', () => {
   })
 
   test('k8s forward holds the forward for other tools, prints export lines, and stops on Ctrl-C with exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, 'k8s', 'forward', ...KUBE, '--export'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(CLI_NODE, [BIN, 'k8s', 'forward', ...KUBE, '--export'], { env: cleanEnv(k.env), stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
@@ -172,7 +172,7 @@ describe('pdsctl through kubectl port-forward', () => {
     const env = cleanEnv({ ...k.env, PDS_ADMIN_PASSWORD: bed.adminPassword })
     const codes: Array<number | null> = []
     for (let i = 0; i < 50; i++) {
-      const child = spawn(process.execPath, [BIN, 'account', 'list', ...KUBE, '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(CLI_NODE, [BIN, 'account', 'list', ...KUBE, '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
       let err = ''
       child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
       const closed = new Promise<number | null>((r) => child.on('close', (code, sig) => r(code ?? (sig ? -1 : null))))
