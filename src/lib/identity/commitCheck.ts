@@ -4,8 +4,14 @@
 // its signature verified with the key (@atproto/repo, @atproto/crypto). A PDS signs every
 // commit with the key it holds for the account; when the document names another key,
 // relays and app views reject the account's new posts.
+// Read with pdsctl's strict CAR and DAG-CBOR readers and verified with Node's OpenSSL
+// (keys.ts): @atproto/repo would load ~15 MiB (and @atproto/crypto ~20 MiB) into a check
+// that must stay flat over every account.
 import { BadResponseError, XrpcError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { readCar } from './car.js'
+import { decodeDagCbor, encodeDagCbor } from './dagCbor.js'
+import { verifyWithDidKey } from './keys.js'
 
 /** A commit block is a few hundred bytes; anything much larger is not one. */
 const MAX_COMMIT_CAR_BYTES = 64 * 1024
@@ -36,15 +42,14 @@ export async function fetchBlock(client: PdsClient, did: string, cid: string): P
     }
     chunks.push(chunk as Buffer)
   }
-  const { readCar } = await import('@atproto/repo')
   let blocks
   try {
     // readCar checks every block against its CID.
-    blocks = (await readCar(Buffer.concat(chunks))).blocks
+    blocks = readCar(Buffer.concat(chunks)).blocks
   } catch (err) {
     throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} did not send a valid CAR (${(err as Error).message})`)
   }
-  for (const [blockCid, bytes] of blocks) if (blockCid.toString() === cid) return bytes
+  for (const block of blocks) if (block.cid.toString() === cid) return block.bytes
   throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} did not send the block ${cid}`)
 }
 
@@ -73,10 +78,9 @@ export async function verifyCommit(client: PdsClient, did: string, signingKey: s
     if (err instanceof XrpcError && err.status === 400) return { ok: false, cid: head, reason: `the PDS cannot send the commit block ${head} (${err.xrpcName ?? 'HTTP 400'}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})` }
     throw err
   }
-  const { cborToLex, verifyCommitSig } = await import('@atproto/repo')
   let commit: Record<string, unknown>
   try {
-    commit = cborToLex(bytes) as Record<string, unknown>
+    commit = decodeDagCbor(bytes) as Record<string, unknown>
   } catch (err) {
     return { ok: false, cid: head, reason: `the block ${head} is not a commit (${(err as Error).message})` }
   }
@@ -85,11 +89,8 @@ export async function verifyCommit(client: PdsClient, did: string, signingKey: s
   }
   if (commit.did !== did) return { ok: false, cid: head, reason: `the commit ${head} is for another DID` }
   if (typeof commit.rev === 'string') rev = commit.rev
-  let verified = false
-  try {
-    verified = await verifyCommitSig(commit as never, signingKey)
-  } catch {
-    verified = false
-  }
+  // The signature is over the commit's other fields, DAG-CBOR encoded (as the PDS signed it).
+  const { sig, ...unsigned } = commit
+  const verified = await verifyWithDidKey(signingKey, encodeDagCbor(unsigned), sig as Uint8Array)
   return verified ? { ok: true, cid: head, rev } : { ok: false, cid: head, reason: `the commit ${head} is not signed by the document's key ${signingKey}` }
 }

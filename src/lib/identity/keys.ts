@@ -3,6 +3,7 @@
 // PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX). Only the two curves atproto uses are accepted:
 // secp256k1 (k256) and NIST P-256. The curve code is @atproto/crypto's, never our own.
 import { UsageError } from '../errors.js'
+import { didKeyOfPrivateKey, verifyEcdsa } from './ecdsa.js'
 
 export type KeyType = 'secp256k1' | 'p256'
 
@@ -60,9 +61,12 @@ export async function signerFromPrivateKey(bytes: Uint8Array, what: string, type
   }
 }
 
-/** The public did:key of a private key given as hex. */
+/** The public did:key of a private key given as hex (Node's OpenSSL, else @atproto/crypto). */
 export async function publicDidKeyOfHex(hex: string, what: string, type: KeyType = 'secp256k1'): Promise<string> {
-  return (await signerFromPrivateKey(parsePrivateKeyHex(hex, what), what, type)).did()
+  const bytes = parsePrivateKeyHex(hex, what)
+  const fast = didKeyOfPrivateKey(bytes, type)
+  if (fast === null) throw new UsageError(`${what} is not a valid ${type} private key (out of range)`)
+  return fast ?? (await signerFromPrivateKey(bytes, what, type)).did()
 }
 
 export interface GeneratedKey {
@@ -80,8 +84,13 @@ export async function generateKey(type: KeyType = 'secp256k1'): Promise<Generate
   return { type, didKey: pair.did(), privateKeyHex: Buffer.from(await pair.export()).toString('hex') }
 }
 
-/** Whether `sig` over `data` verifies with `didKey` (false, never a throw, for a key of another curve or a malformed one). */
+/**
+ * Whether `sig` over `data` verifies with `didKey` (false, never a throw, for a key of
+ * another curve or a malformed one): Node's OpenSSL when it has the curve, else @atproto/crypto.
+ */
 export async function verifyWithDidKey(didKey: string, data: Uint8Array, sig: Uint8Array, opts: { allowMalleableSig?: boolean } = {}): Promise<boolean> {
+  const fast = verifyEcdsa(didKey, data, sig, opts)
+  if (fast !== undefined) return fast
   const c = await crypto()
   try {
     return await c.verifySignature(didKey, data, sig, opts)

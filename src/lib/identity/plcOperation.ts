@@ -9,7 +9,10 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { base32 } from 'multiformats/bases/base32'
 import { BadResponseError } from '../errors.js'
+import { encodeDagCbor } from './dagCbor.js'
 import { verifyWithDidKey, type PlcSigner } from './keys.js'
+
+export { encodeDagCbor }
 
 export interface PlcService {
   type: string
@@ -60,60 +63,6 @@ export interface AuditEntry {
 
 /** At most this many rotation keys (the spec's limit, enforced by the directory). */
 export const MAX_ROTATION_KEYS = 5
-
-// ---- DAG-CBOR (the subset PLC operations use: maps with string keys, arrays, strings, null, booleans, integers) ----
-
-function header(major: number, n: number, out: number[]): void {
-  const m = major << 5
-  if (n < 24) out.push(m | n)
-  else if (n < 0x100) out.push(m | 24, n)
-  else if (n < 0x10000) out.push(m | 25, n >> 8, n & 0xff)
-  else if (n < 0x100000000) out.push(m | 26, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
-  else {
-    const big = BigInt(n)
-    out.push(m | 27)
-    for (let shift = 56n; shift >= 0n; shift -= 8n) out.push(Number((big >> shift) & 0xffn))
-  }
-}
-
-const utf8 = new TextEncoder()
-
-function encodeInto(value: unknown, out: number[]): void {
-  if (value === null) out.push(0xf6)
-  else if (value === true) out.push(0xf5)
-  else if (value === false) out.push(0xf4)
-  else if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypeError('DAG-CBOR: only safe integers are encoded here')
-    if (value >= 0) header(0, value, out)
-    else header(1, -1 - value, out)
-  } else if (typeof value === 'string') {
-    const bytes = utf8.encode(value)
-    header(3, bytes.length, out)
-    for (const b of bytes) out.push(b)
-  } else if (Array.isArray(value)) {
-    header(4, value.length, out)
-    for (const v of value) encodeInto(v, out)
-  } else if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    // DAG-CBOR's canonical order: keys sorted by their encoded length, then bytewise.
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [utf8.encode(k), v] as const)
-      .sort(([a], [b]) => a.length - b.length || Buffer.compare(a, b))
-    header(5, entries.length, out)
-    for (const [k, v] of entries) {
-      header(3, k.length, out)
-      for (const b of k) out.push(b)
-      encodeInto(v, out)
-    }
-  } else throw new TypeError(`DAG-CBOR: cannot encode a ${typeof value}`)
-}
-
-/** The DAG-CBOR bytes of a JSON-like value (what PLC operations are signed and hashed as). */
-export function encodeDagCbor(value: unknown): Uint8Array {
-  const out: number[] = []
-  encodeInto(value, out)
-  return Uint8Array.from(out)
-}
 
 /** The CID of an operation (signed, as the directory stores it): CIDv1, dag-cbor, sha256, base32. */
 export async function operationCid(op: AnyPlcOperation | UnsignedPlcOperation): Promise<string> {
