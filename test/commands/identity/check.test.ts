@@ -7,6 +7,8 @@ import assert from 'node:assert/strict'
 import { Secp256k1Keypair } from '@atproto/crypto'
 import { startTestBed, type PdsLine, type SeededAccount, type TestBed } from '../../bed/pds.js'
 import { startLyingServer, type LyingServer } from '../../bed/lying.js'
+import { startFakeKube } from '../../bed/fakeKube.js'
+import { noKubectlLeft } from '../../helpers/processes.js'
 import { runCli } from '../../helpers/cli.js'
 import { envFileFor, plcUpdate } from './helpers.js'
 import type { IdentityShowResult } from '../../../src/commands/identity/show.js'
@@ -167,6 +169,24 @@ for (const line of ['0.5', '0.4'] as PdsLine[]) {
         assert.equal(out.summary.problems['rotation-key'], 1)
         const flagged = out.accounts.find((a) => a.did === sick.rotation.did)!
         assert.match(flagged.problems[0].message, /\(inferred\)/)
+      }
+    })
+
+    test('the rotation key from the Kubernetes Secret (through kubectl, never in argv or output)', async () => {
+      const kube = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, plcRotationKey: bed.rotationKeyHex } } })
+      try {
+        const res = await runCli(
+          ['identity', 'show', healthy[0].did, '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--kube-secret', 'bluesky', '--plc-url', bed.plcUrl, '--public-url', bed.publicUrl, '--json', '--debug'],
+          { env: kube.env, timeoutMs: 120_000 },
+        )
+        assert.equal(res.code, 0, res.stderr)
+        const r = JSON.parse(res.stdout) as IdentityShowResult
+        assert.deepEqual(r.pdsRotationKey, { didKey: bed.rotationKeyDid, source: 'key plcRotationKey of Secret bluesky', inferred: false })
+        assert.ok(kube.requests.some((q) => q.method === 'GET' && q.path.includes('/secrets/bluesky')), 'the Secret was read')
+        assert.ok(!res.stdout.includes(bed.rotationKeyHex) && !res.stderr.includes(bed.rotationKeyHex), 'the key is in no output, --debug included')
+        assert.deepEqual(await noKubectlLeft(kube.cacheDir), [], 'no kubectl survives')
+      } finally {
+        await kube.close()
       }
     })
 
