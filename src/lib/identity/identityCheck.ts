@@ -13,7 +13,7 @@
 // Every request to the directory goes through PlcDirectory (bounded, Retry-After honoured);
 // everything else through the PDS. Network failures throw (the check cannot be trusted
 // then); what is wrong with one account is a finding in its report.
-import { BadResponseError, NotFoundError, PdsctlError, XrpcError } from '../errors.js'
+import { NotFoundError, PdsctlError, XrpcError } from '../errors.js'
 import { Pool } from '../admin/accounts.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { resolveDidDocument } from './didDocument.js'
@@ -144,7 +144,9 @@ async function readDocument(ctx: IdentityContext, did: string, problems: Finding
     try {
       log = await ctx.plc.auditLog(did)
     } catch (err) {
-      if (err instanceof NotFoundError || err instanceof BadResponseError) {
+      // Unknown to the directory: this account's problem. A broken answer (a page, a
+      // malformed log) is the directory's, and fails the run: it says nothing about the account.
+      if (err instanceof NotFoundError) {
         problems.push({ id: 'did-document', message: err.message, fix: 'Check --plc-url (the PDS uses PDS_DID_PLC_URL); a DID the directory does not know resolves nowhere' })
         return undefined
       }
@@ -353,7 +355,7 @@ export async function inferPdsRotationKey(pds: PdsClient, plc: PlcDirectory, opt
       try {
         log = await plc.auditLog(did)
       } catch (err) {
-        if (err instanceof NotFoundError || err instanceof BadResponseError) return
+        if (err instanceof NotFoundError) return
         throw err
       }
       sampled++

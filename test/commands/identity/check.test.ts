@@ -172,6 +172,23 @@ for (const line of ['0.5', '0.4'] as PdsLine[]) {
       }
     })
 
+    test('a directory that answers a web page fails the check (exit 1, one line), it is no account\'s problem', async () => {
+      const plc = await startLyingServer({ upstream: bed.plcUrl })
+      try {
+        plc.answer('*', () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html><title>Sign in</title></html>' }))
+        for (const json of [false, true]) {
+          const res = await run(['identity', 'check', '--plc-url', plc.url, ...(json ? ['--json'] : [])])
+          assert.equal(res.code, 1, res.stderr)
+          assert.match(res.stderr, /^Error: the PLC audit log of did:plc:\S+: http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 with something that is not JSON \(text\/html\)\. Check --plc-url/m)
+          assert.equal(res.stderr.split('\n').filter((l) => l.startsWith('Error:')).length, 1)
+          if (json) assert.equal((JSON.parse(res.stdout) as { error: { exitCode: number } }).error.exitCode, 1)
+          else assert.equal(res.stdout, '')
+        }
+      } finally {
+        await plc.close()
+      }
+    })
+
     test('the rotation key from the Kubernetes Secret (through kubectl, never in argv or output)', async () => {
       const kube = await startFakeKube({ backendPort: bed.port, secrets: { bluesky: { adminPassword: bed.adminPassword, plcRotationKey: bed.rotationKeyHex } } })
       try {
