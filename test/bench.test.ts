@@ -11,7 +11,7 @@ test('the bench runs at a tiny size and reports every figure', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--runs', '1', '--batch', '12', '--delay', '2',
-      '--only', 'list,rss,proxy,version,health,first,batch,identity', '--identity', '150', '--no-targets'],
+      '--only', 'list,rss,proxy,version,health,first,batch,identity', '--identity', '50', '--no-targets'],
     { cwd: ROOT, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
   )
   const lines = stdout.trimEnd().split('\n')
@@ -30,7 +30,7 @@ test('the bench runs at a tiny size and reports every figure', async () => {
     /account list --json, 30 accounts: .* vs the node:http floor/,
     /account list --json, 30 accounts: .* vs the plain-fetch script/,
     /account list --json, 15 accounts through a 2 ms \(one-way\) delaying proxy/,
-    /identity check, 150 synthetic accounts: \d+ ms \(cpu \d+ ms\), peak RSS [\d.]+ MiB/,
+    /identity check, 50 synthetic accounts: \d+ ms \(cpu \d+ ms\), peak RSS [\d.]+ MiB/,
   ]) {
     assert.ok(lines.some((l) => re.test(l)), `missing ${re}:\n${stdout}`)
   }
