@@ -8,7 +8,9 @@
 //   --batch 500             accounts in the `account takedown -` batch
 //   --delay 5               one-way ms of the delaying proxy (the network case)
 //   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
-//                           sweep (pool width × batch size of the listing, loopback and proxy)
+//                           sweep (pool width × batch size of the listing, loopback and proxy),
+//                           identity (identity check over --identity accounts, synthetic PDS and PLC)
+//   --identity 10000        accounts in the identity check section
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
 //   --bin PATH              time another build's bin/run.js instead
 //   --before PATH           also time another build (e.g. the previous commit) on each pair
@@ -21,6 +23,7 @@ import { CLI_NODE, ROOT, cleanEnv } from '../test/helpers/cli.js'
 import { startDelayProxy } from './delayProxy.js'
 import { median, pair, quantile, shellTime, type PairResult, type ShellRun } from './shell.js'
 import { startSyntheticPds, syntheticDid } from './synthetic.js'
+import { startSyntheticPlc, syntheticRepos } from './syntheticPlc.js'
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,6 +32,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '9' },
     batch: { type: 'string', default: '500' },
     delay: { type: 'string', default: '5' },
+    identity: { type: 'string', default: '10000' },
     only: { type: 'string' },
     'no-targets': { type: 'boolean', default: false },
     /** Another build's bin/run.js to time instead (e.g. an older checkout, for before/after figures). */
@@ -136,6 +140,41 @@ if (want('rss') || want('first')) {
       const hi = median(rss[label + synthSizes.at(-1)!])
       report(`${label}peak RSS of account list --json: ${lo.toFixed(1)} MiB at ${synthSizes[0]} → ${hi.toFixed(1)} MiB at ${synthSizes.at(-1)}, +${(hi - lo).toFixed(1)} MiB (target <= +16 MiB)`, hi - lo <= 16)
     })
+  }
+}
+
+// identity check at scale (issue 18): every account's audit log from a synthetic PLC
+// directory, its handle resolved twice and its latest commit's signature verified through a
+// synthetic PDS. Streamed: peak RSS must stay under 100 MiB at 10,000 accounts.
+if (want('identity')) {
+  const n = Number(opt.identity)
+  const { Secp256k1Keypair } = await import('@atproto/crypto')
+  const rotation = await Secp256k1Keypair.create({ exportable: true })
+  const signing = await Secp256k1Keypair.create()
+  log(`Signing ${n} synthetic commits…`)
+  const syn = await startSyntheticPds(n, { repos: await syntheticRepos(n, signing) })
+  const plc = await startSyntheticPlc(n, { pdsUrl: syn.url, rotationKey: rotation.did(), signingKey: signing.did() })
+  const env = cleanEnv({ PDS_URL: syn.url, PDS_DID_PLC_URL: plc.url, PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: Buffer.from(await rotation.export()).toString('hex') })
+  try {
+    await forBins(async (label) => {
+      const runs: ShellRun[] = []
+      // A third of --runs (3 by default): each run is a whole check.
+      for (let i = 0; i < Math.ceil(RUNS / 3); i++) {
+        const r = await shellTime(pdsctl('identity', 'check', '--json', '--public-url', syn.url), env)
+        if (r.code !== 0) throw new Error(`identity check (synthetic ${n}) exited ${r.code}: ${r.stderr}`)
+        const s = (JSON.parse(r.stdout) as { summary: { checked: number; ok: number } }).summary
+        if (s.checked !== n || s.ok !== n) throw new Error(`identity check: ${s.ok} of ${s.checked} ok, expected ${n}`)
+        runs.push(r)
+      }
+      const rss = median(runs.map((r) => r.maxRssKiB / 1024))
+      report(
+        `${label}identity check, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB [${Math.min(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}–${Math.max(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}] (target < 100 MiB)`,
+        rss < 100,
+      )
+    })
+  } finally {
+    await plc.close()
+    await syn.close()
   }
 }
 

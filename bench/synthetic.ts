@@ -31,7 +31,13 @@ function indexOf(did: string): number {
   return n
 }
 
-export async function startSyntheticPds(accounts: number, opts: { adminPassword?: string } = {}): Promise<SyntheticPds> {
+/** [identity] What the identity check reads of account i: its latest commit (CID, and a CAR with its block). */
+export interface SyntheticRepos {
+  head(i: number): string
+  commitCar(i: number): Buffer
+}
+
+export async function startSyntheticPds(accounts: number, opts: { adminPassword?: string; repos?: SyntheticRepos } = {}): Promise<SyntheticPds> {
   const adminPassword = opts.adminPassword ?? 'bench-admin-password'
   const auth = 'Basic ' + Buffer.from(`admin:${adminPassword}`).toString('base64')
   let first: number | undefined
@@ -52,7 +58,7 @@ export async function startSyntheticPds(accounts: number, opts: { adminPassword?
         const start = url.searchParams.has('cursor') ? indexOf(url.searchParams.get('cursor')!) + 1 : 0
         const end = Math.min(accounts, start + limit)
         const repos: string[] = []
-        for (let i = start; i < end; i++) repos.push(`{"did":"${syntheticDid(i)}","head":"bafyreib2rxk3rh6kzwq","rev":"3l${i}","active":true}`)
+        for (let i = start; i < end; i++) repos.push(`{"did":"${syntheticDid(i)}","head":"${opts.repos?.head(i) ?? 'bafyreib2rxk3rh6kzwq'}","rev":"3l${i}","active":true}`)
         const cursor = end > start ? `,"cursor":"${syntheticDid(end - 1)}"` : ''
         return send(200, `{"repos":[${repos.join(',')}]${cursor}}`)
       }
@@ -76,6 +82,26 @@ export async function startSyntheticPds(accounts: number, opts: { adminPassword?
       case '/xrpc/com.atproto.admin.getInviteCodes':
         if (req.headers.authorization !== auth) return send(401, '{"error":"AuthMissing","message":"Authentication Required"}')
         return send(200, '{"codes":[]}')
+      // [identity] What identity check asks of each account: its handle, both ways, and its latest commit's block.
+      case '/xrpc/com.atproto.identity.resolveHandle': {
+        const m = /^user(\d+)\.synthetic\.test$/.exec(url.searchParams.get('handle') ?? '')
+        if (!m || Number(m[1]) >= accounts) return send(400, '{"error":"HandleNotFound","message":"Unable to resolve handle"}')
+        return send(200, `{"did":"${syntheticDid(Number(m[1]))}"}`)
+      }
+      case '/.well-known/atproto-did': {
+        const m = /^user(\d+)\.synthetic\.test$/.exec((req.headers.host ?? '').replace(/:\d+$/, ''))
+        if (!m || Number(m[1]) >= accounts) return send(404, 'User not found')
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        return res.end(syntheticDid(Number(m[1])))
+      }
+      case '/xrpc/com.atproto.sync.getBlocks': {
+        const did = url.searchParams.get('did') ?? ''
+        const i = indexOf(did)
+        if (!opts.repos || !did.startsWith('did:plc:') || i >= accounts || url.searchParams.get('cids') !== opts.repos.head(i)) return send(400, '{"error":"InvalidRequest","message":"Could not find cids"}')
+        const car = opts.repos.commitCar(i)
+        res.writeHead(200, { 'content-type': 'application/vnd.ipld.car', 'content-length': car.length })
+        return res.end(car)
+      }
       default:
         return send(404, '{"error":"MethodNotImplemented","message":"Method Not Implemented"}')
     }

@@ -11,7 +11,7 @@ test('the bench runs at a tiny size and reports every figure', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--runs', '1', '--batch', '12', '--delay', '2',
-      '--only', 'list,rss,proxy,version,health,first,batch', '--no-targets'],
+      '--only', 'list,rss,proxy,version,health,first,batch,identity', '--identity', '50', '--no-targets'],
     // pdsctl (and the reference scripts) on CLI_NODE: a CLI test, run on each Node in CI.
     { cwd: ROOT, env: { ...process.env, PDSCTL_NODE: CLI_NODE }, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
   )
@@ -31,6 +31,7 @@ test('the bench runs at a tiny size and reports every figure', async () => {
     /account list --json, 30 accounts: .* vs the node:http floor/,
     /account list --json, 30 accounts: .* vs the plain-fetch script/,
     /account list --json, 15 accounts through a 2 ms \(one-way\) delaying proxy/,
+    /identity check, 50 synthetic accounts: \d+ ms \(cpu \d+ ms\), peak RSS [\d.]+ MiB/,
   ]) {
     assert.ok(lines.some((l) => re.test(l)), `missing ${re}:\n${stdout}`)
   }

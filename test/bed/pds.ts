@@ -33,6 +33,12 @@ export interface TestBedOptions {
   /** Configure the moderation mailer (PDS_MODERATION_EMAIL_*; on by default). Off: admin.sendEmail answers sent: true and sends nothing. */
   moderationEmail?: boolean
   /**
+   * [identity] PDS_HOSTNAME (default localhost: the public URL is then http://localhost:PORT).
+   * Another name makes the public URL https://NAME and, unless handleDomain says otherwise,
+   * the handle domain .NAME, as the installer's PDS has them.
+   */
+  hostname?: string
+  /**
    * Which PDS line: '0.5' (default) is @atproto/pds from npm, in this process; '0.4' is a
    * real @atproto/pds 0.4.x run on Node 22 as a child process (test/bed/pds04, installed
    * by scripts/pds04.sh). Same interface either way, except `pds` (0.5 only).
@@ -63,10 +69,32 @@ export interface TestBed {
   pdsVersion: string
   /** PDS_JWT_SECRET of this PDS (the doctor's body-less POST probe signs with it). */
   jwtSecret: string
+  /** [identity] PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX of this PDS, and its public did:key. */
+  rotationKeyHex: string
+  rotationKeyDid: string
+  /** [identity] PDS_RECOVERY_DID_KEY: every account's first rotation key. */
+  recoveryDidKey: string
+  /** [identity] The PDS's public URL (what its accounts' DID documents point at). */
+  publicUrl: string
+  /**
+   * [identity] Restart the PDS under another hostname (and handle domain), on the same data
+   * directory, PLC directory, keys and port: the operator's hostname change.
+   */
+  restart(opts: { hostname: string; handleDomain?: string }): Promise<void>
   /** Create `count` accounts named `${prefix}${i}${domain}` (about 50 ms each). */
   seed(count: number, prefix?: string): Promise<SeededAccount[]>
   createAccount(handle: string, opts?: { email?: string; password?: string }): Promise<SeededAccount>
   close(): Promise<void>
+}
+
+/** [identity] What PDS_HOSTNAME gives: the public URL and the default handle domain. */
+function hostnameParts(hostname: string | undefined, port: number, handleDomain: string | undefined): { hostname: string; publicUrl: string; handleDomain: string } {
+  const name = hostname ?? 'localhost'
+  return {
+    hostname: name,
+    publicUrl: name === 'localhost' ? `http://localhost:${port}` : `https://${name}`,
+    handleDomain: handleDomain ?? (name === 'localhost' ? '.test' : `.${name}`),
+  }
 }
 
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> {
@@ -80,17 +108,18 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
 
   const mail = await startMailCatcher()
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
-  const handleDomain = opts.handleDomain ?? '.test'
   const rotationKey = await Secp256k1Keypair.create({ exportable: true })
   const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
   const recoveryKey = (await Secp256k1Keypair.create()).did()
   const port = await freePort()
+  let names = hostnameParts(opts.hostname, port, opts.handleDomain)
+  const handleDomain = names.handleDomain
   const jwtSecret = randomBytes(16).toString('hex')
   const smtpUrl = `smtp://127.0.0.1:${mail.port}`
   const env: pds.ServerEnvironment = {
     devMode: true,
     port,
-    hostname: 'localhost',
+    hostname: names.hostname,
     version: opts.version,
     dataDirectory,
     blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
@@ -114,15 +143,16 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     privacyPolicyUrl: 'http://localhost/privacy',
     termsOfServiceUrl: 'http://localhost/tos',
   }
-  const server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+  let server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
   loopbackOnly(server.app)
   await server.start()
   const url = `http://127.0.0.1:${port}`
   const pdsMain = createRequire(import.meta.url).resolve('@atproto/pds')
   const pdsVersion = (JSON.parse(readFileSync(path.join(path.dirname(pdsMain), '../package.json'), 'utf8')) as { version: string }).version
+  const keys = { rotationKeyHex: rotationHex, rotationKeyDid: rotationKey.did(), recoveryDidKey: recoveryKey, publicUrl: names.publicUrl }
 
-  return withSeeding(
-    { url, port, plcUrl, adminPassword, handleDomain, mail, pds: server, line: '0.5', pdsVersion, jwtSecret },
+  const bed = withSeeding(
+    { url, port, plcUrl, adminPassword, handleDomain, mail, pds: server, line: '0.5', pdsVersion, jwtSecret, ...keys },
     opts,
     async () => {
       await server.destroy()
@@ -131,13 +161,27 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
       await rm(dataDirectory, { recursive: true, force: true })
     },
   )
+  // [identity] The same PDS (data, PLC, keys, port) under another hostname.
+  bed.restart = async (o) => {
+    names = hostnameParts(o.hostname, port, o.handleDomain)
+    await server.destroy()
+    const next = { ...env, hostname: names.hostname, serviceHandleDomains: [names.handleDomain] }
+    server = await pds.PDS.create(pds.envToCfg(next), pds.envToSecrets(next))
+    loopbackOnly(server.app)
+    await server.start()
+    Object.assign(bed, { pds: server, publicUrl: names.publicUrl, handleDomain: names.handleDomain })
+  }
+  return bed
 }
 
 /** The bed's account helpers over XRPC, the same for both lines. */
-function withSeeding(base: Omit<TestBed, 'seed' | 'createAccount' | 'close'>, opts: TestBedOptions, close: () => Promise<void>): TestBed {
-  const { url, adminPassword, handleDomain } = base
+function withSeeding(base: Omit<TestBed, 'seed' | 'createAccount' | 'close' | 'restart'>, opts: TestBedOptions, close: () => Promise<void>): TestBed {
+  const { url, adminPassword } = base
   const bed: TestBed = {
     ...base,
+    restart: async () => {
+      throw new Error('bed.restart: not available on this bed')
+    },
     async createAccount(handle, o = {}) {
       const email = o.email ?? `${handle.split('.')[0]}@example.com`
       const password = o.password ?? 'pw-' + randomBytes(6).toString('hex')
@@ -156,7 +200,7 @@ function withSeeding(base: Omit<TestBed, 'seed' | 'createAccount' | 'close'>, op
       for (let i = 0; i < count; i += width) {
         const batch = []
         for (let j = i; j < Math.min(count, i + width); j++) {
-          batch.push(bed.createAccount(`${prefix}${j}${handleDomain}`))
+          batch.push(bed.createAccount(`${prefix}${j}${bed.handleDomain}`))
         }
         out.push(...(await Promise.all(batch)))
       }
@@ -208,14 +252,22 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   const node = node22Path()
   const mail = await startMailCatcher()
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
-  const handleDomain = opts.handleDomain ?? '.test'
   const jwtSecret = randomBytes(16).toString('hex')
   const port = await freePort()
+  let names = hostnameParts(opts.hostname, port, opts.handleDomain)
+  const handleDomain = names.handleDomain
+  // [identity] The keys are made here, so the tests know them (the child only uses them).
+  const rotationKey = await Secp256k1Keypair.create({ exportable: true })
+  const rotationKeyHex = Buffer.from(await rotationKey.export()).toString('hex')
+  const recoveryDidKey = (await Secp256k1Keypair.create()).did()
   const config = {
     port,
     adminPassword,
     jwtSecret,
     handleDomain,
+    hostname: names.hostname,
+    rotationKeyHex,
+    recoveryDidKey,
     inviteRequired: opts.inviteRequired ?? false,
     email: opts.email,
     version: opts.version,
@@ -231,35 +283,68 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // The child's stdout: one JSON line when ready, one more after each restart.
+  const lines: string[] = []
+  const lineWaiters: Array<() => void> = []
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      lines.push(out.slice(0, nl))
+      out = out.slice(nl + 1)
+    }
+    for (const w of lineWaiters.splice(0)) w()
+  })
+  const nextLine = (what: string, timeoutMs: number): Promise<any> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`PDS 0.4.x did not ${what} within ${timeoutMs / 1000} s\n${stderr}`)), timeoutMs)
+      const onExit = (code: number | null, signal: string | null) => done(new Error(`PDS 0.4.x exited (${signal ?? code}) before it could ${what}\n${stderr}`))
+      const onError = (err: Error) => done(err)
+      child.once('exit', onExit)
+      child.once('error', onError)
+      function done(err?: Error, value?: unknown) {
+        clearTimeout(timer)
+        child.off('exit', onExit)
+        child.off('error', onError)
+        if (err) reject(err)
+        else resolve(value)
+      }
+      const take = () => {
+        const line = lines.shift()
+        if (line === undefined) return void lineWaiters.push(take)
+        try {
+          done(undefined, JSON.parse(line))
+        } catch {
+          done(new Error(`PDS 0.4.x printed ${JSON.stringify(line.slice(0, 200))} instead of its address\n${stderr}`))
+        }
+      }
+      take()
+    })
   let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string }
   try {
-    ready = await new Promise((resolve, reject) => {
-      let out = ''
-      const timer = setTimeout(() => reject(new Error(`PDS 0.4.x did not start within 90 s\n${stderr}`)), 90_000)
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const nl = out.indexOf('\n')
-        if (nl < 0) return
-        clearTimeout(timer)
-        try {
-          resolve(JSON.parse(out.slice(0, nl)))
-        } catch {
-          reject(new Error(`PDS 0.4.x printed ${JSON.stringify(out.slice(0, 200))} instead of its address\n${stderr}`))
-        }
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`PDS 0.4.x exited (${signal ?? code}) before it was ready\n${stderr}`))
-      })
-      child.once('error', reject)
-    })
+    ready = await nextLine('start', 90_000)
   } catch (err) {
     child.kill('SIGKILL')
     await mail.close()
     throw err
   }
-  return withSeeding(
-    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword: ready.adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
+  const bed = withSeeding(
+    {
+      url: ready.url,
+      port: ready.port,
+      plcUrl: ready.plcUrl,
+      adminPassword: ready.adminPassword,
+      handleDomain,
+      mail,
+      pds: notInProcess(),
+      line: '0.4',
+      pdsVersion: ready.version,
+      jwtSecret,
+      rotationKeyHex,
+      rotationKeyDid: rotationKey.did(),
+      recoveryDidKey,
+      publicUrl: names.publicUrl,
+    },
     opts,
     async () => {
       if (child.exitCode === null && child.signalCode === null) {
@@ -271,6 +356,14 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
       await mail.close()
     },
   )
+  // [identity] The child restarts its PDS (same data, PLC, keys, port) when asked on stdin.
+  bed.restart = async (o) => {
+    names = hostnameParts(o.hostname, port, o.handleDomain)
+    child.stdin.write(JSON.stringify({ restart: { hostname: names.hostname, handleDomain: names.handleDomain } }) + '\n')
+    await nextLine('restart', 90_000)
+    Object.assign(bed, { publicUrl: names.publicUrl, handleDomain: names.handleDomain })
+  }
+  return bed
 }
 
 /** A plain XRPC call for seeding: the test bed does not use pdsctl's own client. */

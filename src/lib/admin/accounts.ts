@@ -27,7 +27,7 @@ export interface AccountSummary {
 }
 
 /** One entry of sync.listRepos (the fields pdsctl reads). */
-export type RepoEntry = { did: string; active?: boolean; status?: string }
+export type RepoEntry = { did: string; head?: string; rev?: string; active?: boolean; status?: string }
 
 /**
  * Peak memory of a long listing depends on what it holds between requests, because V8
@@ -89,47 +89,28 @@ export async function* listAccounts(client: PdsClient, opts: ListOptions = {}): 
   let failure: { error: unknown } | undefined
 
   const produce = async () => {
-    let cursor: string | undefined
-    let remaining = limit
-    // The last cursors seen (a server that cycles through them is stopped); bounded, like everything a listing keeps.
-    const cursors = new Set<string>()
-    let previous = new Set<string>()
-    while (!stopped && remaining > 0) {
-      while (queued >= maxAhead && !stopped) await producer.wait()
-      if (stopped) return
-      const page = await client.query(LIST_REPOS, { limit: Math.min(pageSize, remaining), cursor }, 'none')
-      if (stopped) return
-      if (!page || !Array.isArray(page.repos)) throw new PdsctlError(`the PDS answered ${LIST_REPOS} without repos`, { hint: 'Is --url really a PDS?' })
-      const all = page.repos as RepoEntry[]
-      if (all.length === 0) return
-      if (all.every((r) => previous.has(r.did))) {
-        throw new PdsctlError(`${LIST_REPOS} sent a page with no new accounts (cursor ${cursor ?? 'none'}); stopped the listing instead of looping`, {
-          hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
-        })
+    const pages = listRepoPages(client, { pageSize, limit })
+    try {
+      while (!stopped) {
+        while (queued >= maxAhead && !stopped) await producer.wait()
+        if (stopped) return
+        const next = await pages.next()
+        if (next.done || stopped) return
+        const repos = next.value
+        const wanted = opts.repoFilter ? repos.filter(opts.repoFilter) : repos
+        for (let i = 0; i < wanted.length; i += batchSize) {
+          // What the rows need of each repo, not the parsed page (its head, rev, objects).
+          const batch = compactBatch(wanted, i, Math.min(i + batchSize, wanted.length))
+          // A batch still waiting for the pool when the consumer stops is never sent.
+          const rows = pool.run(() => (stopped ? Promise.resolve([]) : enrich(client, batch)))
+          rows.catch(() => {}) // observed by the consumer, in order
+          queue.push({ accounts: batch.dids.length, rows })
+          queued += batch.dids.length
+        }
+        consumer.notify()
       }
-      previous = new Set(all.map((r) => r.did))
-      const repos = all.length > remaining ? all.slice(0, remaining) : all
-      remaining -= repos.length
-      const wanted = opts.repoFilter ? repos.filter(opts.repoFilter) : repos
-      for (let i = 0; i < wanted.length; i += batchSize) {
-        // What the rows need of each repo, not the parsed page (its head, rev, objects).
-        const batch = compactBatch(wanted, i, Math.min(i + batchSize, wanted.length))
-        // A batch still waiting for the pool when the consumer stops is never sent.
-        const rows = pool.run(() => (stopped ? Promise.resolve([]) : enrich(client, batch)))
-        rows.catch(() => {}) // observed by the consumer, in order
-        queue.push({ accounts: batch.dids.length, rows })
-        queued += batch.dids.length
-      }
-      consumer.notify()
-      if (!page.cursor || remaining <= 0) return
-      if (cursors.has(page.cursor)) {
-        throw new PdsctlError(`${LIST_REPOS} repeated the cursor ${page.cursor}; stopped the listing instead of looping`, {
-          hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
-        })
-      }
-      if (cursors.size >= 1000) cursors.delete(cursors.values().next().value!)
-      cursors.add(page.cursor)
-      cursor = page.cursor
+    } finally {
+      await pages.return(undefined)
     }
   }
   void produce().then(
@@ -176,6 +157,46 @@ function compactBatch(repos: RepoEntry[], from: number, to: number): CompactBatc
     statuses.push(r.active === false ? (r.status ?? 'inactive') : 'active')
   }
   return { dids, statuses }
+}
+
+/**
+ * Every repo of the PDS (sync.listRepos: did, head, rev, active, status), a page at a time
+ * (cursor by cursor, at most `limit`), with no admin call. The next page is asked for only
+ * when the consumer wants it. A repeated cursor, or a page with no DID that the previous
+ * page did not already have, ends it with an error naming listRepos (a broken server would
+ * otherwise loop forever).
+ */
+export async function* listRepoPages(client: PdsClient, opts: { pageSize?: number; limit?: number } = {}): AsyncGenerator<RepoEntry[]> {
+  const pageSize = opts.pageSize ?? LIST_DEFAULTS.pageSize
+  let cursor: string | undefined
+  let remaining = opts.limit ?? Infinity
+  const cursors = new Set<string>()
+  let previous = new Set<string>()
+  while (remaining > 0) {
+    const page = await client.query(LIST_REPOS, { limit: Math.min(pageSize, remaining), cursor }, 'none')
+    if (!page || !Array.isArray(page.repos)) throw new PdsctlError(`the PDS answered ${LIST_REPOS} without repos`, { hint: 'Is --url really a PDS?' })
+    const all = page.repos as RepoEntry[]
+    if (all.length === 0) return
+    if (all.every((r) => previous.has(r.did))) {
+      throw new PdsctlError(`${LIST_REPOS} sent a page with no new accounts (cursor ${cursor ?? 'none'}); stopped the listing instead of looping`, {
+        hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
+      })
+    }
+    previous = new Set(all.map((r) => r.did))
+    const repos = all.length > remaining ? all.slice(0, remaining) : all
+    remaining -= repos.length
+    yield repos
+    if (!page.cursor || remaining <= 0) return
+    if (cursors.has(page.cursor)) {
+      throw new PdsctlError(`${LIST_REPOS} repeated the cursor ${page.cursor}; stopped the listing instead of looping`, {
+        hint: 'The PDS or a proxy in front of it is paging wrongly; report it to whoever runs it',
+      })
+    }
+    // The last cursors seen (a server that cycles through them is stopped); bounded, like everything a listing keeps.
+    if (cursors.size >= 1000) cursors.delete(cursors.values().next().value!)
+    cursors.add(page.cursor)
+    cursor = page.cursor
+  }
 }
 
 /** listAccounts one row at a time (for filters that look at each row). */

@@ -211,6 +211,41 @@ export class Output {
     return n
   }
 
+  /**
+   * [identity] One JSON object whose `key` array streams, one element per line, between the
+   * fields of `head` and the fields `tail()` gives once the array is done (a long report and
+   * its summary, memory flat). A failure mid-way closes the array and the object, so stdout
+   * is still one JSON document; the error goes to stderr and the exit code.
+   */
+  async printJsonReport<T>(head: Record<string, unknown>, key: string, pages: AsyncIterable<T[]>, tail: () => Record<string, unknown>): Promise<number> {
+    const field = (k: string, v: unknown) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`
+    const opening = ['{', ...Object.entries(head).map(([k, v]) => field(k, v) + ','), `  ${JSON.stringify(key)}: [`].join('\n')
+    let n = 0
+    let opened = false
+    const open = async () => {
+      if (opened) return
+      opened = true
+      await this.write(opening)
+      this.wroteDocument = true
+    }
+    try {
+      for await (const page of pages) {
+        if (!page.length) continue
+        await open()
+        let chunk = ''
+        for (const item of page) chunk += (n++ === 0 ? '\n    ' : ',\n    ') + JSON.stringify(item)
+        await this.write(chunk)
+      }
+    } catch (err) {
+      if (opened) await this.write(`${n ? '\n  ' : ''}]\n}\n`)
+      throw err
+    }
+    await open()
+    const rest = Object.entries(tail()).map(([k, v]) => ',\n' + field(k, v)).join('')
+    await this.write(`${n ? '\n  ' : ''}]${rest}\n}\n`)
+    return n
+  }
+
   async printTable<T>(rows: T[], columns: Column<T>[]): Promise<void> {
     await this.printRows([rows], columns)
   }

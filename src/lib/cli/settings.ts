@@ -83,6 +83,16 @@ export interface ConnectionSettings {
   crawlers: string[]
   /** [backup] PDS_RATE_LIMIT_BYPASS_KEY (environment, then env file): sent as x-ratelimit-bypass to the PDS only. */
   rateLimitBypassKey?: string
+  /**
+   * [identity] PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX (environment, then env file): the PDS's
+   * PLC rotation key, a secret. Used only to sign PLC operations and to know its public did:key;
+   * never printed, logged or sent anywhere.
+   */
+  plcRotationKey?: { value: string; origin: string }
+  /** [identity] PDS_RECOVERY_DID_KEY (environment, then env file): a rotation key the operator knows. */
+  recoveryDidKey?: string
+  /** [identity] PDS_DID_PLC_URL (environment, then env file): the PLC directory the PDS uses. */
+  plcUrl?: { value: string; origin: string }
 }
 
 const DEFAULT_TIMEOUT_S = 30
@@ -185,6 +195,12 @@ export async function resolveConnection(
   if (!(maxMb > 0)) throw new UsageError('--max-response-mb must be a positive number of MiB')
 
   const rateLimitBypassKey = nonEmpty(env.PDS_RATE_LIMIT_BYPASS_KEY) ?? fileVal('PDS_RATE_LIMIT_BYPASS_KEY') // [backup]
+  // [identity] the PDS's PLC settings, as the PDS reads them
+  const fromEnvOrFile = (k: string): { value: string; origin: string } | undefined =>
+    nonEmpty(env[k]) ? { value: nonEmpty(env[k])!, origin: k } : fileVal(k) ? { value: fileVal(k)!, origin: `${k} in ${envFilePath}` } : undefined
+  const plcRotationKey = fromEnvOrFile('PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX')
+  const recoveryDidKey = fromEnvOrFile('PDS_RECOVERY_DID_KEY')?.value
+  const plcUrl = fromEnvOrFile('PDS_DID_PLC_URL')
 
   return {
     url,
@@ -199,6 +215,9 @@ export async function resolveConnection(
     hostname,
     crawlers,
     rateLimitBypassKey, // [backup]
+    plcRotationKey, // [identity]
+    recoveryDidKey, // [identity]
+    plcUrl, // [identity]
   }
 }
 

@@ -87,6 +87,8 @@ export interface RawRequest {
   emptyOk?: boolean
   /** A 2xx answer may be any non-HTML content (`pdsctl xrpc`: CARs, blobs, text). */
   anyBody?: boolean
+  /** [identity] The Host header, when not the target's (the PDS's /.well-known/atproto-did for a handle). */
+  host?: string
 }
 
 const RETRY_DELAYS_MS = [200, 600, 1500]
@@ -241,6 +243,7 @@ export class PdsClient {
     // Credentials only ever go to the PDS's own origin.
     if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
     this.addPdsOnlyHeaders(url, headers) // [backup] x-ratelimit-bypass, PDS origin only
+    if (req.host) headers.host = req.host // [identity]
 
     // One deadline from start to last byte, and the command's interruption, end the request.
     const timeoutMs = this.deadlineMs

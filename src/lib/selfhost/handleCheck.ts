@@ -2,12 +2,9 @@
 // verified by a DNS TXT record `_atproto.HANDLE` = `did=…` or by
 // `https://HANDLE/.well-known/atproto-did`; the DID document must then claim the handle
 // (alsoKnownAs) and point its #atproto_pds service at this PDS.
-import { Resolver } from 'node:dns/promises'
-import type { LookupFunction } from 'node:net'
-import { ensureValidDid } from '@atproto/syntax'
-import { HttpTransport, readText } from '../pds/http.js'
 import { parseHandle } from '../pds/identifiers.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { didsInTxt, isDid, publicResolver } from '../identity/handleResolution.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 /** One check (`checks[]` of `pdsctl handle check --json`). */
@@ -37,68 +34,43 @@ export interface HandleCheckInput {
   timeoutMs?: number
 }
 
-const isDid = (v: string) => {
-  try {
-    ensureValidDid(v)
-    return true
-  } catch {
-    return false
-  }
-}
-
 export async function checkHandle(input: HandleCheckInput): Promise<HandleReport> {
   const handle = parseHandle(input.handle)
-  const timeout = input.timeoutMs ?? 10_000
-  const resolver = new Resolver({ timeout, tries: 2 })
-  if (input.dnsServers?.length) resolver.setServers(input.dnsServers)
-  const lookup: LookupFunction | undefined = input.dnsServers?.length
-    ? (hostname, _opts, cb) => {
-        resolver.resolve4(hostname).then(
-          (addrs) => (_opts as { all?: boolean })?.all ? cb(null, addrs.map((address) => ({ address, family: 4 })) as never) : cb(null, addrs[0], 4),
-          (err) => cb(err, '', 4),
-        )
-      }
-    : undefined
-  const transport = new HttpTransport({ connectTimeoutMs: timeout, idleTimeoutMs: timeout, lookup })
-  const get = async (url: string): Promise<{ status: number; text: string }> => {
-    const u = new URL(url)
-    const res = await transport.request({ url: u, method: 'GET', headers: { accept: 'application/json, text/plain' } })
-    return { status: res.statusCode, text: await readText(res.body) }
-  }
+  const resolver = publicResolver({ dnsServers: input.dnsServers, timeoutMs: input.timeoutMs ?? 10_000 })
+  const get = resolver.get
   const checks: HandleCheck[] = []
   try {
     // 1. DNS TXT
     let dnsDid: string | undefined
     let dnsCheck: HandleCheck
-    try {
-      const records = (await resolver.resolveTxt(`_atproto.${handle}`)).map((chunks) => chunks.join(''))
-      const dids = [...new Set(records.filter((r) => r.startsWith('did=')).map((r) => r.slice(4).trim()))]
+    const txt = await resolver.txt(handle)
+    if ('records' in txt) {
+      const records = txt.records
+      const dids = didsInTxt(records)
       if (dids.length > 1) dnsCheck = { id: 'dns', status: 'fail', message: `_atproto.${handle} has several DIDs: ${dids.join(', ')}`, fix: 'Keep exactly one TXT record did=<your DID>' }
       else if (dids.length === 1 && isDid(dids[0])) {
         dnsDid = dids[0]
         dnsCheck = { id: 'dns', status: 'pass', message: `_atproto.${handle} TXT says ${dnsDid}`, value: dnsDid }
       } else if (records.length) dnsCheck = { id: 'dns', status: 'fail', message: `_atproto.${handle} TXT is malformed: ${JSON.stringify(records)}`, fix: 'The TXT value must be exactly did=<your DID>' }
       else dnsCheck = { id: 'dns', status: 'fail', message: `no TXT record at _atproto.${handle}` }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      dnsCheck = { id: 'dns', status: 'fail', message: `no TXT record at _atproto.${handle} (${code ?? String(err)})` }
+    } else {
+      dnsCheck = { id: 'dns', status: 'fail', message: `no TXT record at _atproto.${handle} (${txt.error})` }
     }
 
     // 2. HTTPS well-known
     let httpsDid: string | undefined
     let httpsCheck: HandleCheck
     const wellKnown = `https://${handle}/.well-known/atproto-did`
-    try {
-      const res = await get(wellKnown)
+    const res = await resolver.wellKnown(handle)
+    if ('status' in res) {
       const text = res.text.trim()
       if (res.status === 200 && isDid(text)) {
         httpsDid = text
         httpsCheck = { id: 'https', status: 'pass', message: `${wellKnown} says ${text}`, value: text }
       } else if (res.status === 200) httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} does not answer a DID (${JSON.stringify(text.slice(0, 60))})`, fix: 'Serve the DID alone, as text/plain' }
       else httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} answered HTTP ${res.status}` }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
-      httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} cannot be fetched (${e.code ?? e.cause?.code ?? e.message})` }
+    } else {
+      httpsCheck = { id: 'https', status: 'fail', message: `${wellKnown} cannot be fetched (${res.error})` }
     }
     // One method is enough: the other failing is only a warning.
     if (dnsDid && !httpsDid && !httpsCheck.message.includes('does not answer a DID')) httpsCheck = { ...httpsCheck, status: 'warn', fix: 'Optional: DNS already verifies the handle' }
@@ -174,7 +146,7 @@ export async function checkHandle(input: HandleCheckInput): Promise<HandleReport
     }
     return { handle, did, ok: !checks.some((c) => c.status === 'fail'), checks }
   } finally {
-    transport.destroy()
+    resolver.close()
   }
 }
 

@@ -3,7 +3,9 @@
 // PDS, both on 127.0.0.1 only. Configuration comes in as one JSON argument; when both
 // are listening it prints one JSON line `{url, port, plcUrl, adminPassword, version}` on stdout. It
 // stops (and deletes its data) on SIGTERM, SIGINT, or when stdin closes, so a parent
-// that dies never leaves it behind.
+// that dies never leaves it behind. A line `{"restart": {hostname, handleDomain}}` on stdin
+// restarts the PDS under that hostname on the same data, PLC and port (one JSON line
+// `{restarted: true}` when it listens again).
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -41,7 +43,28 @@ process.on('SIGTERM', () => stop(0))
 process.on('SIGINT', () => stop(0))
 process.stdin.on('end', () => stop(0))
 process.stdin.on('error', () => stop(0))
-process.stdin.resume()
+let pending = ''
+let env
+process.stdin.setEncoding('utf8').on('data', (d) => {
+  pending += d
+  for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+    const line = pending.slice(0, nl)
+    pending = pending.slice(nl + 1)
+    void restart(JSON.parse(line).restart).catch(async (err) => {
+      process.stderr.write(`pds04 server: restart: ${err?.stack ?? err}\n`)
+      await stop(1)
+    })
+  }
+})
+
+async function restart(o) {
+  await server.destroy()
+  env = { ...env, hostname: o.hostname, serviceHandleDomains: [o.handleDomain] }
+  server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+  loopbackOnly(server.app)
+  await server.start()
+  process.stdout.write(JSON.stringify({ restarted: true }) + '\n')
+}
 
 let server, plcServer, dataDirectory
 try {
@@ -51,15 +74,14 @@ try {
   const plcHttp = await plcServer.start()
   const plcUrl = `http://127.0.0.1:${plcHttp.address().port}`
 
-  const rotationKey = await Secp256k1Keypair.create({ exportable: true })
-  const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
-  const recoveryKey = (await Secp256k1Keypair.create()).did()
+  const rotationHex = opts.rotationKeyHex ?? Buffer.from(await (await Secp256k1Keypair.create({ exportable: true })).export()).toString('hex')
+  const recoveryKey = opts.recoveryDidKey ?? (await Secp256k1Keypair.create()).did()
   const smtpUrl = opts.smtpUrl
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
-  const env = {
+  env = {
     devMode: true,
     port: opts.port,
-    hostname: 'localhost',
+    hostname: opts.hostname ?? 'localhost',
     version: opts.version,
     dataDirectory,
     blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
