@@ -56,7 +56,6 @@ JSON: {plcUrl, publicUrl, pdsRotationKey, accounts: [the identity show report of
     if (dns !== undefined && !/^[\w.:[\]-]+(:\d{1,5})?$/.test(dns)) throw new UsageError(`--dns-server "${dns}" is not HOST or HOST:PORT`)
     await this.publicUrl()
     await this.plcUrl()
-    this.keepMemoryFlat()
     const concurrency = this.flags.concurrency
     const ctx = await this.identityContext({ concurrency, public: this.flags.public, dnsServer: dns })
     const [{ checkIdentity, mapInOrder, CheckTally }, { listRepoPages }] = await Promise.all([import('../../lib/identity/identityCheck.js'), import('../../lib/admin/accounts.js')])

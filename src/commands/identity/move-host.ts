@@ -75,7 +75,6 @@ JSON: {from, to, dryRun, accounts: [{did, handle, action, newHandle, changes, op
     if (!dryRun) {
       await this.confirmOrYes(`Sign PLC operations moving ${refs ? `${refs.length} account${refs.length === 1 ? '' : 's'}` : "every account of this PDS"} from ${from} to ${to}?`, this.flags.yes)
     }
-    this.keepMemoryFlat()
     const pds = await this.client()
     const concurrency = this.flags.concurrency
     const plc = await this.plcDirectory(concurrency)
