@@ -117,6 +117,14 @@ export class PdsClient {
   /** Strings that must never appear in a message (the admin password, once known). */
   private readonly secrets: string[] = []
 
+  /**
+   * [migrate] A secret this client's errors must never show (an account password, a mailed
+   * token, a session token held for later): redacted like the admin password.
+   */
+  addSecret(secret: string | undefined): void {
+    if (secret && !this.secrets.includes(secret)) this.secrets.push(secret)
+  }
+
   private firstAnswer(): void {
     const fn = this.onFirstAnswer
     if (!fn) return
@@ -544,8 +552,9 @@ export class PdsClient {
     }
     const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
     const err = this.toError(req, { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json: typeof parsed === 'object' && parsed !== null, contentType, ms: 0 })
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'])
-    if (retryAfterMs !== undefined && (res.statusCode === 429 || res.statusCode === 503)) Object.assign(err, { retryAfterMs })
+    // Retry-After, else RateLimit-Reset (what a 0.4.x PDS sends on its 429s).
+    const retryAfter = retryAfterMs(res.headers as RawResponse['headers'])
+    if (retryAfter !== undefined && (res.statusCode === 429 || res.statusCode === 503)) Object.assign(err, { retryAfterMs: retryAfter })
     throw err
   }
   // ---- end [backup] additions ----
