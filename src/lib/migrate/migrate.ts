@@ -313,6 +313,31 @@ export class Migration {
     if (f.oldCheck) f.oldCommit = { cid: f.oldCheck.repoCommit, rev: f.oldCheck.repoRev }
   }
 
+  /**
+   * Only the facts a step needs, read again (a whole survey costs two checkAccountStatus,
+   * ~150 ms each on a busy PDS): the old commit (the account may still post there), the
+   * new account's check, the missing blobs.
+   */
+  private async refresh(what: { oldCommit?: boolean; newCheck?: boolean; missing?: boolean }): Promise<void> {
+    const f = this.facts
+    const tasks: Promise<unknown>[] = []
+    if (what.oldCommit) {
+      tasks.push(
+        this.oldS
+          ? this.check(this.oldS).then((c) => {
+              f.oldCheck = c
+              f.oldCommit = { cid: c.repoCommit, rev: c.repoRev }
+            })
+          : this.latestCommit(this.sides.old).then((c) => (f.oldCommit = c)),
+      )
+    }
+    if (this.newS && f.newRepo?.exists) {
+      if (what.newCheck) tasks.push(this.check(this.newS).then((c) => (f.newCheck = c)))
+      if (what.missing) tasks.push(countMissing(this.newS).then((n) => (f.missing = n)))
+    }
+    await Promise.all(tasks)
+  }
+
   private repoInSync(): boolean | undefined {
     const { newCheck, oldCommit } = this.facts
     const imported = this.state.imported
@@ -718,7 +743,8 @@ export class Migration {
   }
 
   private async stepRepo(): Promise<void> {
-    await this.survey()
+    // The run's first survey read the rest; a new account has just been created.
+    await this.refresh({ oldCommit: !this.facts.oldCommit, newCheck: !this.facts.newCheck, missing: this.facts.missing === undefined })
     if (this.repoInSync()) {
       this.say(`${this.n('repo')}: done (commit ${this.facts.newCheck?.repoCommit})`)
       return
@@ -736,6 +762,7 @@ export class Migration {
     }
     const after = await this.check(this.newS!)
     this.facts.newCheck = after
+    this.facts.missing = await countMissing(this.newS!)
     const oldNow = this.oldS ? await this.check(this.oldS) : undefined
     const want = oldNow?.repoCommit ?? old.cid
     // The import is recorded as what was sent (the old commit it carried), with the new PDS's rev right after.
@@ -785,7 +812,7 @@ export class Migration {
   }
 
   private async stepBlobs(): Promise<void> {
-    await this.survey()
+    await this.refresh({ missing: this.facts.missing === undefined })
     if (!this.repoInSync()) throw new PdsctlError('the repository is not on the new PDS yet')
     const missing = this.facts.missing ?? 0
     const skip = new Set(this.state.unavailableBlobs ?? [])
@@ -830,8 +857,9 @@ export class Migration {
         },
       )
     }
-    const left = await countMissing(this.newS!)
+    const [left, check] = await Promise.all([countMissing(this.newS!), this.check(this.newS!)])
     this.facts.missing = left
+    this.facts.newCheck = check
     this.say(`${this.n('blobs')}: done (${result.copied} copied, ${formatBytes(result.bytes)})`)
     if (left > (this.state.unavailableBlobs?.length ?? 0)) throw new PdsctlError(`${left} blobs are still missing on the new PDS after the copy`, { hint: 'Run the same command again' })
     await this.checkUnavailable()
@@ -882,7 +910,13 @@ export class Migration {
 
   /** The gate of the identity step: the new PDS holds everything before the DID document moves. */
   private async dataGate(step: string): Promise<void> {
-    await this.survey()
+    // The old commit again: a post made on the old PDS since the import must come along first.
+    await this.refresh({ oldCommit: true, missing: this.facts.missing === undefined })
+    if (this.repoInSync() === false && this.facts.newRepo?.exists) {
+      this.say(`the old repository has changed since the import: copying the changes before ${step}`)
+      await this.stepRepo()
+      await this.stepBlobs()
+    }
     const missing: string[] = []
     if (!this.repoInSync()) missing.push('the repository (the old PDS has newer commits)')
     if (!this.blobsDone()) missing.push(`${this.facts.missing ?? 'some'} blobs`)
@@ -949,6 +983,11 @@ export class Migration {
       signed = await this.oldS!.call({ method: 'POST', path: '/xrpc/com.atproto.identity.signPlcOperation', body: input, name: 'com.atproto.identity.signPlcOperation', requires: ['operation'] })
     } catch (err) {
       if (err instanceof XrpcError && /Token/i.test(err.xrpcName ?? '') && err.status === 400) {
+        // A rerun without --token mails a new one at once (a spent or mistyped token may be why).
+        if (this.state.plc?.tokenRequestedAt) {
+          delete this.state.plc.tokenRequestedAt
+          await this.save()
+        }
         throw new AuthError(`the old PDS rejected the PLC token (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''}); nothing was signed and the DID document is unchanged`, {
           hint: `Check the code in the mail (tokens last 15 minutes and work once); for a new one, run the same command without --token: ${this.opts.commands.rerun()}`,
         })

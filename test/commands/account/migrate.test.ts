@@ -8,8 +8,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { startTwoPdses, type TwoPdses } from '../../bed/twoPds.js'
 import { runCli } from '../../helpers/cli.js'
+import { runPty } from '../../helpers/pty.js'
 import type { MigrationReport } from '../../../src/lib/migrate/report.js'
-import { finish, json, login, migrate, migrationHome, observe, plcMails, plcToken, publicUrl, seedMigrant, xrpc } from './migrateSupport.js'
+import { blobBytes, finish, json, login, migrate, migrationHome, observe, plcMails, plcToken, publicUrl, seedMigrant, xrpc } from './migrateSupport.js'
 
 function stateFiles(home: string): string[] {
   const dir = path.join(home, '.config/pdsctl/migrations')
@@ -180,6 +181,63 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const ok = await migrate(pair, carol.did, run, [...args, '--token', token, '--json'], { stdin })
     assert.equal(ok.code, 0, ok.stderr)
     assert.equal(json<MigrationReport>(ok).status, 'done')
+  })
+
+  test('posts made on the old PDS while the migration waits for its token come along before the identity moves', async () => {
+    const erin = await seedMigrant(pair.old, 'erin', { posts: 4, sizes: [3_000] })
+    const run = { direction: 'in' as const, home: migrationHome() }
+    const args = ['--password-stdin', '--new-password-stdin', '--yes']
+    const stdin = `${erin.password}\nerin-new-pass-1\n`
+    const first = await migrate(pair, erin.did, run, [...args, '--json'], { stdin })
+    assert.equal(json<MigrationReport>(first).status, 'waiting-for-token', first.stderr)
+    // The user goes on posting (with an image) on the old PDS meanwhile.
+    const jwt = await login(pair.old.url, erin.did, erin.password)
+    const up = await xrpc(pair.old.url, 'com.atproto.repo.uploadBlob', { raw: blobBytes(9_000), type: 'image/png', bearer: jwt })
+    const late = await xrpc(pair.old.url, 'com.atproto.repo.createRecord', {
+      bearer: jwt,
+      body: { repo: erin.did, collection: 'app.bsky.feed.post', record: { $type: 'app.bsky.feed.post', text: 'written mid-migration', createdAt: new Date().toISOString(), embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: up.body.blob }] } } },
+    })
+    assert.equal(late.status, 200)
+    const status = json<MigrationReport>(await migrate(pair, erin.did, run, ['--status', '--json']))
+    assert.equal(status.steps.find((s) => s.id === 'repo')?.state, 'todo', 'the status sees the old repository moved on')
+    const token = await plcToken(pair, erin.email)
+    const second = await migrate(pair, erin.did, run, [...args, '--token', token, '--json'], { stdin })
+    assert.equal(second.code, 0, second.stderr)
+    assert.match(second.stderr, /repo: copying the repository \(what changed since rev \w+\)/)
+    assert.equal(json<MigrationReport>(second).status, 'done')
+    const o = await observe(pair, erin.did, { oldPassword: erin.password, newPassword: 'erin-new-pass-1' })
+    assert.equal(o.newCheck.repoCommit, o.oldCheck.repoCommit)
+    assert.equal(o.newCheck.indexedRecords, erin.records + 1)
+    assert.equal(o.newCheck.importedBlobs, 2)
+    const rec = await xrpc(pair.new.url, 'com.atproto.repo.getRecord', { query: { repo: erin.did, collection: 'app.bsky.feed.post', rkey: late.body.uri.split('/').pop() } })
+    assert.equal(rec.body.value.text, 'written mid-migration')
+  })
+
+  test('on a terminal: the plan, a question, the old password hidden, the token asked for, progress, done', async () => {
+    const fay = await seedMigrant(pair.old, 'fay', { posts: 2, sizes: [2_000, 600_000] })
+    const home = migrationHome()
+    const t = runPty(['account', 'migrate', fay.handle, '--from', pair.old.url, '--plc-url', pair.plcUrl], {
+      PDS_URL: pair.new.url,
+      PDS_ADMIN_PASSWORD: pair.new.adminPassword,
+      HOME: home,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+    }, { columns: 250 })
+    await t.waitFor(/Irreversible: the PLC operation/)
+    await t.waitFor(/Migrate did:plc:\S+ from http:\/\/127\.0\.0\.1:\d+ to http:\/\/127\.0\.0\.1:\d+\?/)
+    t.write('y\r')
+    await t.waitFor(/Password of fay\.old\.test on http:\/\/127\.0\.0\.1:\d+:/)
+    t.write(fay.password + '\r')
+    await t.waitFor(/New password of fay\.new\.test on .* \(shown once: keep it now\): [A-Za-z0-9-]{23}/)
+    await t.waitFor(/PLC token from the mail sent to f…@example\.com/, 60_000)
+    t.write((await plcToken(pair, fay.email)) + '\r')
+    await t.waitFor(/verify: done/, 60_000)
+    assert.equal(await t.exited, 0)
+    assert.ok(!t.screen.includes(fay.password), 'the old password is not echoed')
+    assert.match(t.screen, /STEP\s+STATE\s+DETAIL/)
+    const newPassword = /shown once: keep it now\): ([A-Za-z0-9-]{23})/.exec(t.screen)![1]
+    const o = await observe(pair, fay.did, { oldPassword: fay.password, newPassword })
+    assert.equal(o.doc.service[0].serviceEndpoint, publicUrl(pair.new))
+    assert.equal(o.newCheck.importedBlobs, 2)
   })
 
   test('bad input is refused before any request (exit 2)', async () => {

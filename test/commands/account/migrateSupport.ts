@@ -4,6 +4,7 @@
 // plain fetch (not pdsctl's own client, so a bug there cannot hide itself).
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { crc32, deflateSync } from 'node:zlib'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -42,10 +43,25 @@ export async function login(url: string, identifier: string, password: string): 
   return r.body.accessJwt
 }
 
-/** A PNG header then random bytes: a blob the PDS accepts as an image, of any size. */
+/**
+ * A whole PNG of `size` bytes (a 1×1 image, padded with a private chunk of random bytes):
+ * the 0.4.x PDS sniffs uploads with a PNG parser and answers 500 to a PNG cut short or
+ * made of random bytes after its signature.
+ */
 export function blobBytes(size: number): Buffer {
-  const head = Buffer.from('89504e470d0a1a0a', 'hex')
-  return Buffer.concat([head, randomBytes(Math.max(0, size - head.length))])
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(data.length, 0)
+    head.write(type, 4, 'latin1')
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0)
+    return Buffer.concat([head, data, crc])
+  }
+  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]) // 1×1, 8-bit greyscale
+  const fixed = [Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from([0, 0]))), chunk('IEND', Buffer.alloc(0))]
+  const base = fixed.reduce((n, b) => n + b.length, 0) + 12
+  const pad = chunk('prVt', randomBytes(Math.max(0, size - base)))
+  return Buffer.concat([fixed[0], fixed[1], pad, fixed[2], fixed[3]])
 }
 
 export interface SeededMigrant extends SeededAccount {
@@ -66,14 +82,12 @@ export async function seedMigrant(bed: TestBed, name: string, opts: { posts?: nu
     const up = await xrpc(bed.url, 'com.atproto.repo.uploadBlob', { raw: blobBytes(size), type: 'image/png', bearer: jwt })
     if (up.status !== 200) throw new Error(`uploadBlob: ${up.status} ${JSON.stringify(up.body)}`)
     blobs.push({ cid: up.body.blob.ref.$link, size })
-    const post = await xrpc(bed.url, 'com.atproto.repo.createRecord', {
-      bearer: jwt,
-      body: {
-        repo: account.did,
-        collection: 'app.bsky.feed.post',
-        record: { $type: 'app.bsky.feed.post', text: `image of ${size} bytes`, createdAt: new Date().toISOString(), embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: up.body.blob }] } },
-      },
-    })
+    // Posts take images up to 1 MB (0.4.x checks); larger files go in a record of an app's own lexicon.
+    const record =
+      size <= 900_000
+        ? { collection: 'app.bsky.feed.post', record: { $type: 'app.bsky.feed.post', text: `image of ${size} bytes`, createdAt: new Date().toISOString(), embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: up.body.blob }] } } }
+        : { collection: 'com.example.pdsctl.attachment', record: { $type: 'com.example.pdsctl.attachment', file: up.body.blob, createdAt: new Date().toISOString() } }
+    const post = await xrpc(bed.url, 'com.atproto.repo.createRecord', { bearer: jwt, body: { repo: account.did, ...record } })
     if (post.status !== 200) throw new Error(`createRecord: ${post.status} ${JSON.stringify(post.body)}`)
   }
   const posts = opts.posts ?? 10
@@ -198,12 +212,12 @@ export function startMigrate(pair: TwoPdses, account: string, run: MigrateRun, a
  * Run the migration to its end the way a script does: a run, then (when it waits for the
  * PLC token) the token from the caught mail and a second run. Returns every run's result.
  */
-export async function finish(pair: TwoPdses, account: SeededAccount, run: MigrateRun, args: string[], stdin: string): Promise<CliResult[]> {
+export async function finish(pair: TwoPdses, account: SeededAccount, run: MigrateRun, args: string[], stdin: string, env?: Record<string, string>): Promise<CliResult[]> {
   const results: CliResult[] = []
   let token: string[] = []
   for (let i = 0; i < 4; i++) {
     const before = plcMails(pair, account.email)
-    const r = await migrate(pair, account.did, run, [...args, ...token, '--json'], { stdin })
+    const r = await migrate(pair, account.did, run, [...args, ...token, '--json'], { stdin, env })
     results.push(r)
     if (r.code !== 0) return results
     const report = json(r)
