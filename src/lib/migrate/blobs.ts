@@ -96,7 +96,10 @@ export async function copyMissingBlobs(opts: BlobCopyOptions): Promise<BlobCopyR
           await sleep(wait, opts.signal)
           continue
         }
-        if (err instanceof XrpcError && (err as { side?: string }).side === 'old' && (err.status === 404 || /BlobNotFound|NotFound/.test(err.xrpcName ?? ''))) {
+        // "Not found" from the old PDS: 404 BlobNotFound, or (what the PDS says when the
+        // blob's file is gone from its blobstore) 400 InvalidRequest "Blob not found".
+        const gone = err instanceof XrpcError && (err.status === 404 || /NotFound/.test(err.xrpcName ?? '') || /blob not found/i.test(err.xrpcMessage ?? ''))
+        if (gone && (err as { side?: string }).side === 'old') {
           result.unavailable.push(cid)
           skip.add(cid)
           return

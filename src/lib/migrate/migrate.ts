@@ -453,7 +453,7 @@ export class Migration {
     const s = this.state
     let status: MigrationStatus
     if (this.waitingFor) status = this.waitingFor
-    else if (this.failedStep) status = 'failed'
+    else if (this.failedStep || this.problems.length) status = 'failed'
     else if (steps.find((x) => x.id === 'identity')?.state === 'waiting' && steps.slice(0, 4).every((x) => x.state === 'done')) status = 'waiting-for-token'
     else if (steps.every((x) => x.state === 'done')) status = 'done'
     else if (steps.slice(0, -1).every((x) => x.state === 'done')) status = 'unverified'

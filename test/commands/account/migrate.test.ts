@@ -4,7 +4,7 @@
 // on both PDSes and the PLC directory afterwards, read with plain fetch.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { startTwoPdses, type TwoPdses } from '../../bed/twoPds.js'
 import { runCli } from '../../helpers/cli.js'
@@ -238,6 +238,32 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const o = await observe(pair, fay.did, { oldPassword: fay.password, newPassword })
     assert.equal(o.doc.service[0].serviceEndpoint, publicUrl(pair.new))
     assert.equal(o.newCheck.importedBlobs, 2)
+  })
+
+  test('a blob the old PDS lost: the identity waits (exit 4) unless --allow-missing-blobs; then verification names it (exit 6)', async () => {
+    const gus = await seedMigrant(pair.old, 'gus', { posts: 2, sizes: [4_000, 5_000] })
+    const lost = gus.blobs[1].cid
+    const location = (pair.old.pds.ctx.cfg.blobstore as { location: string }).location
+    rmSync(path.join(location, gus.did, lost))
+    const run = { direction: 'in' as const, home: migrationHome() }
+    const args = ['--password-stdin', '--new-password-stdin', '--yes']
+    const stdin = `${gus.password}\ngus-new-pass-12\n`
+    const docBefore = await (await fetch(`${pair.plcUrl}/${gus.did}`)).json()
+    const stopped = await migrate(pair, gus.did, run, [...args, '--json'], { stdin })
+    assert.equal(stopped.code, 4, stopped.stderr)
+    assert.match(stopped.stderr, new RegExp(`the blobs step failed: 1 blob the repository uses is gone from the old PDS \\(${lost}\\).*--allow-missing-blobs`))
+    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${gus.did}`)).json(), docBefore, 'the identity has not moved')
+    const results = await finish(pair, gus, run, [...args, '--allow-missing-blobs'], stdin)
+    const last = results.at(-1)!
+    assert.equal(last.code, 6, last.stderr)
+    const report = json<MigrationReport>(last)
+    assert.equal(report.status, 'failed')
+    assert.deepEqual(report.problems, [{ problem: '1 blob missing on the new PDS (1 gone from the old PDS)', fix: 'none from here: the old PDS lost them (the posts show no image)' }])
+    assert.equal(report.steps.find((s) => s.id === 'verify')?.state, 'failed')
+    assert.match(last.stderr, /^Error: account migrate: verification found 1 problem: 1 blob missing on the new PDS/m)
+    const o = await observe(pair, gus.did, { oldPassword: gus.password, newPassword: 'gus-new-pass-12' })
+    assert.equal(o.doc.service[0].serviceEndpoint, publicUrl(pair.new))
+    assert.deepEqual(o.missing.blobs.map((b: { cid: string }) => b.cid), [lost])
   })
 
   test('bad input is refused before any request (exit 2)', async () => {
