@@ -297,7 +297,8 @@ export class Migration {
 
   /** Every fact, fresh. Sessions are used when there are some (a run logs in first). */
   private async survey(): Promise<void> {
-    const f: Facts = {}
+    // Preferences are compared only with both sessions (stepPreferences); keep what it found.
+    const f: Facts = { prefsEqual: this.facts.prefsEqual }
     const [oldRepo, newRepo] = await Promise.all([this.repoStatus(this.sides.old), this.repoStatus(this.sides.new)])
     f.oldRepo = oldRepo
     f.newRepo = newRepo
@@ -376,7 +377,7 @@ export class Migration {
     const verified = Boolean(s.verifiedAt)
     const repo = this.repoInSync() ?? (verified ? true : undefined)
     const blobs = this.blobsDone() ?? (verified ? true : undefined)
-    const prefs = f.prefsEqual ?? (s.preferencesCopiedAt ? true : this.facts.newRepo?.exists ? undefined : false)
+    const prefs = f.prefsEqual ?? (s.preferencesSyncedAt ? true : this.facts.newRepo?.exists ? undefined : false)
     const identity = this.identityDone()
     const steps: StepReport[] = [
       {
@@ -411,7 +412,7 @@ export class Migration {
       {
         id: 'preferences',
         state: st(prefs),
-        detail: prefs === true ? (f.prefsEqual ? 'the same on both PDSes' : `copied ${s.preferencesCopiedAt}`) : STEP_TITLES.preferences,
+        detail: prefs === true ? (f.prefsEqual ? 'the same on both PDSes' : `the same on both PDSes (${s.preferencesSyncedAt})`) : STEP_TITLES.preferences,
         irreversible: false,
       },
       {
@@ -890,10 +891,14 @@ export class Migration {
     if (oldPrefs === undefined) {
       this.say(`${this.n('preferences')}: the old PDS serves no preferences (no App View configured): nothing to copy`)
       this.facts.prefsEqual = true
+      this.state.preferencesSyncedAt = new Date().toISOString()
+      await this.save()
       return
     }
     if (newPrefs !== undefined && canonical(oldPrefs) === canonical(newPrefs)) {
       this.facts.prefsEqual = true
+      this.state.preferencesSyncedAt = new Date().toISOString()
+      await this.save()
       this.say(`${this.n('preferences')}: done (${oldPrefs.length} the same on both PDSes)`)
       return
     }
@@ -903,7 +908,7 @@ export class Migration {
     const after = await this.preferences(this.newS!)
     if (canonical(after ?? []) !== canonical(oldPrefs)) throw new PdsctlError('the new PDS holds other preferences than it was sent')
     this.facts.prefsEqual = true
-    this.state.preferencesCopiedAt = new Date().toISOString()
+    this.state.preferencesSyncedAt = new Date().toISOString()
     await this.save()
     this.say(`${this.n('preferences')}: done`)
   }

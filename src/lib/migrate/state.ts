@@ -45,7 +45,8 @@ export interface MigrationState {
   imported?: { commit: string; rev: string; newRev?: string; at: string }
   /** Blobs the old PDS no longer has (answered not found): they cannot be copied. */
   unavailableBlobs?: string[]
-  preferencesCopiedAt?: string
+  /** When the new PDS was last found to hold the old preferences (copied, or already the same). */
+  preferencesSyncedAt?: string
   plc?: {
     tokenRequestedAt?: string
     /** The operation the old PDS signed, saved before it was submitted. */

@@ -266,6 +266,26 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     assert.deepEqual(o.missing.blobs.map((b: { cid: string }) => b.cid), [lost])
   })
 
+  test('undo after the identity moved: the printed move-back command brings the account home (the old account is reused)', async () => {
+    const hal = await seedMigrant(pair.old, 'hal', { posts: 3, sizes: [3_000] })
+    const home = migrationHome()
+    const args = ['--password-stdin', '--new-password-stdin', '--yes']
+    const forward = await finish(pair, hal, { direction: 'in', home }, args, `${hal.password}\nhal-new-pass-123\n`)
+    const moved = json<MigrationReport>(forward.at(-1)!)
+    assert.equal(moved.status, 'done', forward.at(-1)!.stderr)
+    assert.match(moved.undo ?? '', /move back with `pdsctl account migrate did:plc:\S+ --to http:\/\/127\.0\.0\.1:\d+`/)
+    // Back: out of the connected (new) PDS to the old one, where the account still is (its old password).
+    const back = await finish(pair, hal, { direction: 'out', home, oldUrl: pair.new.url, newUrl: pair.old.url }, args, `hal-new-pass-123\n${hal.password}\n`)
+    const last = json<MigrationReport>(back.at(-1)!)
+    assert.equal(last.status, 'done', back.map((r) => r.stderr).join('\n---\n'))
+    assert.match(back[0].stderr, /account: done before/)
+    const doc = await (await fetch(`${pair.plcUrl}/${hal.did}`)).json()
+    assert.equal(doc.service[0].serviceEndpoint, publicUrl(pair.old))
+    assert.deepEqual(doc.alsoKnownAs, ['at://hal.old.test'])
+    assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: hal.did } })).body.active, true)
+    assert.deepEqual((await xrpc(pair.new.url, 'com.atproto.sync.getRepoStatus', { query: { did: hal.did } })).body, { did: hal.did, active: false, status: 'deactivated' })
+  })
+
   test('bad input is refused before any request (exit 2)', async () => {
     const dead = 'http://127.0.0.1:9'
     const cases: Array<[string[], RegExp]> = [
