@@ -109,7 +109,8 @@ Defaults: the handle keeps a custom domain and maps one under the old PDS's doma
     const undoBeforeIdentity =
       direction === 'in'
         ? [this.config.bin, 'account', 'delete', did, '--yes', ...conn].map(q).join(' ')
-        : [this.config.bin, '--url', other, 'account', 'delete', did, '--yes'].map(q).join(' ') + ` (with ${other}'s admin password)`
+        : [this.config.bin, '--url', other, 'account', 'delete', did, '--yes'].map(q).join(' ')
+    const undoNote = direction === 'out' ? `(with the admin password of ${other})` : undefined
     const moveBack =
       direction === 'in'
         ? [this.config.bin, 'account', 'migrate', did, '--to', sides.old.url, ...conn].map(q).join(' ')
@@ -182,7 +183,7 @@ Defaults: the handle keeps a custom domain and maps one under the old PDS's doma
               }
             : undefined,
         confirm: (plan) => this.confirmPlan(plan),
-        commands: { rerun, undoBeforeIdentity, moveBack },
+        commands: { rerun, undoBeforeIdentity, undoNote, moveBack },
         onStatus: (line) => {
           clearProgress()
           this.out.status(line)

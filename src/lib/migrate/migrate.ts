@@ -83,7 +83,7 @@ export interface MigrateOptions {
   /** Called with the plan before the first change: ask, or require --yes (throws to stop). */
   confirm: (plan: MigrationReport) => Promise<void>
   /** The exact commands to continue and to undo, as the user would type them. */
-  commands: { rerun: (extra?: string[]) => string; undoBeforeIdentity: string; moveBack: string }
+  commands: { rerun: (extra?: string[]) => string; undoBeforeIdentity: string; undoNote?: string; moveBack: string }
   onStatus?: (line: string) => void
   onProgress?: (p: MigrateProgress) => void
 }
@@ -501,7 +501,7 @@ export class Migration {
     const f = this.facts
     if (!f.newRepo?.exists) return null
     if (this.pointsAt() !== 'new' && f.oldRepo?.active !== false) {
-      return `the old account is untouched and active: delete the unused new one with \`${this.opts.commands.undoBeforeIdentity}\``
+      return `the old account is untouched and active: delete the unused new one with \`${this.opts.commands.undoBeforeIdentity}\`${this.opts.commands.undoNote ? ` ${this.opts.commands.undoNote}` : ''}`
     }
     return `move back with \`${this.opts.commands.moveBack}\` (the old account is still on ${this.sides.old.url}; within 72 hours of the PLC operation a rotation key the account holds, ranked above the old PDS's, can also undo it)`
   }
