@@ -8,7 +8,9 @@
 //   --batch 500             accounts in the `account takedown -` batch
 //   --delay 5               one-way ms of the delaying proxy (the network case)
 //   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
-//                           sweep (pool width × batch size of the listing, loopback and proxy)
+//                           sweep (pool width × batch size of the listing, loopback and proxy),
+//                           migrate (account migrate vs its node:http floor; bench/migrate.ts)
+//   --migrate-mb 200        blob megabytes of the migrated account (and --migrate-records 1000)
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
 //   --bin PATH              time another build's bin/run.js instead
 //   --before PATH           also time another build (e.g. the previous commit) on each pair
@@ -35,6 +37,8 @@ const { values: opt } = parseArgs({
     bin: { type: 'string' },
     /** Also time this other build's bin/run.js on every pair ("before" figures, reported as INFO). */
     before: { type: 'string' },
+    'migrate-mb': { type: 'string', default: '200' },
+    'migrate-records': { type: 'string', default: '1000' },
   },
 })
 const sizes = opt.accounts.split(',').map(Number).sort((a, b) => a - b)
@@ -242,6 +246,29 @@ if (needBed) {
   } finally {
     await bed.close()
   }
+}
+
+if (want('migrate')) {
+  // One run moves one account for good: a few alternated runs (each seeds 200 MB twice).
+  log('Starting two PDSes for the migration case…')
+  const { benchMigrate } = await import('./migrate.js')
+  const runs = Math.max(3, Math.ceil(RUNS / 3))
+  const m = await benchMigrate({
+    runs,
+    blobBytes: Number(opt['migrate-mb']) * 1e6,
+    records: Number(opt['migrate-records']),
+    concurrency: 4,
+    node: NODE,
+    pdsctl,
+    floor: bench('floor-migrate-http.mjs'),
+    log,
+  })
+  const what = `${opt['migrate-records']} records + ${opt['migrate-mb']} MB of blobs`
+  report(
+    `account migrate (${what}, both processes): ${m.pdsctlMs.toFixed(0)} ms vs ${m.floorMs.toFixed(0)} ms, ratio ${m.ratio.toFixed(2)} [${m.ratioP25.toFixed(2)}–${m.ratioP75.toFixed(2)}] (cpu ${m.pdsctlCpuMs.toFixed(0)} vs ${m.floorCpuMs.toFixed(0)} ms; up to the token ${m.phase1.pdsctlMs.toFixed(0)} vs ${m.phase1.floorMs.toFixed(0)} ms, with it ${m.phase2.pdsctlMs.toFixed(0)} vs ${m.phase2.floorMs.toFixed(0)} ms) vs the node:http floor, ${runs} runs (target <= 1.2)`,
+    m.ratio <= 1.2,
+  )
+  report(`account migrate (${what}): peak RSS ${m.rssMiB.toFixed(0)} MiB (max ${m.rssMaxMiB.toFixed(0)}; floor ${m.floorRssMiB.toFixed(0)}) (target < 150 MiB)`, m.rssMaxMiB < 150)
 }
 
 process.stdout.write(lines.join('\n') + '\n')
