@@ -258,6 +258,10 @@ Defaults: the handle keeps a custom domain and maps one under the old PDS's doma
     const todo = plan.steps.filter((s) => s.state !== 'done')
     this.out.status(`Plan for ${plan.did} (${plan.handle.old ?? '?'} → ${plan.handle.new ?? '?'}), from ${plan.from} to ${plan.to}:`)
     for (const s of plan.steps) this.out.status(`  ${s.state === 'done' ? 'done' : 'todo'}  ${s.id.padEnd(11)} ${s.detail}${s.irreversible && s.state !== 'done' ? '  [irreversible]' : ''}`)
+    if (plan.identity.pointsAt === 'other' && plan.steps.find((s) => s.id === 'identity')?.state !== 'done') {
+      // A proxy or port-forward in front of the old PDS is fine; a wrong --from is not.
+      this.out.warn(`the DID document names ${plan.identity.pdsEndpoint} as the account's PDS, not ${plan.from}: make sure ${plan.from} reaches that PDS`)
+    }
     const irreversible = todo.filter((s) => s.irreversible)
     if (irreversible.length) {
       this.out.status(

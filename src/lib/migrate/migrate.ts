@@ -174,6 +174,8 @@ export class Migration {
   private mode: MigrationReport['mode'] = 'status'
   private waitingFor?: MigrationStatus
   private oldEmail?: string | null
+  /** When the deactivation's gate last read everything (the verification then reads only what changed). */
+  private gateSurveyAt?: number
 
   constructor(
     private readonly sides: MigrationSides,
@@ -1068,6 +1070,7 @@ export class Migration {
     // Everything holds on the new side first: repository (posts made on the old PDS during
     // the migration included), blobs, preferences, identity, activation.
     await this.survey()
+    this.gateSurveyAt = Date.now()
     if (!this.repoInSync()) {
       this.say(`${this.n('deactivate')}: the old repository has changed since the import: copying the changes first`)
       await this.stepRepo()
@@ -1098,7 +1101,12 @@ export class Migration {
 
   private async stepVerify(): Promise<void> {
     this.say(`${this.n('verify')}: checking both PDSes and the DID document…`)
-    await this.survey()
+    if (this.gateSurveyAt !== undefined && Date.now() - this.gateSurveyAt < 60_000) {
+      // The deactivation's gate read both repositories and the blobs a moment ago (nothing
+      // moves them since: the old account is deactivated now); read again what it changed.
+      const [oldRepo, newRepo] = await Promise.all([this.repoStatus(this.sides.old), this.repoStatus(this.sides.new), this.readDoc()])
+      Object.assign(this.facts, { oldRepo, newRepo })
+    } else await this.survey()
     const problems: MigrationReport['problems'] = []
     const rerun = this.opts.commands.rerun()
     const { newCheck, oldCheck, doc } = this.facts
