@@ -9,7 +9,8 @@
 //   --delay 5               one-way ms of the delaying proxy (the network case)
 //   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
 //                           sweep (pool width × batch size of the listing, loopback and proxy),
-//                           migrate (account migrate vs its node:http floor; bench/migrate.ts)
+//                           migrate (account migrate vs its node:http floor; bench/migrate.ts),
+//                           backup (backup DIR and its incremental rerun vs a durable floor; bench/backup.ts)
 //   --migrate-mb 200        blob megabytes of the migrated account (and --migrate-records 1000)
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
 //   --bin PATH              time another build's bin/run.js instead
@@ -246,6 +247,15 @@ if (needBed) {
   } finally {
     await bed.close()
   }
+}
+
+if (want('backup')) {
+  log('Starting the test-bed PDS for the backup case…')
+  const { benchBackup } = await import('./backup.js')
+  const k = await benchBackup({ runs: Math.max(3, Math.ceil(RUNS / 2)), accounts: 20, posts: 40, blobsPerAccount: 8, blobSize: 294_000, node: NODE, pdsctl, floor: bench('floor-backup-http.mjs'), log })
+  const what = `20 accounts × 40 posts × 8 blobs, ${(k.bytes / 1e6).toFixed(0)} MB`
+  report(`backup DIR (${what}): ${k.pdsctlMs.toFixed(0)} ms vs ${k.floorMs.toFixed(0)} ms, ratio ${k.ratio.toFixed(2)} [${k.ratioP25.toFixed(2)}–${k.ratioP75.toFixed(2)}] (cpu ${k.pdsctlCpuMs.toFixed(0)} vs ${k.floorCpuMs.toFixed(0)} ms, peak RSS ${k.rssMiB.toFixed(0)} MiB) vs the durable node:http floor (target <= 1.3)`, k.ratio <= 1.3)
+  report(`backup DIR again, nothing changed: ${k.incrementalMs.toFixed(0)} ms, ${k.incrementalRatio.toFixed(2)} [${k.incrementalP25.toFixed(2)}–${k.incrementalP75.toFixed(2)}] of the floor's full run (target < 0.3)`, k.incrementalRatio < 0.3)
 }
 
 if (want('migrate')) {

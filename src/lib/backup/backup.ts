@@ -1,21 +1,24 @@
 // `pdsctl backup DIR`: every account's repository (CAR), blobs and admin view, over XRPC.
 //
 // - Accounts come from sync.listRepos page by page (memory flat in the number of
-//   accounts) or from a given list; a bounded pool works on `concurrency` at a time and
-//   every HTTP request passes one limiter of the same size.
+//   accounts) or from a given list; a bounded pool works on `concurrency` at a time, each
+//   fetching up to BLOBS_PER_ACCOUNT blobs at once, and every HTTP request passes one
+//   limiter of concurrency × BLOBS_PER_ACCOUNT (fsync waits are hidden behind other
+//   accounts' transfers, as in bench/floor-backup-http.mjs).
 // - Repos: the first run saves a full CAR (getRepo with the admin credential, so
 //   taken-down and deactivated accounts are included); later runs ask getRepo?since=<rev
 //   saved> and keep the diff beside it; an unchanged rev fetches nothing. When the diffs
 //   grow past half the full CAR (or 20 of them) the next run takes a new full CAR.
 // - Blobs: listBlobs (since the saved rev on later runs) + getBlob, streamed to a temp
-//   file while hashed; kept (renamed) only when the sha256 matches the CID's digest. A
-//   blob already under its final name was verified when it got there and is skipped.
+//   file while hashed (src/lib/pds/blobStream.ts: the blob path `account migrate` shares);
+//   kept (renamed) only when the sha256 matches the CID's digest. A blob already under its
+//   final name was verified when it got there and is skipped.
 // - Every file is written to a temp name and renamed; an account's state.json is written
 //   after all its files, and manifest.json last, from all state.json files. Killed at any
 //   point, the next run redoes only what had no state yet.
 // - 429: wait for Retry-After (up to maxRetryWaitMs) and try again.
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { constants, createWriteStream } from 'node:fs'
 import { mkdir, opendir, open, readdir, rename, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -25,6 +28,8 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
+import { streamBlob } from '../pds/blobStream.js'
+import { readCarCommit } from './carCommit.js'
 import {
   MANIFEST_FORMAT,
   accountDir,
@@ -43,7 +48,7 @@ export interface BackupOptions {
   dir: string
   /** Handles or DIDs; all accounts (streamed from listRepos) when absent. */
   accounts?: string[]
-  /** Requests in flight and accounts worked on at once (default 4). */
+  /** Accounts worked on at once (default 8), each with up to 4 blobs in flight. */
   concurrency?: number
   onProgress?: (p: BackupProgress) => void
   signal?: AbortSignal
@@ -82,11 +87,13 @@ export interface BackupSummary {
 }
 
 const MAX_DIFFS = 20
+/** Blobs of one account fetched at once (the floor the bench compares with does the same). */
+const BLOBS_PER_ACCOUNT = 4
 const DEFAULT_MAX_RETRY_WAIT_MS = 120_000
 
 export async function runBackup(client: PdsClient, opts: BackupOptions): Promise<BackupSummary> {
   const dir = path.resolve(opts.dir)
-  const concurrency = Math.max(1, opts.concurrency ?? 4)
+  const concurrency = Math.max(1, opts.concurrency ?? 8)
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
   await mkdir(path.join(dir, 'accounts'), { recursive: true })
@@ -105,7 +112,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     client,
     dir,
     signal: opts.signal,
-    limit: limiter(concurrency),
+    limit: limiter(concurrency * BLOBS_PER_ACCOUNT),
     concurrency,
     summary,
     maxRetryWaitMs: opts.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS,
@@ -245,8 +252,13 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     throw new PdsctlError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${String((info as { did?: unknown }).did ?? 'no account')}`)
   }
   const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
-  const infoFile = await writeFileAtomic(path.join(abs, 'account.json'), infoText)
-  ctx.summary.bytes += infoFile.size
+  // Unchanged since the last run (the usual case of an incremental run): the file on disk,
+  // fsynced then, stands; rewriting it cost an fsync per account for nothing.
+  const sameInfo = usable !== undefined && (await readJsonText(path.join(abs, 'account.json'))) === infoText.trim()
+  const infoFile = sameInfo
+    ? { size: Buffer.byteLength(infoText), sha256: createHash('sha256').update(infoText).digest('hex') }
+    : await writeFileAtomic(path.join(abs, 'account.json'), infoText)
+  if (!sameInfo) ctx.summary.bytes += infoFile.size
   const handle = typeof (info as { handle?: unknown }).handle === 'string' ? (info as { handle: string }).handle : null
 
   // The repository.
@@ -307,7 +319,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
         tracked.catch(() => {}) // handled below (allSettled); not an unhandled rejection meanwhile
         inFlight.add(tracked)
         pending.push(tracked)
-        if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
+        if (inFlight.size >= BLOBS_PER_ACCOUNT) await Promise.race(inFlight).catch(() => {})
       }
     } finally {
       // Every fetch settles before the account is left, whatever happened (no stray rejection).
@@ -329,6 +341,8 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
     backedUpAt: new Date().toISOString(),
   }
+  // Nothing new for this account: its state.json (and when its data last changed) stands.
+  if (prev && JSON.stringify({ ...prev, backedUpAt: '' }) === JSON.stringify({ ...state, backedUpAt: '' })) return
   await writeFileAtomic(path.join(abs, 'state.json'), JSON.stringify(state, null, 1) + '\n')
 }
 
@@ -374,7 +388,7 @@ interface FetchedCar {
 async function fetchCar(ctx: Ctx, did: string, since: string | undefined, folder: string): Promise<FetchedCar> {
   const tmp = tempName(path.join(folder, since ? 'diff.car' : 'repo.car'))
   const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getRepo', query: { did, since }, auth: 'admin', name: 'com.atproto.sync.getRepo' }
-  const { size, sha256: digest } = await download(ctx, req, tmp)
+  const { size, sha256: digest } = await download(ctx, 'com.atproto.sync.getRepo', async () => ({ body: (await ctx.client.stream(req, { signal: ctx.signal })).body }), tmp)
   try {
     const { root, commit } = await readCommit(tmp)
     return { abs: tmp, size, sha256: digest, root, commit }
@@ -400,8 +414,7 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
     return { cid: cidStr, size: existing.size, sha256: Buffer.from(cid.multihash.digest).toString('hex'), mimeType: await mimeOf(folder, cidStr) }
   }
   const tmp = tempName(final)
-  const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getBlob', query: { did, cid: cidStr }, auth: 'admin', name: 'com.atproto.sync.getBlob' }
-  const got = await download(ctx, req, tmp)
+  const got = await download(ctx, 'com.atproto.sync.getBlob', () => streamBlob(ctx.client, { did, cid: cidStr, auth: 'admin', signal: ctx.signal }), tmp)
   const want = Buffer.from(cid.multihash.digest).toString('hex')
   if (got.sha256 !== want) {
     await removeQuietly(tmp)
@@ -410,7 +423,9 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
   await rename(tmp, final)
   ctx.summary.blobs.fetched++
   const mimeType = got.contentType ?? null
-  if (mimeType) await writeFileAtomic(path.join(folder, `${cidStr}.mime`), mimeType)
+  // A hint for a later run that finds the blob without its state.json: written whole
+  // (temp + rename) but not fsynced, an fsync per blob for a guess (a lost one reads as no type).
+  if (mimeType) await writeSmallFile(path.join(folder, `${cidStr}.mime`), mimeType)
   void rel
   return { cid: cidStr, size: got.size, sha256: got.sha256, mimeType }
 }
@@ -439,55 +454,69 @@ async function* listBlobs(ctx: Ctx, did: string, since: string | undefined): Asy
   }
 }
 
-/** Stream one response body to `tmp`, hashing it; retried on 429 / a dropped connection. */
-async function download(ctx: Ctx, req: RawRequest, tmp: string): Promise<{ size: number; sha256: string; contentType?: string }> {
-  return withRetry(ctx, req.name ?? req.path, () =>
+/**
+ * Stream one response body to `tmp` (created exclusively, no link followed, 0600), hashing
+ * it as it goes, then fsync it; retried on 429 / a dropped connection. Each chunk is
+ * written with the file handle as it arrives (no stream pipeline, no second open for the
+ * fsync): the floor's own way, measured in bench/backup.ts.
+ */
+async function download(
+  ctx: Ctx,
+  name: string,
+  get: () => Promise<{ body: Readable; mimeType?: string }>,
+  tmp: string,
+): Promise<{ size: number; sha256: string; contentType?: string }> {
+  return withRetry(ctx, name, () =>
     ctx.limit(async () => {
-      const res = await ctx.client.stream(req, { signal: ctx.signal })
+      const res = await get()
       const hash = createHash('sha256')
       let size = 0
-      const counter = async function* (src: Readable) {
-        for await (const chunk of src) {
+      let fh
+      try {
+        fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+        for await (const chunk of res.body) {
           const buf = chunk as Buffer
           hash.update(buf)
           size += buf.length
           ctx.summary.bytes += buf.length
           ctx.progress()
-          yield buf
+          await fh.write(buf)
         }
-      }
-      try {
-        await pipeline(res.body, counter, createWriteStream(tmp, { mode: 0o600 }), { signal: ctx.signal })
-        const fh = await open(tmp, 'r')
-        await fh.sync().finally(() => fh.close())
+        await fh.sync()
       } catch (err) {
+        res.body.destroy()
+        await fh?.close().catch(() => {})
+        fh = undefined
         await removeQuietly(tmp)
         throw err
+      } finally {
+        await fh?.close()
       }
-      const ctype = res.headers['content-type']
-      return { size, sha256: hash.digest('hex'), contentType: typeof ctype === 'string' ? ctype.split(';')[0].trim() : undefined }
+      return { size, sha256: hash.digest('hex'), contentType: res.mimeType }
     }),
   )
 }
 
-/** The root commit of a CAR file (did, rev), read as a stream. */
-export async function readCommit(file: string): Promise<{ root: string; commit: { did: string; rev: string } }> {
-  const { readCarStream, parseObjByDef, def } = await import('@atproto/repo')
-  const input = createReadStream(file, { highWaterMark: 1 << 20 })
+/**
+ * A small file written whole to a temp name (created exclusively, no link followed) and
+ * renamed, without fsync: for hints only. Synchronous: four tiny syscalls on the main
+ * thread cost less than their promises and thread-pool round trips (~1.3 ms a blob).
+ */
+async function writeSmallFile(file: string, data: string): Promise<void> {
+  const fs = process.getBuiltinModule('node:fs')
+  const tmp = tempName(file)
+  const fd = fs.openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   try {
-    const { roots, blocks } = await readCarStream(input)
-    if (roots.length !== 1) throw new Error(`expected one root, found ${roots.length}`)
-    const root = roots[0]
-    for await (const block of blocks) {
-      if (block.cid.equals(root)) {
-        const { obj } = parseObjByDef(block.bytes, block.cid, def.commit)
-        return { root: root.toString(), commit: { did: obj.did, rev: obj.rev } }
-      }
-    }
-    throw new Error('the root commit block is missing')
+    fs.writeSync(fd, data)
   } finally {
-    input.destroy()
+    fs.closeSync(fd)
   }
+  fs.renameSync(tmp, file)
+}
+
+/** The root commit of a CAR file (did, rev), read with carCommit.ts (no @atproto/repo). */
+export async function readCommit(file: string): Promise<{ root: string; commit: { did: string; rev: string } }> {
+  return readCarCommit(file)
 }
 
 // ---------------------------------------------------------------------------------------

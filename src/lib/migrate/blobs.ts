@@ -11,6 +11,7 @@
 // saying how many blobs remain and when the PDS takes more. The new PDS's
 // RateLimit-Remaining is watched, so a day's quota that cannot cover the rest is said early.
 import { PdsctlError, XrpcError } from '../errors.js'
+import { isBlobGone, rateLimitWaitMs, streamBlob } from '../pds/blobStream.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { retryAfterMs } from '../pds/xrpcClient.js'
 import type { AccountSession } from './session.js'
@@ -85,8 +86,8 @@ export async function copyMissingBlobs(opts: BlobCopyOptions): Promise<BlobCopyR
         return
       } catch (err) {
         if (opts.signal?.aborted) throw err
-        if (err instanceof XrpcError && (err.status === 429 || err.status === 503)) {
-          const wait = (err as { retryAfterMs?: number }).retryAfterMs ?? 2000 * attempt
+        const wait = rateLimitWaitMs(err, attempt)
+        if (wait !== undefined) {
           const by = (err as { side?: 'old' | 'new' }).side ?? 'new'
           if (wait > opts.maxWaitMs || attempt >= ATTEMPTS + 2) {
             stop ??= new RateLimitStop(new Date(Date.now() + wait), by)
@@ -96,10 +97,7 @@ export async function copyMissingBlobs(opts: BlobCopyOptions): Promise<BlobCopyR
           await sleep(wait, opts.signal)
           continue
         }
-        // "Not found" from the old PDS: 404 BlobNotFound, or (what the PDS says when the
-        // blob's file is gone from its blobstore) 400 InvalidRequest "Blob not found".
-        const gone = err instanceof XrpcError && (err.status === 404 || /NotFound/.test(err.xrpcName ?? '') || /blob not found/i.test(err.xrpcMessage ?? ''))
-        if (gone && (err as { side?: string }).side === 'old') {
+        if (isBlobGone(err) && (err as { side?: string }).side === 'old') {
           result.unavailable.push(cid)
           skip.add(cid)
           return
@@ -118,14 +116,10 @@ export async function copyMissingBlobs(opts: BlobCopyOptions): Promise<BlobCopyR
 
   const transfer = async (cid: string): Promise<void> => {
     const auth = opts.oldSession ? await opts.oldSession.auth() : ('none' as const)
-    const src = await opts.old
-      .stream({ method: 'GET', path: '/xrpc/com.atproto.sync.getBlob', query: { did: opts.did, cid }, auth, name: 'com.atproto.sync.getBlob' }, { signal: opts.signal })
-      .catch((err: unknown) => {
-        throw tag(err, 'old')
-      })
+    const src = await streamBlob(opts.old, { did: opts.did, cid, auth, signal: opts.signal }).catch((err: unknown) => {
+      throw tag(err, 'old')
+    })
     const body = src.body
-    const length = Number(first(src.headers['content-length']))
-    const type = (first(src.headers['content-type']) ?? 'application/octet-stream').split(';')[0].trim() || 'application/octet-stream'
     let sent = 0
     body.on('data', (chunk: Buffer) => {
       sent += chunk.length
@@ -135,8 +129,8 @@ export async function copyMissingBlobs(opts: BlobCopyOptions): Promise<BlobCopyR
     let up
     try {
       up = await opts.newSession.stream(
-        { method: 'POST', path: '/xrpc/com.atproto.repo.uploadBlob', contentType: type, name: 'com.atproto.repo.uploadBlob' },
-        { body, contentLength: Number.isSafeInteger(length) && length >= 0 ? length : undefined, signal: opts.signal },
+        { method: 'POST', path: '/xrpc/com.atproto.repo.uploadBlob', contentType: src.mimeType, name: 'com.atproto.repo.uploadBlob' },
+        { body, contentLength: src.size, signal: opts.signal },
       )
     } catch (err) {
       body.destroy()
