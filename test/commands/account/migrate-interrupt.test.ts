@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { startGate, type Gate, type HoldPoint } from '../../bed/gate.js'
 import { startTwoPdses, type TwoPdses } from '../../bed/twoPds.js'
 import type { MigrationReport } from '../../../src/lib/migrate/report.js'
-import { finish, json, migrate, migrationHome, observe, plcMails, plcToken, publicUrl, seedMigrant, startMigrate } from './migrateSupport.js'
+import { finish, json, migrate, migrationHome, observe, plcDoc, plcMails, plcToken, publicUrl, seedMigrant, startMigrate } from './migrateSupport.js'
 
 interface Point {
   /** The step it interrupts, for the test name. */
@@ -65,7 +65,7 @@ describe('pdsctl account migrate: killed at every step, then run again', () => {
         assert.equal(json<MigrationReport>(first).status, 'waiting-for-token', first.stderr)
         token = ['--token', await plcToken(pair, account.email)]
       }
-      const docBefore = await (await fetch(`${pair.plcUrl}/${account.did}`)).json()
+      const docBefore = await plcDoc(pair, account.did)
 
       const held = gates[point.side].hold(point.nsid, point.when, point.nth)
       const child = startMigrate(pair, account.did, run, [...args, ...token], { stdin })
@@ -85,17 +85,17 @@ describe('pdsctl account migrate: killed at every step, then run again', () => {
       const st = json<MigrationReport>(status)
       if (point.step === 'account' && point.when === 'before') assert.equal(st.active.new, null, 'no account on the new PDS yet')
       if (point.nsid.endsWith('submitPlcOperation') && point.when === 'after') assert.equal(st.identity.pointsAt, 'new')
-      if (point.step === 'identity' && point.when === 'before') assert.deepEqual(await (await fetch(`${pair.plcUrl}/${account.did}`)).json(), docBefore)
+      if (point.step === 'identity' && point.when === 'before') assert.deepEqual(await plcDoc(pair, account.did), docBefore)
       if (point.step === 'deactivate' && point.when === 'before') assert.deepEqual(st.active, { old: true, new: true })
 
       if (point.nsid.endsWith('signPlcOperation')) {
         // The old PDS signed and spent the token; pdsctl died before saving the operation.
         // The DID document has not moved, and the spent token is refused (exit 3) with the way on.
-        assert.deepEqual(await (await fetch(`${pair.plcUrl}/${account.did}`)).json(), docBefore)
+        assert.deepEqual(await plcDoc(pair, account.did), docBefore)
         const spent = await migrate(pair, account.did, run, [...args, ...token, '--json'], { stdin })
         assert.equal(spent.code, 3, spent.stderr)
         assert.match(spent.stderr, /rejected the PLC token .*run the same command without --token/)
-        assert.equal((await (await fetch(`${pair.plcUrl}/${account.did}`)).json()).service[0].serviceEndpoint, docBefore.service[0].serviceEndpoint)
+        assert.equal((await plcDoc(pair, account.did)).service[0].serviceEndpoint, docBefore.service[0].serviceEndpoint)
         // Without --token: a new token is mailed at once.
         const mails = plcMails(pair, account.email)
         const again = await migrate(pair, account.did, run, [...args, '--json'], { stdin })

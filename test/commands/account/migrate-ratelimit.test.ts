@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { startLyingServer, type LyingServer } from '../../bed/lying.js'
 import { startTwoPdses, type TwoPdses } from '../../bed/twoPds.js'
 import type { MigrationReport } from '../../../src/lib/migrate/report.js'
-import { blobBytes, finish, json, login, migrate, migrationHome, observe, seedMigrant, xrpc } from './migrateSupport.js'
+import { blobBytes, finish, json, login, migrate, migrationHome, observe, plcDoc, seedMigrant, xrpc } from './migrateSupport.js'
 
 const BYPASS = 'bypass-' + 'k'.repeat(24)
 
@@ -43,7 +43,7 @@ describe('pdsctl account migrate: a rate-limited new PDS', () => {
     const run = { direction: 'in' as const, home, oldUrl: oldFront.url }
     const args = ['--password-stdin', '--new-password-stdin', '--yes']
     const stdin = `${account.password}\nlimited-new-pass-1\n`
-    const docBefore = await (await fetch(`${pair.plcUrl}/${account.did}`)).json()
+    const docBefore = await plcDoc(pair, account.did)
     const paused = await migrate(pair, account.did, run, [...args, '--json'], { stdin })
     assert.equal(paused.code, 1, paused.stderr)
     const line = paused.stderr.split('\n').find((l) => l.startsWith('Error:')) ?? ''
@@ -54,7 +54,7 @@ describe('pdsctl account migrate: a rate-limited new PDS', () => {
     assert.equal(report.status, 'rate-limited')
     assert.equal(report.counts.blobs.missing, 3)
     assert.equal(report.counts.blobs.copied, 2)
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${account.did}`)).json(), docBefore)
+    assert.deepEqual(await plcDoc(pair, account.did), docBefore)
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: account.did } })).body.active, true)
 
     // The status, without a password, counts the same.

@@ -10,7 +10,7 @@ import { startTwoPdses, type TwoPdses } from '../../bed/twoPds.js'
 import { runCli } from '../../helpers/cli.js'
 import { runPty } from '../../helpers/pty.js'
 import type { MigrationReport } from '../../../src/lib/migrate/report.js'
-import { blobBytes, finish, json, login, migrate, migrationHome, observe, plcMails, plcToken, publicUrl, seedMigrant, xrpc } from './migrateSupport.js'
+import { blobBytes, finish, json, login, migrate, migrationHome, observe, plcDoc, plcMails, plcToken, publicUrl, seedMigrant, xrpc } from './migrateSupport.js'
 
 function stateFiles(home: string): string[] {
   const dir = path.join(home, '.config/pdsctl/migrations')
@@ -28,7 +28,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const alice = await seedMigrant(pair.old, 'alice')
     const home = migrationHome()
     const run = { direction: 'in' as const, home }
-    const docBefore = await (await fetch(`${pair.plcUrl}/${alice.did}`)).json()
+    const docBefore = await plcDoc(pair, alice.did)
 
     // The plan: by handle, no password, nothing asked (stdin is not a terminal), nothing changed.
     const plan = await migrate(pair, alice.handle, run, ['--dry-run', '--json'])
@@ -49,7 +49,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /^identity\ttodo\t.*\[irreversible\]$/m)
     assert.equal((await xrpc(pair.new.url, 'com.atproto.sync.getRepoStatus', { query: { did: alice.did } })).status, 400, 'no account on the new PDS')
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${alice.did}`)).json(), docBefore)
+    assert.deepEqual(await plcDoc(pair, alice.did), docBefore)
 
     // A run in a script without --yes is refused before anything changes.
     const noYes = await migrate(pair, alice.handle, run, ['--password-stdin'], { stdin: alice.password })
@@ -75,7 +75,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     assert.match(password ?? '', /^[A-Za-z0-9]{5}(-[A-Za-z0-9]{5}){3}$/)
     await login(pair.new.url, alice.did, password!)
     // The identity has not moved, the old account is untouched.
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${alice.did}`)).json(), docBefore)
+    assert.deepEqual(await plcDoc(pair, alice.did), docBefore)
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: alice.did } })).body.active, true)
 
     // The state file: 0600 in a 0700 folder, no password in it.
@@ -165,7 +165,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const stdin = `${carol.password}\ncarol-new-pass-1\n`
     const first = await migrate(pair, carol.did, run, [...args, '--json'], { stdin })
     assert.equal(json<MigrationReport>(first).status, 'waiting-for-token', first.stderr)
-    const docBefore = await (await fetch(`${pair.plcUrl}/${carol.did}`)).json()
+    const docBefore = await plcDoc(pair, carol.did)
     const wrong = await migrate(pair, carol.did, run, [...args, '--token', 'AAAAA-BBBBB', '--json'], { stdin })
     assert.equal(wrong.code, 3, wrong.stderr)
     assert.match(wrong.stderr, /^Error: account migrate: the identity step failed: the old PDS rejected the PLC token \(InvalidToken/m)
@@ -174,7 +174,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const report = json<MigrationReport>(wrong)
     assert.equal(report.status, 'failed')
     assert.equal(report.steps.find((s) => s.id === 'identity')?.state, 'failed')
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${carol.did}`)).json(), docBefore)
+    assert.deepEqual(await plcDoc(pair, carol.did), docBefore)
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: carol.did } })).body.active, true)
     // The token mailed earlier still works: the wrong one spent nothing.
     const token = await plcToken(pair, carol.email)
@@ -248,11 +248,11 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const run = { direction: 'in' as const, home: migrationHome() }
     const args = ['--password-stdin', '--new-password-stdin', '--yes']
     const stdin = `${gus.password}\ngus-new-pass-12\n`
-    const docBefore = await (await fetch(`${pair.plcUrl}/${gus.did}`)).json()
+    const docBefore = await plcDoc(pair, gus.did)
     const stopped = await migrate(pair, gus.did, run, [...args, '--json'], { stdin })
     assert.equal(stopped.code, 4, stopped.stderr)
     assert.match(stopped.stderr, new RegExp(`the blobs step failed: 1 blob the repository uses is gone from the old PDS \\(${lost}\\).*--allow-missing-blobs`))
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${gus.did}`)).json(), docBefore, 'the identity has not moved')
+    assert.deepEqual(await plcDoc(pair, gus.did), docBefore, 'the identity has not moved')
     const results = await finish(pair, gus, run, [...args, '--allow-missing-blobs'], stdin)
     const last = results.at(-1)!
     assert.equal(last.code, 6, last.stderr)
@@ -279,7 +279,7 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     const last = json<MigrationReport>(back.at(-1)!)
     assert.equal(last.status, 'done', back.map((r) => r.stderr).join('\n---\n'))
     assert.match(back[0].stderr, /account: done before/)
-    const doc = await (await fetch(`${pair.plcUrl}/${hal.did}`)).json()
+    const doc = await plcDoc(pair, hal.did)
     assert.equal(doc.service[0].serviceEndpoint, publicUrl(pair.old))
     assert.deepEqual(doc.alsoKnownAs, ['at://hal.old.test'])
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: hal.did } })).body.active, true)
@@ -324,7 +324,7 @@ describe('pdsctl account migrate: a new PDS that refuses imports (PDS_ACCEPTING_
   test('exit 1 naming the setting; the old account is untouched and active, the identity unchanged, the undo printed', async () => {
     const dave = await seedMigrant(pair.old, 'dave', { posts: 2, sizes: [1_000] })
     const home = migrationHome()
-    const docBefore = await (await fetch(`${pair.plcUrl}/${dave.did}`)).json()
+    const docBefore = await plcDoc(pair, dave.did)
     const r = await migrate(pair, dave.did, { direction: 'in', home }, ['--password-stdin', '--yes', '--json'], { stdin: dave.password })
     assert.equal(r.code, 1, r.stderr)
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('Error:'))
@@ -335,7 +335,7 @@ describe('pdsctl account migrate: a new PDS that refuses imports (PDS_ACCEPTING_
     const report = json<MigrationReport>(r)
     assert.equal(report.status, 'failed')
     assert.equal(report.steps.find((s) => s.id === 'repo')?.state, 'failed')
-    assert.deepEqual(await (await fetch(`${pair.plcUrl}/${dave.did}`)).json(), docBefore)
+    assert.deepEqual(await plcDoc(pair, dave.did), docBefore)
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: dave.did } })).body.active, true)
     // The printed undo works: the unused new account goes, the old one stays.
     const undo = await runCli(['account', 'delete', dave.did, '--yes'], { env: { PDS_URL: pair.new.url, PDS_ADMIN_PASSWORD: pair.new.adminPassword } })

@@ -23,7 +23,7 @@ export async function xrpc(url: string, nsid: string, opts: { body?: unknown; be
   for (const [k, v] of Object.entries(opts.query ?? {})) u.searchParams.set(k, v)
   const headers: Record<string, string> = {}
   if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`
-  let body: BodyInit | undefined
+  let body: Uint8Array | string | undefined
   if (opts.raw) {
     body = new Uint8Array(opts.raw)
     headers['content-type'] = opts.type ?? 'application/octet-stream'
@@ -35,6 +35,11 @@ export async function xrpc(url: string, nsid: string, opts: { body?: unknown; be
   const type = res.headers.get('content-type') ?? ''
   const parsed = type.includes('json') ? await res.json().catch(() => undefined) : Buffer.from(await res.arrayBuffer())
   return { status: res.status, body: parsed, headers: res.headers }
+}
+
+/** The DID document the PLC directory serves now (plain fetch). */
+export async function plcDoc(pair: TwoPdses, did: string, suffix = ''): Promise<any> {
+  return (await fetch(`${pair.plcUrl}/${did}${suffix}`)).json()
 }
 
 export async function login(url: string, identifier: string, password: string): Promise<string> {
@@ -153,8 +158,8 @@ export function migrate(pair: TwoPdses, account: string, run: MigrateRun, args: 
 
 /** What both PDSes and the PLC directory say about `did` now. */
 export async function observe(pair: TwoPdses, did: string, creds: { oldPassword: string; newPassword?: string }) {
-  const doc = await (await fetch(`${pair.plcUrl}/${did}`)).json()
-  const data = await (await fetch(`${pair.plcUrl}/${did}/data`)).json()
+  const doc = await plcDoc(pair, did)
+  const data = await plcDoc(pair, did, '/data')
   const oldStatus = (await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did } })).body
   const newStatus = (await xrpc(pair.new.url, 'com.atproto.sync.getRepoStatus', { query: { did } })).body
   const oldJwt = await login(pair.old.url, did, creds.oldPassword)
