@@ -447,6 +447,15 @@ export class Migration {
       },
     ]
     if (this.failedStep) for (const step of steps) if (step.id === this.failedStep) step.state = 'failed'
+    // --status and the plan after a failed run: the step it failed at, with why, until done.
+    const last = s.lastRun
+    if (this.mode !== 'run' && last?.step && last.error) {
+      const step = steps.find((x) => x.id === last.step)
+      if (step && step.state !== 'done') {
+        step.state = 'failed'
+        step.detail = `the run of ${last.at} failed here: ${last.error}`
+      }
+    }
     return steps
   }
 
@@ -456,7 +465,7 @@ export class Migration {
     const s = this.state
     let status: MigrationStatus
     if (this.waitingFor) status = this.waitingFor
-    else if (this.failedStep || this.problems.length) status = 'failed'
+    else if (this.failedStep || this.problems.length || steps.some((x) => x.state === 'failed')) status = 'failed'
     else if (steps.find((x) => x.id === 'identity')?.state === 'waiting' && steps.slice(0, 4).every((x) => x.state === 'done')) status = 'waiting-for-token'
     else if (steps.every((x) => x.state === 'done')) status = 'done'
     else if (steps.slice(0, -1).every((x) => x.state === 'done')) status = 'unverified'

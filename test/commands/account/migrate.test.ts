@@ -176,6 +176,10 @@ describe('pdsctl account migrate (0.5.x → 0.5.x)', () => {
     assert.equal(report.steps.find((s) => s.id === 'identity')?.state, 'failed')
     assert.deepEqual(await plcDoc(pair, carol.did), docBefore)
     assert.equal((await xrpc(pair.old.url, 'com.atproto.sync.getRepoStatus', { query: { did: carol.did } })).body.active, true)
+    // --status remembers where the last run failed, and why.
+    const status = json<MigrationReport>(await migrate(pair, carol.did, run, ['--status', '--json']))
+    assert.equal(status.status, 'failed')
+    assert.match(status.steps.find((s) => s.id === 'identity')?.detail ?? '', /failed here: the old PDS rejected the PLC token/)
     // The token mailed earlier still works: the wrong one spent nothing.
     const token = await plcToken(pair, carol.email)
     const ok = await migrate(pair, carol.did, run, [...args, '--token', token, '--json'], { stdin })
