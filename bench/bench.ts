@@ -9,8 +9,11 @@
 //   --delay 5               one-way ms of the delaying proxy (the network case)
 //   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
 //                           sweep (pool width × batch size of the listing, loopback and proxy),
-//                           identity (identity check over --identity accounts, synthetic PDS and PLC)
+//                           identity (identity check over --identity accounts, synthetic PDS and PLC),
+//                           migrate (account migrate vs its node:http floor; bench/migrate.ts),
+//                           backup (backup DIR and its incremental rerun vs a durable floor; bench/backup.ts)
 //   --identity 10000        accounts in the identity check section
+//   --migrate-mb 200        blob megabytes of the migrated account (and --migrate-records 1000)
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
 //   --bin PATH              time another build's bin/run.js instead
 //   --before PATH           also time another build (e.g. the previous commit) on each pair
@@ -39,6 +42,8 @@ const { values: opt } = parseArgs({
     bin: { type: 'string' },
     /** Also time this other build's bin/run.js on every pair ("before" figures, reported as INFO). */
     before: { type: 'string' },
+    'migrate-mb': { type: 'string', default: '200' },
+    'migrate-records': { type: 'string', default: '1000' },
   },
 })
 const sizes = opt.accounts.split(',').map(Number).sort((a, b) => a - b)
@@ -282,6 +287,38 @@ if (needBed) {
   } finally {
     await bed.close()
   }
+}
+
+if (want('backup')) {
+  log('Starting the test-bed PDS for the backup case…')
+  const { benchBackup } = await import('./backup.js')
+  const k = await benchBackup({ runs: Math.max(3, Math.ceil(RUNS / 2)), accounts: 20, posts: 40, blobsPerAccount: 8, blobSize: 294_000, node: NODE, pdsctl, floor: bench('floor-backup-http.mjs'), log })
+  const what = `20 accounts × 40 posts × 8 blobs, ${(k.bytes / 1e6).toFixed(0)} MB`
+  report(`backup DIR (${what}): ${k.pdsctlMs.toFixed(0)} ms vs ${k.floorMs.toFixed(0)} ms, ratio ${k.ratio.toFixed(2)} [${k.ratioP25.toFixed(2)}–${k.ratioP75.toFixed(2)}] (cpu ${k.pdsctlCpuMs.toFixed(0)} vs ${k.floorCpuMs.toFixed(0)} ms, peak RSS ${k.rssMiB.toFixed(0)} MiB) vs the durable node:http floor (target <= 1.3)`, k.ratio <= 1.3)
+  report(`backup DIR again, nothing changed: ${k.incrementalMs.toFixed(0)} ms, ${k.incrementalRatio.toFixed(2)} [${k.incrementalP25.toFixed(2)}–${k.incrementalP75.toFixed(2)}] of the floor's full run (target < 0.3)`, k.incrementalRatio < 0.3)
+}
+
+if (want('migrate')) {
+  // One run moves one account for good: a few alternated runs (each seeds 200 MB twice).
+  log('Starting two PDSes for the migration case…')
+  const { benchMigrate } = await import('./migrate.js')
+  const runs = Math.max(3, Math.ceil(RUNS / 3))
+  const m = await benchMigrate({
+    runs,
+    blobBytes: Number(opt['migrate-mb']) * 1e6,
+    records: Number(opt['migrate-records']),
+    concurrency: 4,
+    node: NODE,
+    pdsctl,
+    floor: bench('floor-migrate-http.mjs'),
+    log,
+  })
+  const what = `${opt['migrate-records']} records + ${opt['migrate-mb']} MB of blobs`
+  report(
+    `account migrate (${what}, both processes): ${m.pdsctlMs.toFixed(0)} ms vs ${m.floorMs.toFixed(0)} ms, ratio ${m.ratio.toFixed(2)} [${m.ratioP25.toFixed(2)}–${m.ratioP75.toFixed(2)}] (cpu ${m.pdsctlCpuMs.toFixed(0)} vs ${m.floorCpuMs.toFixed(0)} ms; up to the token ${m.phase1.pdsctlMs.toFixed(0)} vs ${m.phase1.floorMs.toFixed(0)} ms, with it ${m.phase2.pdsctlMs.toFixed(0)} vs ${m.phase2.floorMs.toFixed(0)} ms) vs the node:http floor, ${runs} runs (target <= 1.2)`,
+    m.ratio <= 1.2,
+  )
+  report(`account migrate (${what}): peak RSS ${m.rssMiB.toFixed(0)} MiB (max ${m.rssMaxMiB.toFixed(0)}; floor ${m.floorRssMiB.toFixed(0)}) (target < 150 MiB)`, m.rssMaxMiB < 150)
 }
 
 process.stdout.write(lines.join('\n') + '\n')

@@ -44,6 +44,24 @@ export interface TestBedOptions {
    * by scripts/pds04.sh). Same interface either way, except `pds` (0.5 only).
    */
   line?: PdsLine
+  /** [migrate] Use this PLC directory (another bed's) instead of starting one: two PDSes that share identities. */
+  plcUrl?: string
+  /** [migrate] Share this mail catcher (another bed's); closing this bed leaves it open. */
+  mail?: MailCatcher
+  /** [migrate] PDS_ACCEPTING_REPO_IMPORTS (the PDS's default: true). */
+  acceptingImports?: boolean
+  /** [migrate] PDS_SERVICE_DID, the PDS's own DID (default did:web:localhost): two PDSes need two. */
+  serviceDid?: string
+  /**
+   * [migrate] Give the PDS the PLC directory as http://localhost:PORT: its DID resolver refuses
+   * IP hosts, so without this it cannot resolve a DID (as service auth on createAccount needs).
+   */
+  plcByName?: boolean
+  /**
+   * [migrate] Configure an App View (an unreachable placeholder): a PDS serves
+   * app.bsky.actor.get/putPreferences itself only when it has one, as every real PDS does.
+   */
+  preferences?: boolean
 }
 
 export type PdsLine = '0.4' | '0.5'
@@ -100,13 +118,16 @@ function hostnameParts(hostname: string | undefined, port: number, handleDomain:
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> {
   if (opts.line === '0.4') return startTestBed04(opts)
   const dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed-'))
-  const plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
-  loopbackOnly(plcServer.app)
-  const plcHttp = await plcServer.start()
-  const plcPort = (plcHttp.address() as { port: number }).port
-  const plcUrl = `http://127.0.0.1:${plcPort}`
+  const plcServer = opts.plcUrl ? undefined : plc.PlcServer.create({ db: plc.Database.mock(), port: 0 }) // [migrate]
+  let plcUrl = opts.plcUrl ?? ''
+  if (plcServer) {
+    loopbackOnly(plcServer.app)
+    const plcHttp = await plcServer.start()
+    const plcPort = (plcHttp.address() as { port: number }).port
+    plcUrl = `http://127.0.0.1:${plcPort}`
+  }
 
-  const mail = await startMailCatcher()
+  const mail = opts.mail ?? (await startMailCatcher()) // [migrate]
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
   const rotationKey = await Secp256k1Keypair.create({ exportable: true })
   const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
@@ -120,10 +141,13 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     devMode: true,
     port,
     hostname: names.hostname,
+    serviceDid: opts.serviceDid, // [migrate]
+    acceptingImports: opts.acceptingImports, // [migrate]
     version: opts.version,
     dataDirectory,
     blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
-    didPlcUrl: plcUrl,
+    didPlcUrl: opts.plcByName ? plcUrl.replace('//127.0.0.1:', '//localhost:') : plcUrl, // [migrate]
+    ...(opts.preferences ? { bskyAppViewUrl: 'http://localhost:9', bskyAppViewDid: 'did:web:appview.localhost' } : {}), // [migrate]
     serviceHandleDomains: [handleDomain],
     recoveryDidKey: recoveryKey,
     adminPassword,
@@ -156,8 +180,8 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     opts,
     async () => {
       await server.destroy()
-      await plcServer.destroy()
-      await mail.close()
+      await plcServer?.destroy()
+      if (!opts.mail) await mail.close()
       await rm(dataDirectory, { recursive: true, force: true })
     },
   )
@@ -250,7 +274,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     throw new Error('PDS 0.4.x test bed is not installed: run scripts/pds04.sh (scripts/dev.sh test does)')
   }
   const node = node22Path()
-  const mail = await startMailCatcher()
+  const mail = opts.mail ?? (await startMailCatcher()) // [migrate]
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
   const jwtSecret = randomBytes(16).toString('hex')
   const port = await freePort()
@@ -274,6 +298,11 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     rateLimitBypassKey: opts.rateLimitBypassKey,
     blobUploadLimit: opts.blobUploadLimit,
     smtpUrl: `smtp://127.0.0.1:${mail.port}`,
+    plcUrl: opts.plcUrl, // [migrate]
+    acceptingImports: opts.acceptingImports,
+    serviceDid: opts.serviceDid,
+    plcByName: opts.plcByName,
+    preferences: opts.preferences,
   }
   const child = spawn(node, [path.join(dir, 'server.mjs'), JSON.stringify(config)], {
     cwd: dir,
@@ -325,7 +354,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     ready = await nextLine('start', 90_000)
   } catch (err) {
     child.kill('SIGKILL')
-    await mail.close()
+    if (!opts.mail) await mail.close()
     throw err
   }
   const bed = withSeeding(
@@ -353,7 +382,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
         await exited
         clearTimeout(timer)
       }
-      await mail.close()
+      if (!opts.mail) await mail.close()
     },
   )
   // [identity] The child restarts its PDS (same data, PLC, keys, port) when asked on stdin.

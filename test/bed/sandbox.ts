@@ -10,7 +10,11 @@ import { startTestBed } from './pds.js'
 import { ROOT } from '../helpers/cli.js'
 
 const count = Number(process.env.SANDBOX_ACCOUNTS ?? 5)
-const bed = await startTestBed({ inviteRequired: process.env.SANDBOX_INVITES === '1' })
+// Two PDSes sharing one PLC directory and one mail catcher, so that `account migrate` can be
+// tried end to end: the first holds the seeded accounts, the second is where they can move
+// (same admin password; handles under .test and .new.test).
+const bed = await startTestBed({ inviteRequired: process.env.SANDBOX_INVITES === '1', plcByName: true, preferences: true, serviceDid: 'did:web:first.localhost' })
+const second = await startTestBed({ handleDomain: '.new.test', adminPassword: bed.adminPassword, plcUrl: bed.plcUrl, mail: bed.mail, plcByName: true, preferences: true, serviceDid: 'did:web:second.localhost' })
 const accounts = await bed.seed(count, 'alice')
 const envFile = path.join(ROOT, '.sandbox.env')
 writeFileSync(envFile, `PDS_URL=${bed.url}\nPDS_ADMIN_PASSWORD=${bed.adminPassword}\n`, { mode: 0o600 })
@@ -34,6 +38,13 @@ Try it from another terminal in ${ROOT}:
   pdsctl email status ${accounts[0].handle}
   pdsctl email confirm ${accounts[0].handle}        # password: ${accounts[0].password}; the code is printed here when mailed
 
+A second PDS runs at ${second.url} (same admin password, handles under .new.test), sharing the
+PLC directory ${bed.plcUrl}. Move an account onto it (the PLC token is printed here when mailed):
+
+  pdsctl --url ${second.url} account migrate ${accounts[1].handle} --from ${bed.url} --plc-url ${bed.plcUrl} --dry-run
+  pdsctl --url ${second.url} account migrate ${accounts[1].handle} --from ${bed.url} --plc-url ${bed.plcUrl}      # password: ${accounts[1].password}
+  pdsctl account migrate ${accounts[2].handle} --to ${second.url} --plc-url ${bed.plcUrl}                          # out of the first one; password: ${accounts[2].password}
+
 Account passwords: ${accounts.map((a) => `${a.handle}=${a.password}`).join('  ')}
 Press Ctrl-C to stop.
 `)
@@ -41,7 +52,7 @@ Press Ctrl-C to stop.
 let seen = 0
 const timer = setInterval(() => {
   for (const m of bed.mail.messages.slice(seen)) {
-    const code = /[A-Z0-9]{5}-[A-Z0-9]{5}/.exec(m.text)?.[0]
+    const code = /\b[A-Z0-9]{5}-[A-Z0-9]{5}\b/.exec(m.text)?.[0]
     process.stdout.write(`[mail] to ${m.to.join(', ')}: ${m.subject}${code ? `  code: ${code}` : ''}\n`)
   }
   seen = bed.mail.messages.length
@@ -51,6 +62,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, async () => {
     clearInterval(timer)
     process.stdout.write('\nStopping the sandbox PDS…\n')
+    await second.close()
     await bed.close()
     process.exit(0)
   })

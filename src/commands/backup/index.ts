@@ -21,7 +21,7 @@ Check a backup with \`pdsctl backup verify DIR\`. Exit 5 when some accounts fail
     accounts: Args.string({ description: 'Leave out for every account, or - to read handles/DIDs from stdin (one per line).' }),
   }
   static override flags = {
-    concurrency: Flags.integer({ description: 'Accounts and requests in flight at once.', default: 4, min: 1, max: 32 }),
+    concurrency: Flags.integer({ description: 'Accounts backed up at once, each with up to 4 blobs in flight.', default: 8, min: 1, max: 32 }),
     'page-size': Flags.integer({ description: 'listRepos/listBlobs page size.', default: 1000, min: 1, max: 1000, hidden: true }),
     'bypass-key-secret': Flags.string({
       description: 'Read the rate-limit bypass key from this Kubernetes Secret: NAME[:KEY] (key default rateLimitBypassKey); else PDS_RATE_LIMIT_BYPASS_KEY from the environment or env file.',

@@ -117,6 +117,15 @@ export class PdsClient {
     this.transport = new HttpTransport({ connections: 8, connectTimeoutMs: Math.min(this.deadlineMs, 10_000), idleTimeoutMs: this.deadlineMs })
   }
 
+  /**
+   * A secret this client's errors must never show (an account password, a mailed token, a
+   * session token held for later): registered process-wide (src/lib/redaction.ts), redacted
+   * like the admin password wherever pdsctl prints.
+   */
+  addSecret(secret: string | undefined): void {
+    registerSecret(secret)
+  }
+
   private firstAnswer(): void {
     const fn = this.onFirstAnswer
     if (!fn) return
@@ -556,8 +565,9 @@ export class PdsClient {
     }
     const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
     const err = this.toError(req, { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json: typeof parsed === 'object' && parsed !== null, contentType, ms: 0 })
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'])
-    if (retryAfterMs !== undefined && (res.statusCode === 429 || res.statusCode === 503)) Object.assign(err, { retryAfterMs })
+    // Retry-After, else RateLimit-Reset (what a 0.4.x PDS sends on its 429s).
+    const retryAfter = retryAfterMs(res.headers as RawResponse['headers'])
+    if (retryAfter !== undefined && (res.statusCode === 429 || res.statusCode === 503)) Object.assign(err, { retryAfterMs: retryAfter })
     throw err
   }
   // ---- end [backup] additions ----

@@ -69,10 +69,14 @@ async function restart(o) {
 let server, plcServer, dataDirectory
 try {
   dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed04-'))
-  plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
-  loopbackOnly(plcServer.app)
-  const plcHttp = await plcServer.start()
-  const plcUrl = `http://127.0.0.1:${plcHttp.address().port}`
+  // Another bed's PLC directory when given (two PDSes sharing identities, for migrations).
+  let plcUrl = opts.plcUrl
+  if (!plcUrl) {
+    plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
+    loopbackOnly(plcServer.app)
+    const plcHttp = await plcServer.start()
+    plcUrl = `http://127.0.0.1:${plcHttp.address().port}`
+  }
 
   const rotationHex = opts.rotationKeyHex ?? Buffer.from(await (await Secp256k1Keypair.create({ exportable: true })).export()).toString('hex')
   const recoveryKey = opts.recoveryDidKey ?? (await Secp256k1Keypair.create()).did()
@@ -82,10 +86,15 @@ try {
     devMode: true,
     port: opts.port,
     hostname: opts.hostname ?? 'localhost',
+    serviceDid: opts.serviceDid,
+    acceptingImports: opts.acceptingImports,
     version: opts.version,
     dataDirectory,
     blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
-    didPlcUrl: plcUrl,
+    // The PDS's DID resolver refuses IP hosts: localhost lets it resolve DIDs (service auth).
+    didPlcUrl: opts.plcByName ? plcUrl.replace('//127.0.0.1:', '//localhost:') : plcUrl,
+    // A PDS serves preferences itself only when it has an App View (here a placeholder).
+    ...(opts.preferences ? { bskyAppViewUrl: 'http://localhost:9', bskyAppViewDid: 'did:web:appview.localhost' } : {}),
     serviceHandleDomains: [opts.handleDomain ?? '.test'],
     recoveryDidKey: recoveryKey,
     adminPassword,
