@@ -56,6 +56,11 @@ export interface FakeKubeOptions {
    * deletes the old pod before the new one starts.
    */
   strategy?: 'RollingUpdate' | 'Recreate'
+  /**
+   * The PDS container mounts the data PVC here and sets PDS_DATA_DIRECTORY to it (as the
+   * official manifests do); default: neither (the container only names the volume).
+   */
+  dataMountPath?: string
 }
 
 export interface FakeKubeRequest {
@@ -146,10 +151,13 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
   }
 
   // --- the world -------------------------------------------------------------------------
+  const mount = opts.dataMountPath
+    ? { env: [{ name: 'PDS_DATA_DIRECTORY', value: opts.dataMountPath }], volumeMounts: [{ name: 'data', mountPath: opts.dataMountPath }] }
+    : {}
   const templateFor = (image: string): Obj => ({
     metadata: { labels: { app: svc } },
     spec: {
-      containers: [{ name: 'pds', image, ports: [{ name: 'http', containerPort: 3000, protocol: 'TCP' }], resources: {} }],
+      containers: [{ name: 'pds', image, ports: [{ name: 'http', containerPort: 3000, protocol: 'TCP' }], resources: {}, ...mount }],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
     },
   })

@@ -63,6 +63,15 @@ export interface TestBed {
   pdsVersion: string
   /** PDS_JWT_SECRET of this PDS (the doctor's body-less POST probe signs with it). */
   jwtSecret: string
+  /** The PDS's data directory (sequencer.sqlite, account.sqlite, actors/, blobs/). */
+  dataDirectory: string
+  /**
+   * Stop the PDS as its process would stop: the HTTP server closed and its databases closed
+   * (their locks released); the PLC directory and the mail catcher keep running.
+   */
+  stopPds(): Promise<void>
+  /** Start a PDS again on the same data directory, port and configuration (after stopPds). */
+  startPds(): Promise<void>
   /** Create `count` accounts named `${prefix}${i}${domain}` (about 50 ms each). */
   seed(count: number, prefix?: string): Promise<SeededAccount[]>
   createAccount(handle: string, opts?: { email?: string; password?: string }): Promise<SeededAccount>
@@ -114,23 +123,61 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     privacyPolicyUrl: 'http://localhost/privacy',
     termsOfServiceUrl: 'http://localhost/tos',
   }
-  const server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+  let server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
   loopbackOnly(server.app)
   await server.start()
+  let running = true
   const url = `http://127.0.0.1:${port}`
   const pdsMain = createRequire(import.meta.url).resolve('@atproto/pds')
   const pdsVersion = (JSON.parse(readFileSync(path.join(path.dirname(pdsMain), '../package.json'), 'utf8')) as { version: string }).version
 
-  return withSeeding(
-    { url, port, plcUrl, adminPassword, handleDomain, mail, pds: server, line: '0.5', pdsVersion, jwtSecret },
+  const bed = withSeeding(
+    {
+      url,
+      port,
+      plcUrl,
+      adminPassword,
+      handleDomain,
+      mail,
+      pds: server,
+      line: '0.5',
+      pdsVersion,
+      jwtSecret,
+      dataDirectory,
+      async stopPds() {
+        if (!running) return
+        running = false
+        await server.destroy()
+        await closeSequencerDb(server)
+      },
+      async startPds() {
+        if (running) return
+        server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+        loopbackOnly(server.app)
+        await server.start()
+        running = true
+        bed.pds = server
+      },
+    },
     opts,
     async () => {
-      await server.destroy()
+      if (running) await server.destroy()
       await plcServer.destroy()
       await mail.close()
       await rm(dataDirectory, { recursive: true, force: true })
     },
   )
+  return bed
+}
+
+/**
+ * PDS.destroy() leaves the sequencer's database open (a PDS process then exits, which
+ * closes it); a bed that stops its PDS and stays alive closes it, so that the file is as a
+ * stopped PDS leaves it (no lock held). Test-bed code, reaching into the PDS's context.
+ */
+async function closeSequencerDb(server: pds.PDS): Promise<void> {
+  const db = (server.ctx.sequencer as unknown as { db?: { db?: { destroy(): Promise<void> } } }).db?.db
+  await db?.destroy()
 }
 
 /** The bed's account helpers over XRPC, the same for both lines. */
@@ -231,20 +278,32 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string }
+  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string; dataDirectory: string }
+  // The child's later lines answer the commands written to its stdin (stop-pds, start-pds).
+  const replies: string[] = []
+  let replyWaiter: (() => void) | undefined
   try {
     ready = await new Promise((resolve, reject) => {
       let out = ''
+      let first = true
       const timer = setTimeout(() => reject(new Error(`PDS 0.4.x did not start within 90 s\n${stderr}`)), 90_000)
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d
-        const nl = out.indexOf('\n')
-        if (nl < 0) return
-        clearTimeout(timer)
-        try {
-          resolve(JSON.parse(out.slice(0, nl)))
-        } catch {
-          reject(new Error(`PDS 0.4.x printed ${JSON.stringify(out.slice(0, 200))} instead of its address\n${stderr}`))
+        for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+          const line = out.slice(0, nl)
+          out = out.slice(nl + 1)
+          if (!first) {
+            replies.push(line)
+            replyWaiter?.()
+            continue
+          }
+          first = false
+          clearTimeout(timer)
+          try {
+            resolve(JSON.parse(line))
+          } catch {
+            reject(new Error(`PDS 0.4.x printed ${JSON.stringify(line.slice(0, 200))} instead of its address\n${stderr}`))
+          }
         }
       })
       child.once('exit', (code, signal) => {
@@ -258,8 +317,36 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
     await mail.close()
     throw err
   }
+  /** Write a command to the child and wait for its one-line JSON answer. */
+  const command = async (cmd: 'stop-pds' | 'start-pds'): Promise<void> => {
+    child.stdin.write(cmd + '\n')
+    const deadline = Date.now() + 90_000
+    while (!replies.length) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`PDS 0.4.x: no answer to ${cmd}\n${stderr}`)
+      await new Promise<void>((r) => {
+        replyWaiter = r
+        setTimeout(r, 1000)
+      })
+    }
+    const answer = JSON.parse(replies.shift()!) as { ok?: boolean; error?: string }
+    if (!answer.ok) throw new Error(`PDS 0.4.x: ${cmd} failed: ${answer.error}\n${stderr}`)
+  }
   return withSeeding(
-    { url: ready.url, port: ready.port, plcUrl: ready.plcUrl, adminPassword: ready.adminPassword, handleDomain, mail, pds: notInProcess(), line: '0.4', pdsVersion: ready.version, jwtSecret },
+    {
+      url: ready.url,
+      port: ready.port,
+      plcUrl: ready.plcUrl,
+      adminPassword: ready.adminPassword,
+      handleDomain,
+      mail,
+      pds: notInProcess(),
+      line: '0.4',
+      pdsVersion: ready.version,
+      jwtSecret,
+      dataDirectory: ready.dataDirectory,
+      stopPds: () => command('stop-pds'),
+      startPds: () => command('start-pds'),
+    },
     opts,
     async () => {
       if (child.exitCode === null && child.signalCode === null) {
