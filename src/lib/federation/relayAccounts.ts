@@ -64,7 +64,11 @@ export interface RelayAccountsOptions {
   graceMs?: number
   /** listRepos page size (default 1000). */
   pageSize?: number
-  /** Stop asking a relay after this many failures in a row (default 10). */
+  /**
+   * Stop asking a relay after this many failures in a row (default: the concurrency, at least
+   * 3 and at most 10): a relay that fails every request of a full round of them is down, and
+   * a second round would only wait out its deadlines again.
+   */
   stopAfterFailures?: number
   /** The longest Retry-After honoured; a relay that asks for more is not asked again (default 120 s). */
   maxWaitMs?: number
@@ -78,7 +82,7 @@ export interface RelayAccountsOptions {
   now?: () => number
 }
 
-export const RELAY_ACCOUNTS_DEFAULTS = { concurrency: 8, graceMs: 60_000, pageSize: 1000, stopAfterFailures: 10, maxWaitMs: 120_000, maxRateLimitWaits: 5 } as const
+export const RELAY_ACCOUNTS_DEFAULTS = { concurrency: 8, graceMs: 60_000, pageSize: 1000, maxWaitMs: 120_000, maxRateLimitWaits: 5 } as const
 
 type Lookup =
   | { kind: 'found'; active: boolean; status: string | null; rev: string | null }
@@ -210,12 +214,13 @@ export function relayAccounts(pds: PdsClient, relays: PdsClient[], opts: RelayAc
   return { rows: accountRows(pds, lanes, o), tallies: lanes.map((l) => l.tally) }
 }
 
-type Resolved = RelayAccountsOptions & { [K in keyof typeof RELAY_ACCOUNTS_DEFAULTS]: number }
+type Resolved = RelayAccountsOptions & { [K in keyof typeof RELAY_ACCOUNTS_DEFAULTS | 'stopAfterFailures']: number }
 
 /** The options with every default filled in (an option given as undefined takes its default). */
 function resolved(opts: RelayAccountsOptions): Resolved {
   const out: Record<string, unknown> = { ...RELAY_ACCOUNTS_DEFAULTS }
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) out[k] = v
+  out.stopAfterFailures ??= Math.min(10, Math.max(3, out.concurrency as number))
   return out as unknown as Resolved
 }
 
