@@ -139,7 +139,7 @@ JSON: {accounts: [{did, pds: {active, status, rev}, relays: [{relay, state, acti
       const n = Math.max(...run.tallies.map((t) => t.counts[s]))
       this.out.status(`${s} (${n}${run.tallies.length > 1 ? ' at most, at one relay' : ''}): ${stateFix(s, bin)}.`)
     }
-    if (present.includes('throttled')) {
+    if (present.includes('throttled') && this.flags.output !== 'did') {
       const relayFlag = run.tallies.length > 1 ? ` --relay ${run.tallies.find((t) => t.counts.throttled > 0)!.relay}` : ''
       this.out.status(`The throttled accounts' DIDs, for the request: \`${bin} relay accounts${relayFlag} --problem throttled --output did\`.`)
     }
