@@ -117,5 +117,8 @@ if [ "$target" = pdsctl ]; then
   # `--`: Node must not take pdsctl's --env-file for its own (nodejs/node#54232).
   exec node -- "$root/bin/run.js" "$@"
 fi
-if [ "$target" = test ]; then bash scripts/pds04.sh; fi  # the real PDS 0.4.x the compatibility tests run (Node 22)
+if [ "$target" = test ]; then
+  bash scripts/pds04.sh      # the real PDS 0.4.x the compatibility tests run (Node 22)
+  bash scripts/tinyproxy.sh  # the real forward proxy the proxy tests go through
+fi
 exec npm run --silent "$target" -- "$@"

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -20,6 +20,7 @@ test('npm pack → npm install -g → pdsctl from PATH', { timeout: 240_000 }, a
   const files = packed.files.map((f) => f.path)
   assert.ok(files.includes('oclif.manifest.json'))
   assert.ok(files.includes('bin/run.js'))
+  assert.ok(files.includes('bin/kubectl-pds.js'))
   assert.ok(files.includes('dist/commands/account/list.js'))
   assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f === 'bin/dev.js'), files.join(' '))
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -37,4 +38,12 @@ test('npm pack → npm install -g → pdsctl from PATH', { timeout: 240_000 }, a
   const typo = (await run('pdsctl', ['acount', 'list'], { env, cwd: dir }).catch((e: unknown) => e)) as { stderr: string; code: number }
   assert.equal(typo.code, 2)
   assert.equal(typo.stderr, 'Error: "acount list" is not a pdsctl command. Did you mean: pdsctl account list?\n')
+
+  // The kubectl plugin is installed beside it, and kubectl finds it there.
+  if (!['/usr/bin/kubectl', '/bin/kubectl'].some((p) => existsSync(p))) return
+  const pluginEnv = { ...env, PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, KUBECONFIG: path.join(dir, 'none') }
+  const plugins = await run('kubectl', ['plugin', 'list'], { env: pluginEnv, cwd: dir })
+  assert.ok(plugins.stdout.split('\n').includes(path.join(prefix, 'bin', 'kubectl-pds')), plugins.stdout)
+  const pluginHelp = await run('kubectl', ['pds', 'account', 'list', '--help'], { env: pluginEnv, cwd: dir })
+  assert.match(pluginHelp.stdout, /\nUsage:\n {2}kubectl pds account list \[options\]\n/)
 })

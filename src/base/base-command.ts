@@ -17,6 +17,7 @@ import { resolveConnection, type ConnectionSettings, type SavedContext } from '.
 import { loadContext } from '../lib/cli/contexts.js'
 import { PdsClient } from '../lib/pds/xrpcClient.js'
 import { directTarget, type Target } from '../lib/pds/target.js'
+import { useProxyEnvironment } from '../lib/pds/proxy.js'
 
 export type BaseFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type PdsFlags<T extends CommandClass> = Interfaces.InferredFlags<(typeof PdsCommand)['baseFlags'] & T['flags']>
@@ -100,6 +101,8 @@ export abstract class BaseCommand<T extends CommandClass> extends Command {
     this.args = args as Args<T>
     this.positionals = argv as string[]
     this.out = this.makeOutput(Boolean(flags.json), tty)
+    // HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (and lower case) for every request pdsctl makes.
+    useProxyEnvironment(process.env)
     process.on('SIGINT', () => void this.onSignal('SIGINT'))
     process.on('SIGTERM', () => void this.onSignal('SIGTERM'))
     // Once interrupted, work left in flight (a prefetched page, a pool's other requests)
@@ -300,6 +303,7 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
     'kube-context': Flags.string({ description: 'The kubeconfig context (KUBECONFIG is honoured).', helpGroup: 'KUBERNETES' }),
     'kube-secret': Flags.string({ description: 'Read the admin password from this Secret: NAME[:KEY] (key default adminPassword).', helpGroup: 'KUBERNETES' }),
     'kube-timeout': Flags.integer({ description: 'Seconds to wait for the port-forward and a Running pod [default: 30].', min: 1, helpGroup: 'KUBERNETES' }),
+    kube: Flags.boolean({ description: 'Reach the PDS in Kubernetes (the context\'s namespace unless --kube-namespace), finding what is not named: the Service by the PDS\'s labels, the admin password in the Secret its Deployment reads.', helpGroup: 'KUBERNETES' }),
     kubectl: Flags.string({ description: 'Path to kubectl (env PDSCTL_KUBECTL).', helpGroup: 'KUBERNETES' }),
   }
 
@@ -314,9 +318,34 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
   protected settings(): Promise<ConnectionSettings> {
     this.settingsPromise ??= (async () => {
       const context = await this.savedContext()
-      return resolveConnection(this.flags, process.env, context)
+      const settings = await resolveConnection(this.flags, process.env, context)
+      if (settings.kube?.find) await this.findInCluster(settings)
+      return settings
     })()
     return this.settingsPromise
+  }
+
+  /** Why the admin password was not found in the cluster (--kube), for the missing-password hint. */
+  private kubeSecretWhy?: string
+
+  /**
+   * --kube (and so `kubectl pds`): the Service, the Deployment and the Secret the Deployment
+   * reads the admin password from, from one kubectl get. The password itself is read only
+   * when a command needs it, and only when no other source gives it.
+   */
+  private async findInCluster(settings: ConnectionSettings): Promise<void> {
+    const k = settings.kube!
+    const { findPds } = await import('../lib/k8s/discover.js')
+    const found = await findPds({ kubectl: k.kubectl, context: k.context, namespace: k.namespace, env: process.env, onDebug: this.debugLog, service: k.service, pod: k.pod }, settings.timeoutMs)
+    if (!k.service && !k.pod) {
+      k.service = found.service
+      if (this.flags['kube-port'] === undefined) k.port = found.port
+      this.out.status(`Found the PDS: svc/${found.service}${k.namespace ? ` in ${k.namespace}` : ''} (${found.how}).`)
+    }
+    k.deployment ??= found.deployment ?? undefined
+    if (settings.adminPassword.kind === 'prompt' && found.adminSecret) settings.adminPassword = { kind: 'kube-secret', ...found.adminSecret }
+    this.kubeSecretWhy = found.adminSecret ? undefined : found.secretWhy
+    this.debugLog(`admin password: ${found.secretWhy}`)
   }
 
   protected async savedContext(): Promise<SavedContext | undefined> {
@@ -437,7 +466,7 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
       env: process.env,
       onDebug: this.debugLog,
       signal: this.interruption.signal,
-      deployment,
+      deployment: deployment ?? k.deployment,
       service: k.service,
       pod: k.pod,
       port: k.port,
@@ -461,7 +490,7 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
         case 'kube-secret':
           return this.readSecretKey(src.name, src.key)
         case 'prompt':
-          return this.promptSecret('Admin password:', 'Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret')
+          return this.promptSecret('Admin password:', `${this.kubeSecretWhy ? `${this.kubeSecretWhy}: ` : ''}Set PDS_ADMIN_PASSWORD, pass --env-file, --admin-password-stdin or --kube-secret`)
       }
     })()
     return this.adminPasswordPromise

@@ -45,8 +45,11 @@ function ownPackageJson(): PackageJson {
 /** The CliConfig of this package, computed as oclif's Config computes the same fields. */
 export function cliConfig(): CliConfig {
   const pjson = ownPackageJson()
-  const bin = pjson.oclif.bin ?? pjson.name
-  const scoped = process.env[`${bin.replace(/[/-]/g, '_').toUpperCase()}_CONFIG_DIR`]
+  const name = pjson.oclif.bin ?? pjson.name
+  // Started as kubectl's plugin (the package's kubectl-pds, bin/kubectl-pds.js), pdsctl is
+  // `kubectl pds` to its user: its messages name it so. Its settings stay pdsctl's.
+  const bin = /^kubectl-pds(\.js)?$/.test(path.basename(process.argv[1] ?? '')) ? 'kubectl pds' : name
+  const scoped = process.env[`${name.replace(/[/-]/g, '_').toUpperCase()}_CONFIG_DIR`]
   const home = process.env.HOME || process.getBuiltinModule('node:os').homedir()
   const base = process.env.XDG_CONFIG_HOME || (process.platform === 'win32' && process.env.LOCALAPPDATA) || path.join(home, '.config')
   return { bin, version: pjson.version, configDir: scoped || path.join(base, pjson.oclif.dirname ?? pjson.name) }

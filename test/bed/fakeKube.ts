@@ -57,8 +57,20 @@ export interface FakeKubeOptions {
    */
   strategy?: 'RollingUpdate' | 'Recreate'
   /**
-   * The PDS container mounts the data PVC here and sets PDS_DATA_DIRECTORY to it (as the
-   * official manifests do); default: neither (the container only names the volume).
+   * Per image, the backend its pods' port-forwards reach (default backendPort): pods of two
+   * images answer as two PDS versions (a rollout that changes what /xrpc/_health says).
+   */
+  imageBackends?: Record<string, number>
+  /** Labels on the Service (none by default), e.g. app.kubernetes.io/name=pds as `k8s manifests` writes. */
+  serviceLabels?: Record<string, string>
+  /** The PDS container's env and envFrom (where it reads PDS_ADMIN_PASSWORD from). */
+  containerEnv?: Array<Record<string, unknown>>
+  containerEnvFrom?: Array<Record<string, unknown>>
+  /** More Services in the namespace (listed and readable; not forwardable). */
+  extraServices?: Array<{ name: string; labels?: Record<string, string>; selector?: Record<string, string> }>
+  /**
+   * The PDS container mounts the data PVC here (as the official manifests do); default: it
+   * only names the volume. PDS_DATA_DIRECTORY comes from containerEnv, when given.
    */
   dataMountPath?: string
 }
@@ -151,13 +163,20 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
   }
 
   // --- the world -------------------------------------------------------------------------
-  const mount = opts.dataMountPath
-    ? { env: [{ name: 'PDS_DATA_DIRECTORY', value: opts.dataMountPath }], volumeMounts: [{ name: 'data', mountPath: opts.dataMountPath }] }
-    : {}
   const templateFor = (image: string): Obj => ({
     metadata: { labels: { app: svc } },
     spec: {
-      containers: [{ name: 'pds', image, ports: [{ name: 'http', containerPort: 3000, protocol: 'TCP' }], resources: {}, ...mount }],
+      containers: [
+        {
+          name: 'pds',
+          image,
+          ports: [{ name: 'http', containerPort: 3000, protocol: 'TCP' }],
+          ...(opts.containerEnv ? { env: opts.containerEnv } : {}),
+          ...(opts.containerEnvFrom ? { envFrom: opts.containerEnvFrom } : {}),
+          ...(opts.dataMountPath ? { volumeMounts: [{ name: 'data', mountPath: opts.dataMountPath }] } : {}),
+          resources: {},
+        },
+      ],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
     },
   })
@@ -347,13 +366,14 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
       },
     }
   }
-  const serviceJson = () => ({
+  const serviceJson = (name = svc, labels = opts.serviceLabels, selector: Record<string, string> = { app: svc }) => ({
     kind: 'Service',
     apiVersion: 'v1',
     // metadata.namespace matters: kubectl lists the pods in the Service's namespace.
-    metadata: { name: svc, namespace: ns, resourceVersion: '50', creationTimestamp: iso(t0) },
-    spec: { type: 'ClusterIP', selector: { app: svc }, ports: [{ name: 'http', port: 3000, targetPort: 3000, protocol: 'TCP' }], clusterIP: '10.0.0.10' },
+    metadata: { name, namespace: ns, resourceVersion: '50', creationTimestamp: iso(t0), ...(labels ? { labels } : {}) },
+    spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 3000, targetPort: 3000, protocol: 'TCP' }], clusterIP: '10.0.0.10' },
   })
+  const allServices = () => [serviceJson(), ...(opts.extraServices ?? []).map((x) => serviceJson(x.name, x.labels, x.selector ?? { app: x.name }))]
   const pvcJson = () => ({
     kind: 'PersistentVolumeClaim',
     apiVersion: 'v1',
@@ -586,7 +606,10 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
 
     // core v1
     const named = /^\/api\/v1\/namespaces\/[^/]+\/(services|pods|secrets|persistentvolumeclaims)\/([^/]+)$/.exec(p)
-    if (named?.[1] === 'services') return named[2] === svc ? send(res, 200, serviceJson()) : notFound(res, `services "${named[2]}" not found`)
+    if (named?.[1] === 'services') {
+      const found = allServices().find((x) => x.metadata.name === named[2])
+      return found ? send(res, 200, found) : notFound(res, `services "${named[2]}" not found`)
+    }
     if (named?.[1] === 'pods') {
       const pod = pods.find((x) => x.name === named[2])
       return pod ? send(res, 200, podJson(pod)) : notFound(res, `pods "${named[2]}" not found`)
@@ -610,7 +633,7 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
       return send(res, 200, list('Pod', 'v1', pods.map(podJson).filter((x) => selects(x.metadata.labels, q.get('labelSelector')))))
     }
     if (p === `${nsPrefix}/persistentvolumeclaims`) return send(res, 200, list('PersistentVolumeClaim', 'v1', [pvcJson()]))
-    if (p === `${nsPrefix}/services`) return send(res, 200, list('Service', 'v1', [serviceJson()]))
+    if (p === `${nsPrefix}/services`) return send(res, 200, list('Service', 'v1', allServices()))
     if (p === `${nsPrefix}/events`) return send(res, 200, list('Event', 'v1', events.filter((e) => fieldMatch(e, q.get('fieldSelector')))))
     // Reached only without an Upgrade header (upgrades go to the 'upgrade' event).
     const pf = /^\/api\/v1\/namespaces\/[^/]+\/pods\/([^/]+)\/portforward$/.exec(p)
@@ -650,7 +673,7 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
     sessions.add(socket)
     socket.on('close', () => sessions.delete(socket))
     serveSpdy(socket, {
-      backendPort: opts.backendPort,
+      backendPort: opts.imageBackends?.[pod.image] ?? opts.backendPort,
       takeForwardError: () => {
         // A pod whose container is not running refuses connections, as the kubelet reports.
         if (!podReady(pod)) return `error forwarding port 3000 to pod ${pod.name}, uid : failed to connect to localhost:3000 inside namespace "${ns}": connection refused`

@@ -131,8 +131,9 @@ describe('pdsctl doctor', () => {
     const res = await runCli(['doctor', '--url', bed.url, '--env-file', envFile, '--no-relays', '--json'])
     assert.equal(res.code, 0, res.stdout + res.stderr)
     const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!
-    assert.equal(check.status, 'pass', check.message)
-    assert.match(check.message, /reached the firehose at the public URL as seq \d+ \d+ ms after the write$/)
+    // pass within 5 s, warn when slower (a loaded machine): either way the event arrived.
+    assert.ok(check.status === 'pass' || check.status === 'warn', check.message)
+    assert.match(check.message, /reached the firehose at the public URL as seq \d+ (only )?[\d.]+ m?s after the write$/)
     assert.deepEqual(await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getRepoStatus?did=${a.did}`)).json(), before)
     const bare = await runCli(['doctor', '--url', bed.url, '--no-relays', '--json'])
     const warned = (JSON.parse(bare.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!

@@ -6,6 +6,7 @@ import { startTestBed, type TestBed } from '../bed/pds.js'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { ROOT, runCli } from '../helpers/cli.js'
+import { startLyingServer } from '../bed/lying.js'
 
 describe('pdsctl version with a connection', () => {
   let bed: TestBed
@@ -31,7 +32,10 @@ describe('pdsctl version with a connection', () => {
     const res = await runCli(['version', '--json'], { env: { PDS_URL: bed.url } })
     assert.equal(res.code, 0, res.stderr)
     const out = JSON.parse(res.stdout)
-    assert.deepEqual(out.pds, { url: bed.url, version: health.version, reported: true })
+    // The bed runs @atproto/pds from npm: it reports its package's version, e.g. 0.5.35.
+    assert.match(health.version, /^0\.5\.\d+$/)
+    const patch = health.version.split('.')[2]
+    assert.deepEqual(out.pds, { url: bed.url, version: health.version, reported: true, pdsVersion: health.version, imageTag: `0.4.5${patch.padStart(3, '0')}` })
     assert.equal(out.node, process.versions.node)
   })
 
@@ -43,7 +47,7 @@ describe('pdsctl version with a connection', () => {
     try {
       const res = await runCli(['version', '--url', bed04.url, '--json'])
       assert.equal(res.code, 0, res.stderr)
-      assert.deepEqual(JSON.parse(res.stdout).pds, { url: bed04.url, version: null, reported: false })
+      assert.deepEqual(JSON.parse(res.stdout).pds, { url: bed04.url, version: null, reported: false, pdsVersion: null, imageTag: null })
     } finally {
       await bed04.close()
     }
@@ -52,8 +56,29 @@ describe('pdsctl version with a connection', () => {
   test('a PDS that reports no version (as 0.4.x from npm answers): version null, reported false', async () => {
     const res = await runCli(['version', '--url', silentUrl, '--json'])
     assert.equal(res.code, 0, res.stderr)
-    assert.deepEqual(JSON.parse(res.stdout).pds, { url: silentUrl, version: null, reported: false })
+    assert.deepEqual(JSON.parse(res.stdout).pds, { url: silentUrl, version: null, reported: false, pdsVersion: null, imageTag: null })
     const human = await runCli(['version', '--url', silentUrl])
     assert.match(human.stdout, /^pds version\tnot reported \(a 0\.4\.x PDS from npm reports none\)$/m)
+  })
+
+  test('the official image reports its tag: 0.4.5026 is shown as PDS 0.5.26 with its image tag, 0.4.219 as itself', async () => {
+    const liar = await startLyingServer({ upstream: bed.url })
+    try {
+      liar.answer('_health', () => ({ json: { version: '0.4.5026' } }))
+      const res = await runCli(['version', '--url', liar.url, '--json'])
+      assert.equal(res.code, 0, res.stderr)
+      assert.deepEqual(JSON.parse(res.stdout).pds, { url: liar.url, version: '0.4.5026', reported: true, pdsVersion: '0.5.26', imageTag: '0.4.5026' })
+      const human = await runCli(['version', '--url', liar.url])
+      assert.match(human.stdout, /^pds version\t0\.5\.26 \(image tag 0\.4\.5026, as reported\)$/m)
+
+      liar.answer('_health', () => ({ json: { version: '0.4.219' } }))
+      const old = await runCli(['version', '--url', liar.url])
+      assert.match(old.stdout, /^pds version\t0\.4\.219$/m)
+      liar.answer('_health', () => ({ json: { version: 'custom-build' } }))
+      const odd = await runCli(['version', '--url', liar.url, '--json'])
+      assert.deepEqual(JSON.parse(odd.stdout).pds, { url: liar.url, version: 'custom-build', reported: true, pdsVersion: null, imageTag: null })
+    } finally {
+      await liar.close()
+    }
   })
 })

@@ -1,6 +1,6 @@
 import * as Flags from '../../base/flags.js'
 import { PdsCommand, kubeDeploymentFlag } from '../../base/base-command.js'
-import { PdsctlError, UsageError } from '../../lib/errors.js'
+import { CancelledError, PdsctlError, UsageError } from '../../lib/errors.js'
 import type { UpgradeResult } from '../../lib/k8s/upgrade.js'
 import type { runBackup as RunBackupFn } from '../../lib/backup/backup.js'
 
@@ -8,21 +8,22 @@ type RunBackup = typeof RunBackupFn
 
 export default class K8sUpgrade extends PdsCommand<typeof K8sUpgrade> {
   static override summary = 'Upgrade the PDS Deployment to a new image, check it, roll back on failure'
-  static override description = `The \`pdsadmin update\` of Kubernetes. Reads the PDS Deployment (--kube-deployment, else named like the Service, else the one the Service selects), shows its image and the version the PDS reports (a 0.4.x PDS reports none: then the image tag is the version), and with --image-tag TAG:
+  static override description = `The \`pdsadmin update\` of Kubernetes. Reads the PDS Deployment (--kube-deployment, else named like the Service, else the one the Service selects), shows its image tag and the PDS version it runs (what the PDS reports on /xrpc/_health, read through the image's tag scheme: tag 0.4.5026 is PDS 0.5.26; a 0.4.x PDS from npm reports none, then the tag's), and compares PDS versions, never tag strings. A target older than what runs is refused before anything changes (exit 2), and so is a tag whose version cannot be told (0.4, latest, sha-…), unless --allow-downgrade, which then asks you to type the tag on a terminal (--yes does not confirm a downgrade). With --image-tag TAG:
   1. sets the image on the running Deployment (kubectl set image: your manifests are never rewritten; update them afterwards),
   2. waits for kubectl rollout status (--rollout-timeout),
-  3. checks a new pod through its own port-forward: /xrpc/_health answers (with the new version where the PDS reports one, else the pod runs the new image) and sync.listRepos answers,
+  3. checks a new pod through its own port-forward: /xrpc/_health reports exactly what the new tag's image reports (its tag), else (no version reported) the pod runs the new image; a pod still reporting the old version fails; and sync.listRepos answers,
   4. on any failure: kubectl rollout undo, waits, and says which step failed, kubectl's words, and the state after the rollback (exit 1; 7 when kubectl itself failed).
-Without --image-tag it says which tag it would use and why (the newest official tag pdsctl knows of) and changes nothing unless --yes. Asks before changing anything (or --yes); --dry-run prints the plan. Take a backup first: --backup DIR runs \`pdsctl backup DIR\` before the patch.
-JSON: {deployment, namespace, from: {image, version}, to: {image, version}, steps: [{step, status, detail}], rolledBack, dryRun, tagSource} (README).`
+Without --image-tag it says which tag it would use and why (the newest official tag pdsctl knows of) and changes nothing unless --yes; when that is not newer than what runs it says so and changes nothing. Nothing to do on a Deployment that is not healthy (replicas missing, a pod crash-looping) exits 6 with what is wrong. Asks before changing anything (or --yes); --dry-run prints the plan. Take a backup first: --backup DIR runs \`pdsctl backup DIR\` before the patch.
+JSON: {deployment, namespace, from: {image, tag, version, reported}, to: {image, tag, version, reported}, direction, steps: [{step, status, detail}], rolledBack, dryRun, tagSource} (README).`
   static override examples = [
     '<%= config.bin %> k8s upgrade --kube-namespace bluesky --kube-service bluesky',
-    '<%= config.bin %> k8s upgrade --kube-namespace bluesky --kube-service bluesky --image-tag 0.4.219 --dry-run',
-    '<%= config.bin %> k8s upgrade --context home --image-tag 0.4.219 --backup ~/pds-backups --yes',
+    '<%= config.bin %> k8s upgrade --kube-namespace bluesky --kube-service bluesky --image-tag 0.4.5026 --dry-run',
+    '<%= config.bin %> k8s upgrade --context home --image-tag 0.4.5026 --backup ~/pds-backups --yes',
   ]
   static override flags = {
     'image-tag': Flags.string({ description: 'The new image tag (same repository as the running image).' }),
-    yes: Flags.boolean({ description: 'Do not ask; without --image-tag, use the newest tag pdsctl knows of.' }),
+    yes: Flags.boolean({ description: 'Do not ask; without --image-tag, use the newest tag pdsctl knows of. Does not confirm a downgrade.' }),
+    'allow-downgrade': Flags.boolean({ description: 'Let a move to an older PDS version (or to a tag whose version cannot be told) go on, once you type the tag on a terminal.' }),
     'dry-run': Flags.boolean({ description: 'Print the plan; change nothing.' }),
     'rollout-timeout': Flags.integer({ description: 'Seconds to wait for the rollout (and for the rollback).', default: 300, min: 1 }),
     backup: Flags.string({ description: 'Back up every account to DIR (pdsctl backup) before changing anything.' }),
@@ -58,6 +59,7 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
           ...workload,
           imageTag: f['image-tag'],
           useKnownTag: f.yes ?? false,
+          allowDowngrade: f['allow-downgrade'] ?? false,
           dryRun: f['dry-run'] ?? false,
           rolloutTimeoutS: f['rollout-timeout'],
           timeoutMs: settings.timeoutMs,
@@ -74,6 +76,20 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
             planned = plan
             if (!backupDir) this.out.status(`Take a backup first: \`${this.config.bin} backup DIR\`, or re-run with --backup DIR.`)
             await this.confirmOrYes(`Upgrade Deployment ${plan.deployment} in ${plan.namespace} from ${plan.from.image} to ${plan.to.image}?`, f.yes)
+          },
+          // A downgrade is confirmed by typing its tag: --yes alone must not do it (a script
+          // that passes --yes everywhere), nor a reflexive "y".
+          confirmDowngrade: async (plan, why) => {
+            planned = plan
+            if (!this.interactive) {
+              throw new UsageError(`--allow-downgrade needs its confirmation typed on a terminal, and pdsctl is not running interactively: ${why}`, {
+                hint: `Run it on a terminal and type ${plan.to.tag} when asked; --yes does not confirm a downgrade`,
+              })
+            }
+            this.out.warn(`${why}.`)
+            if (!backupDir) this.out.status(`Take a backup first: \`${this.config.bin} backup DIR\`, or re-run with --backup DIR.`)
+            const typed = await this.promptText(`To move Deployment ${plan.deployment} in ${plan.namespace} from ${plan.from.image} to ${plan.to.image}, type the new tag (${plan.to.tag}):`, '--allow-downgrade needs a terminal')
+            if (typed !== plan.to.tag) throw new CancelledError(`cancelled: "${typed}" is not ${plan.to.tag}; nothing was changed`)
           },
           backup: runBackup && backupDir
             ? async () => {
@@ -96,8 +112,12 @@ JSON: {deployment, namespace, from: {image, version}, to: {image, version}, step
       if (result.dryRun) this.out.status('Dry run: nothing was changed.')
       else if (!willChange && result.steps.some((s) => s.status === 'planned')) {
         this.out.status(`No --image-tag: pdsctl would use ${result.tagSource.tag}, ${result.tagSource.why}. Nothing was changed. Re-run with --image-tag ${result.tagSource.tag} (or another tag), or with --yes to use it.`)
-      } else if (result.steps.some((s) => s.step === 'set-image' && s.status === 'skipped')) this.out.status(`Nothing to do: ${result.deployment} already runs ${result.to.image}.`)
-      else this.out.status(`Upgraded ${result.deployment} from ${result.from.image} to ${result.to.image}${result.to.version ? ` (version ${result.to.version})` : ''}. Update your manifests to ${result.to.image} too, or the next \`kubectl apply\` undoes this.`)
+      } else if (result.steps.some((s) => s.step === 'set-image' && s.status === 'skipped')) {
+        this.out.status(`Nothing to do: ${result.steps.find((s) => s.step === 'set-image')?.detail}.`)
+      } else {
+        const version = result.to.version ? ` (PDS ${result.to.version}${result.to.reported && result.to.reported !== result.to.version ? `, reported as ${result.to.reported}` : ''})` : ''
+        this.out.status(`Upgraded ${result.deployment} from ${result.from.image} to ${result.to.image}${version}. Update your manifests to ${result.to.image} too, or the next \`kubectl apply\` undoes this.`)
+      }
       return result
     } catch (err) {
       // upgradePds ends only once things are settled (checked, or rolled back and waited for).

@@ -15,6 +15,13 @@ export interface KubeSettings {
   kubectl: string
   /** Seconds to wait for the forward (and for a pod to be Running). */
   timeoutS?: number
+  /**
+   * --kube: find what is not named in the cluster (the Service, the Deployment, the Secret
+   * the Deployment reads the admin password from): src/lib/k8s/discover.ts.
+   */
+  find?: boolean
+  /** The PDS Deployment, when found. */
+  deployment?: string
 }
 
 /** What a saved context holds (see `pdsctl context add`). No secret unless the user asked. */
@@ -45,6 +52,7 @@ export interface ConnectionFlags {
   'kube-context'?: string
   'kube-secret'?: string
   'kube-timeout'?: number
+  kube?: boolean
   kubectl?: string
 }
 
@@ -91,7 +99,7 @@ export async function resolveConnection(
   const fileVal = (k: string) => nonEmpty(envFile?.values[k])
 
   // The kube target: flags beat the context; only when a namespace/service/pod is named.
-  const kubeFlags = flags['kube-service'] || flags['kube-pod'] || flags['kube-namespace']
+  const kubeFlags = flags.kube || flags['kube-service'] || flags['kube-pod'] || flags['kube-namespace']
   let kube: KubeSettings | undefined
   if (kubeFlags || (!flags.url && context?.kube && (context.kube.service || context.kube.pod))) {
     const k = kubeFlags ? {} : (context?.kube ?? {})
@@ -103,11 +111,12 @@ export async function resolveConnection(
       context: flags['kube-context'] ?? k.context,
       kubectl: flags.kubectl ?? k.kubectl ?? env.PDSCTL_KUBECTL ?? 'kubectl',
       timeoutS: flags['kube-timeout'] ?? k.timeoutS,
+      ...(flags.kube ? { find: true } : {}),
     }
     if (kube.service && kube.pod) throw new UsageError('--kube-service and --kube-pod cannot be used together')
-    if (!kube.service && !kube.pod) {
+    if (!kube.service && !kube.pod && !kube.find) {
       throw new UsageError('--kube-namespace needs --kube-service NAME or --kube-pod NAME', {
-        hint: 'Name the Service (or Pod) that runs the PDS',
+        hint: 'Name the Service (or Pod) that runs the PDS, or pass --kube to find it',
       })
     }
     for (const [what, v] of [['--kube-namespace', kube.namespace], ['--kube-service', kube.service], ['--kube-pod', kube.pod]] as const) {

@@ -6,10 +6,14 @@ import { mkdir, writeFile, access } from 'node:fs/promises'
 import path from 'node:path'
 import { UsageError } from '../errors.js'
 import { parseK8sName, SECRET_KEYS } from '../selfhost/secrets.js'
+import { KNOWN_PDS_IMAGE } from './imageTags.js'
 
-/** The official image and the tag pinned by default (the 0.4 line, still the official image in 2026). */
-export const PDS_IMAGE = 'ghcr.io/bluesky-social/pds'
-export const DEFAULT_IMAGE_TAG = '0.4.219'
+/**
+ * The official image and the tag pinned by default: the newest one pdsctl can verify, the
+ * same constant `k8s upgrade` offers (imageTags.ts: 0.4.5026 carries @atproto/pds 0.5.26).
+ */
+export const PDS_IMAGE = KNOWN_PDS_IMAGE.repository
+export const DEFAULT_IMAGE_TAG = KNOWN_PDS_IMAGE.tag
 
 export interface ManifestInput {
   hostname: string

@@ -5,6 +5,7 @@
 // pod is Ready. `problems` lists what is wrong; the command exits 6 when it is not empty.
 import { KubeError, PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
+import { imageTagInfo, pdsVersionOfReport } from './imageTags.js'
 import { kubectlGetJson, type KubectlAccess } from './kubectl.js'
 import type { PortForwardOptions } from './portForward.js'
 
@@ -12,6 +13,10 @@ export interface DeploymentInfo {
   name: string
   /** The PDS container's image (the first container's when none is recognisable). */
   image: string | null
+  /** The image's tag (null: none, or a digest only). */
+  tag: string | null
+  /** The @atproto/pds version that tag carries (0.4.5026 → 0.5.26); null for a floating or unknown tag (imageTags.ts). */
+  pdsVersion: string | null
   container: string | null
   replicas: { desired: number; ready: number; updated: number; available: number }
   /** deployment.kubernetes.io/revision */
@@ -66,7 +71,10 @@ export interface EventInfo {
 export interface HealthInfo {
   ok: boolean
   status: number | null
+  /** What /xrpc/_health reported, as sent (the official image reports its tag: 0.4.5026). */
   version: string | null
+  /** The @atproto/pds version that means (0.4.5026 → 0.5.26); null when none was reported. */
+  pdsVersion: string | null
   rttMs: number | null
   error: string | null
   /** What the port-forward went to. */
@@ -157,11 +165,14 @@ export async function readCluster(t: ClusterTarget, timeoutMs = 30_000): Promise
     const spec = obj(rawDeployment.spec)
     const st = obj(rawDeployment.status)
     const c = pdsContainer(obj(spec.template))
+    const tag = str(c?.image) ? imageTagInfo(String(c?.image)) : null
     podSelector = obj(obj(spec.selector).matchLabels)
     claimNames = arr(obj(obj(spec.template).spec).volumes).map((v) => str(obj(v.persistentVolumeClaim).claimName)).filter((n): n is string => !!n)
     deployment = {
       name: String(obj(rawDeployment.metadata).name),
       image: str(c?.image),
+      tag: tag?.tag || null,
+      pdsVersion: tag?.pdsVersion ?? null,
       container: str(c?.name),
       replicas: { desired: typeof spec.replicas === 'number' ? spec.replicas : 1, ready: num(st.readyReplicas), updated: num(st.updatedReplicas), available: num(st.availableReplicas) },
       revision: str(obj(obj(rawDeployment.metadata).annotations)['deployment.kubernetes.io/revision']),
@@ -283,11 +294,11 @@ export async function probeThroughForward(
   try {
     target = await createKubeTarget(fwd)
   } catch (err) {
-    if (err instanceof KubeError) return { ok: false, status: null, version: null, rttMs: null, error: err.message, via, accounts: null }
+    if (err instanceof KubeError) return { ok: false, status: null, version: null, pdsVersion: null, rttMs: null, error: err.message, via, accounts: null }
     throw err
   }
   const client: PdsClient = new PdsClient({ target, timeoutMs, debug: fwd.onDebug, readRetries: 1, signal })
-  const out: HealthInfo & { accounts: { ok: boolean; firstPage: number | null; error: string | null } | null } = { ok: false, status: null, version: null, rttMs: null, error: null, via, accounts: null }
+  const out: HealthInfo & { accounts: { ok: boolean; firstPage: number | null; error: string | null } | null } = { ok: false, status: null, version: null, pdsVersion: null, rttMs: null, error: null, via, accounts: null }
   try {
     try {
       const res = await client.send({ method: 'GET', path: '/xrpc/_health', name: '_health' })
@@ -295,6 +306,7 @@ export async function probeThroughForward(
       out.status = res.status
       out.rttMs = Math.round(res.ms)
       out.version = str(body.version)
+      out.pdsVersion = out.version ? pdsVersionOfReport(out.version) : null
       out.ok = res.status === 200
       if (!out.ok) out.error = `/xrpc/_health answered HTTP ${res.status}${body.error ? ` (${String(body.error)})` : ''}`
     } catch (err) {

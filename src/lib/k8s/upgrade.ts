@@ -1,27 +1,20 @@
-// `pdsctl k8s upgrade`: the `pdsadmin update` of Kubernetes. Reads the running Deployment,
-// sets the new image on it (`kubectl set image`: a patch of the live object, the operator's
-// manifests are never touched), waits for `kubectl rollout status`, then checks the new pod
-// through its own port-forward (/xrpc/_health with the new version where the PDS reports
-// one, else the pod's image; sync.listRepos limit 1). Any failure after the patch is rolled
-// back with `kubectl rollout undo`, waited for, and described step by step.
+// `pdsctl k8s upgrade`: the `pdsadmin update` of Kubernetes. Reads the running Deployment
+// and what its PDS reports, compares PDS versions (never tag strings: the 0.5 line is
+// published under 0.4.50NN tags, see imageTags.ts) and refuses a downgrade before anything
+// changes; then sets the new image on it (`kubectl set image`: a patch of the live object,
+// the operator's manifests are never touched), waits for `kubectl rollout status`, and
+// checks the new pod through its own port-forward (/xrpc/_health must report exactly what
+// the new tag's image reports, else the pod must run the new image; sync.listRepos limit
+// 1). Any failure after the patch is rolled back with `kubectl rollout undo`, waited for,
+// and described step by step.
 import { KubeError, PdsctlError, UsageError, ExitCode, type ExitCodeValue } from '../errors.js'
+import { KNOWN_PDS_IMAGE, compareVersions, describeVersion, imageTagInfo, parseImageRef, parseImageTag, pdsVersionOfReport } from './imageTags.js'
 import { execKubectl, kubectlArgs, kubectlHint, kubectlOk, kubectlWords, type KubectlAccess } from './kubectl.js'
 import type { PortForwardOptions } from './portForward.js'
-import { probeThroughForward, readCluster, readyPod, type ClusterSnapshot, type ClusterTarget } from './status.js'
+import { findProblems, pdsContainer, probeThroughForward, readCluster, readyPod, type ClusterSnapshot, type ClusterTarget } from './status.js'
 
-/**
- * The newest official PDS image pdsctl knows of, kept as data. Source: the project's notes
- * on the official image (pds-admin-api.md: "0.4.219 in the official image of spring 2026"),
- * the same tag `k8s manifests` pins; the bluesky-social/pds repository snapshot readable on
- * 2026-11-28 showed service/package.json at @atproto/pds 0.4.169 (older), so 0.4.219 stays.
- * Update this (and its date) when a newer image is published.
- */
-export const KNOWN_PDS_IMAGE = {
-  repository: 'ghcr.io/bluesky-social/pds',
-  tag: '0.4.219',
-  recorded: '2026-11-28',
-  source: 'the official image of spring 2026 (bluesky-social/pds; pdsctl notes on the PDS admin surface)',
-} as const
+/** The newest official image pdsctl knows of (one constant, shared with `k8s manifests`): see imageTags.ts. */
+export { KNOWN_PDS_IMAGE }
 
 export type StepStatus = 'ok' | 'failed' | 'skipped' | 'planned' | 'warning'
 export interface UpgradeStep {
@@ -30,12 +23,29 @@ export interface UpgradeStep {
   detail: string
 }
 
+/** One side of the upgrade: the image, its tag, the @atproto/pds version, what the PDS said. */
+export interface VersionSide {
+  image: string
+  tag: string | null
+  /**
+   * The @atproto/pds version. from: what the PDS reports (0.4.5026 read as 0.5.26), else its
+   * tag's; to: its tag's (null for a floating or unknown tag), then what the new pod reported.
+   */
+  version: string | null
+  /** What /xrpc/_health said, as sent (null: nothing, or not asked). */
+  reported: string | null
+}
+
+/** upgrade: to a newer PDS; same: the same PDS version (a re-pin); downgrade: older; unknown: one side's version cannot be told. */
+export type Direction = 'upgrade' | 'same' | 'downgrade' | 'unknown'
+
 /** The documented `k8s upgrade --json` shape. */
 export interface UpgradeResult {
   deployment: string
   namespace: string
-  from: { image: string; version: string | null }
-  to: { image: string; version: string | null }
+  from: VersionSide
+  to: VersionSide
+  direction: Direction
   steps: UpgradeStep[]
   rolledBack: boolean
   dryRun: boolean
@@ -43,7 +53,7 @@ export interface UpgradeResult {
   tagSource: { tag: string; from: 'flag' | 'known'; why: string }
 }
 
-/** The upgrade failed; the result (with its steps) has been printed as the command's output. */
+/** The upgrade failed (or was refused); the result (with its steps) has been printed as the command's output. */
 export class UpgradeFailedError extends PdsctlError {
   override readonly exitCode: ExitCodeValue
   override readonly reported = true
@@ -62,30 +72,20 @@ export class UpgradeFailedError extends PdsctlError {
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 export function checkImageTag(tag: string): void {
-  if (!IMAGE_TAG.test(tag)) throw new UsageError(`--image-tag "${tag}" is not an image tag`, { hint: 'A tag is letters, digits, \'_\', \'.\' and \'-\' (at most 128), e.g. 0.4.219' })
+  if (!IMAGE_TAG.test(tag)) throw new UsageError(`--image-tag "${tag}" is not an image tag`, { hint: `A tag is letters, digits, '_', '.' and '-' (at most 128), e.g. ${KNOWN_PDS_IMAGE.tag}` })
 }
 
-/** repository of an image reference, without tag or digest: ghcr.io/bluesky-social/pds:0.4@sha256:… → ghcr.io/bluesky-social/pds */
-export function imageRepository(image: string): string {
-  const noDigest = image.split('@')[0]
-  const slash = noDigest.lastIndexOf('/')
-  const colon = noDigest.lastIndexOf(':')
-  return colon > slash ? noDigest.slice(0, colon) : noDigest
-}
-
-/** The tag of an image reference (null for none or a digest only). */
-export function imageTag(image: string): string | null {
-  const noDigest = image.split('@')[0]
-  const slash = noDigest.lastIndexOf('/')
-  const colon = noDigest.lastIndexOf(':')
-  return colon > slash ? noDigest.slice(colon + 1) : null
-}
-
-/** Does the version the PDS reports belong to the tag? null: cannot tell (a tag like `latest`). */
-export function versionMatchesTag(version: string, tag: string): boolean | null {
-  const t = tag.replace(/^v/, '')
-  if (!/^\d+(\.\d+){0,2}$/.test(t)) return null
-  return version === t || version.startsWith(`${t}.`)
+/**
+ * Why a move to an older PDS is refused. Checked against @atproto/pds: it runs its
+ * migrations forward when it starts (Kysely, migrateToLatestOrThrow) and never back, and
+ * Kysely throws "corrupted migrations: previously executed migration … is missing" when the
+ * database holds one the code does not know.
+ */
+export function downgradeWhy(from?: string, to?: string): string {
+  const fromLine = from?.split('.').slice(0, 2).join('.')
+  const toLine = to?.split('.').slice(0, 2).join('.')
+  const lines = fromLine && toLine && fromLine !== toLine ? ` (from the ${fromLine} line back to ${toLine})` : ''
+  return `the PDS migrates its databases forward when it starts and never back, so an older PDS on databases a newer one has written fails to start once they hold a migration it does not know ("corrupted migrations"), or runs on data it was not written for${lines}`
 }
 
 export interface UpgradeOptions extends ClusterTarget {
@@ -94,6 +94,12 @@ export interface UpgradeOptions extends ClusterTarget {
   imageTag?: string
   /** Without imageTag: go ahead with KNOWN_PDS_IMAGE (the operator said --yes); else only the plan. */
   useKnownTag?: boolean
+  /**
+   * --allow-downgrade: a move to an older PDS version, or one whose version cannot be told
+   * (a floating or unknown tag, an unknown running version), goes on after
+   * hooks.confirmDowngrade; without it such a move is refused before anything changes.
+   */
+  allowDowngrade?: boolean
   dryRun: boolean
   rolloutTimeoutS: number
   /** Per request / kubectl get deadline. */
@@ -110,6 +116,11 @@ export interface UpgradeHooks {
   onStep?(step: UpgradeStep): void
   /** Asked once the plan is known and before anything changes; throws to stop. */
   confirm(plan: UpgradeResult): Promise<void>
+  /**
+   * Asked instead of confirm when --allow-downgrade lets an older (or unknown) version
+   * through; must not be skippable by --yes alone. Throws to stop. Without it such a move is refused.
+   */
+  confirmDowngrade?(plan: UpgradeResult, why: string): Promise<void>
   /** Runs the backup (--backup DIR) before the patch; returns what to record. */
   backup?: () => Promise<string>
 }
@@ -119,6 +130,23 @@ interface Probe {
   version: string | null
   detail: string
   ok: boolean
+}
+
+/** The value the PDS container sets PDS_VERSION to (it then reports that, whatever its image); undefined when unset. */
+export function pdsVersionOverride(rawDeployment: Record<string, unknown> | null): string | undefined {
+  const template = (rawDeployment?.spec as { template?: unknown } | undefined)?.template
+  const c = template ? pdsContainer(template as Record<string, unknown>) : null
+  const env = Array.isArray(c?.env) ? (c.env as Array<{ name?: unknown; value?: unknown; valueFrom?: unknown }>) : []
+  const e = env.find((x) => x?.name === 'PDS_VERSION')
+  if (!e) return undefined
+  return typeof e.value === 'string' ? e.value : '(from a reference)'
+}
+
+const directionWords: Record<Direction, string> = {
+  upgrade: 'an upgrade',
+  same: 'the same PDS version (the image changes, the PDS does not)',
+  downgrade: 'a DOWNGRADE',
+  unknown: 'cannot tell whether this is an upgrade',
 }
 
 export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promise<UpgradeResult> {
@@ -143,18 +171,20 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   if (!dep.image || !dep.container) throw new KubeError(`Deployment ${dep.name} has no container image to upgrade`)
   const namespace = before.namespace
   const fromImage = dep.image
-  const fromTag = imageTag(fromImage)
+  const fromTag = imageTagInfo(fromImage)
   step('read-deployment', 'ok', `Deployment ${dep.name} in ${namespace}: container ${dep.container} runs ${fromImage}; ${dep.replicas.available}/${dep.replicas.desired} available`)
 
   const tagSource: UpgradeResult['tagSource'] = o.imageTag
     ? { tag: o.imageTag, from: 'flag', why: 'given with --image-tag' }
-    : { tag: KNOWN_PDS_IMAGE.tag, from: 'known', why: `the newest official PDS image tag pdsctl knows of (${KNOWN_PDS_IMAGE.repository}:${KNOWN_PDS_IMAGE.tag}, recorded ${KNOWN_PDS_IMAGE.recorded}; ${KNOWN_PDS_IMAGE.source})` }
-  const toImage = `${imageRepository(fromImage)}:${tagSource.tag}`
+    : { tag: KNOWN_PDS_IMAGE.tag, from: 'known', why: `the newest official PDS image tag pdsctl knows of (${KNOWN_PDS_IMAGE.repository}:${KNOWN_PDS_IMAGE.tag} = PDS ${KNOWN_PDS_IMAGE.pdsVersion}, recorded ${KNOWN_PDS_IMAGE.recorded}; ${KNOWN_PDS_IMAGE.source})` }
+  const toTag = parseImageTag(tagSource.tag)
+  const toImage = `${parseImageRef(fromImage).repository}:${tagSource.tag}`
   const result: UpgradeResult = {
     deployment: dep.name,
     namespace,
-    from: { image: fromImage, version: null },
-    to: { image: toImage, version: tagSource.tag },
+    from: { image: fromImage, tag: fromTag.tag || null, version: null, reported: null },
+    to: { image: toImage, tag: tagSource.tag, version: toTag.pdsVersion, reported: null },
+    direction: 'unknown',
     steps,
     rolledBack: false,
     dryRun: Boolean(o.dryRun),
@@ -171,28 +201,84 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
     podRunningTimeout: `${o.forwardTimeoutS}s`,
   }
 
-  // 2. What the PDS reports now (0.4.x from npm reports nothing: then the tag is the version).
+  // 2. What the PDS reports now: the official image reports its tag (0.4.5026 is PDS 0.5.26),
+  // a PDS run from npm its package's version, a 0.4.x one from npm nothing (then the tag's).
   const pre = await probe(before, fwdBase, o, undefined, false)
-  result.from.version = pre.version ?? fromTag
   step('health-before', pre.ok ? 'ok' : 'warning', pre.ok ? pre.detail : `${pre.detail}; the upgrade can still go on`)
+  const override = pdsVersionOverride(before.rawDeployment)
+  result.from.reported = pre.version
+  const reportedMeans = pre.version && override === undefined ? pdsVersionOfReport(pre.version) : null
+  result.from.version = reportedMeans ?? fromTag.pdsVersion
+  const fromWords = reportedMeans
+    ? `PDS ${result.from.version} (the pod reports ${pre.version}; image tag ${fromTag.tag || 'none'})`
+    : result.from.version
+      ? `PDS ${result.from.version} (from image tag ${fromTag.tag}; ${override !== undefined ? `the Deployment sets PDS_VERSION=${override}, so what the PDS reports says nothing of its image` : pre.version ? `the PDS reports "${pre.version}", not a version` : 'the PDS reports no version'})`
+      : describeVersion(null, fromTag.tag || null)
 
-  if (toImage === fromImage) {
-    step('set-image', 'skipped', `${dep.name} already runs ${toImage}`)
+  // 3. Versions, compared as versions (never as tag strings).
+  const direction: Direction = !result.from.version || !result.to.version ? 'unknown' : (['downgrade', 'same', 'upgrade'] as const)[compareVersions(result.to.version, result.from.version) + 1]
+  result.direction = direction
+  const unknownWhy = !result.from.version
+    ? `the running PDS's version cannot be told (${pre.version ? `it reports "${pre.version}"` : 'it reports none'}, and ${fromTag.why})`
+    : !result.to.version ? toTag.why : ''
+  step('versions', direction === 'downgrade' || direction === 'unknown' ? 'warning' : 'ok', `${fromWords} → ${describeVersion(result.to.version, result.to.tag)}: ${directionWords[direction]}${unknownWhy ? ` (${unknownWhy})` : ''}`)
+
+  // 4. Nothing to change: say so, but never "nothing to do" about a Deployment that is not healthy.
+  const nothingToDo = (why: string): UpgradeResult => {
+    step('set-image', 'skipped', why)
+    const problems = findProblems(before, o)
+    if (!pre.ok && !problems.some((p) => p.startsWith('pod '))) problems.push(`the PDS's health check failed: ${pre.detail}`)
+    if (problems.length) {
+      step('deployment-health', 'failed', problems.join('; '))
+      throw new UpgradeFailedError(`nothing to upgrade (${why}), but Deployment ${dep.name} is not healthy: ${problems.join('; ')}`, ExitCode.CHECK_FAILED, result, {
+        hint: `See why with \`kubectl describe deployment/${dep.name} -n ${namespace}\` and \`kubectl logs deployment/${dep.name} -n ${namespace} --previous\``,
+      })
+    }
     return result
   }
+  if (toImage === fromImage) return nothingToDo(`${dep.name} already runs ${toImage}`)
+  if (tagSource.from === 'known' && (direction === 'same' || direction === 'downgrade')) {
+    return nothingToDo(`nothing newer is known: pdsctl knows of ${KNOWN_PDS_IMAGE.repository}:${KNOWN_PDS_IMAGE.tag} (PDS ${KNOWN_PDS_IMAGE.pdsVersion}, recorded ${KNOWN_PDS_IMAGE.recorded}), and ${dep.name} runs ${describeVersion(result.from.version, result.from.tag)}`)
+  }
+
+  // 5. Never a downgrade (nor a move pdsctl cannot compare) unless asked for, before anything changes.
+  const wantsChange = o.imageTag !== undefined || Boolean(o.useKnownTag)
+  let downgradeReason: string | undefined
+  if (direction === 'downgrade') downgradeReason = `${describeVersion(result.to.version, result.to.tag)} is older than the running ${describeVersion(result.from.version, result.from.tag)}: ${downgradeWhy(result.from.version!, result.to.version!)}`
+  else if (direction === 'unknown') downgradeReason = `pdsctl cannot tell whether ${toImage} is older than what runs: ${unknownWhy}, and a downgrade is dangerous: ${downgradeWhy()}`
+  if (downgradeReason && wantsChange && !o.allowDowngrade) {
+    step('set-image', 'skipped', 'refused: nothing was changed')
+    throw new UpgradeFailedError(
+      direction === 'downgrade'
+        ? `refusing to downgrade ${dep.name} from ${describeVersion(result.from.version, result.from.tag)} to ${describeVersion(result.to.version, result.to.tag)}: ${downgradeWhy(result.from.version!, result.to.version!)}; nothing was changed`
+        : `refusing to set ${dep.name} to ${toImage}: ${unknownWhy}, so pdsctl cannot tell whether it is a downgrade (which breaks the databases); nothing was changed`,
+      ExitCode.USAGE,
+      result,
+      {
+        hint: direction === 'downgrade'
+          ? 'To go back, restore a backup taken before the upgrade; to move anyway, re-run with --allow-downgrade (and type the tag to confirm, on a terminal)'
+          : `Name a release tag (e.g. ${KNOWN_PDS_IMAGE.tag}), or re-run with --allow-downgrade (and type the tag to confirm, on a terminal)`,
+      },
+    )
+  }
+
+  const expected = override === undefined ? toTag.reports : null
   const plan = [
     ['set-image', `kubectl set image deployment/${dep.name} ${dep.container}=${toImage} (a patch of the running Deployment; your manifests are not changed: update them too)`],
     ['rollout', `kubectl rollout status deployment/${dep.name} --timeout=${o.rolloutTimeoutS}s`],
-    ['health-after', `/xrpc/_health through a port-forward to a new pod: version ${tagSource.tag} where the PDS reports one, else the pod's image`],
+    ['health-after', `/xrpc/_health through a port-forward to a new pod: ${expected ? `version ${expected}, what the image of ${tagSource.tag} reports` : 'whatever it reports (it cannot be told from the tag)'}, else (no version reported) the pod's image`],
     ['list-accounts', 'com.atproto.sync.listRepos limit=1 answers'],
     ['rollback-if-failed', `kubectl rollout undo deployment/${dep.name}, then wait for it`],
   ] as const
-  if (o.dryRun || (o.imageTag === undefined && !o.useKnownTag)) {
+  if (o.dryRun || !wantsChange) {
     for (const [s, d] of plan) step(s, 'planned', d)
     return result
   }
 
-  await hooks.confirm(result)
+  if (downgradeReason) {
+    if (!hooks.confirmDowngrade) throw new UsageError(`refusing to move ${dep.name} to ${toImage} without a confirmation: ${downgradeReason}`)
+    await hooks.confirmDowngrade(result, downgradeReason)
+  } else await hooks.confirm(result)
   if (hooks.backup) {
     try {
       step('backup', 'ok', await hooks.backup())
@@ -202,7 +288,7 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
     }
   }
 
-  // 3. The patch.
+  // 6. The patch.
   try {
     const out = await kubectlOk(`kubectl set image deployment/${dep.name}`, ['set', 'image', `deployment/${dep.name}`, `${dep.container}=${toImage}`], access, o.timeoutMs)
     step('set-image', 'ok', out.trim() || `image set to ${toImage}`)
@@ -212,7 +298,7 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
     throw new UpgradeFailedError(`${err.message}; nothing was changed`, ExitCode.KUBE, result, { hint: err.hint })
   }
 
-  // 4. The rollout, then the checks; any failure from here on is rolled back.
+  // 7. The rollout, then the checks; any failure from here on is rolled back.
   let failure: { step: string; why: string; exit: ExitCodeValue } | undefined
   const rollout = await waitRollout(dep.name, access, o.rolloutTimeoutS)
   if (rollout.ok) step('rollout', 'ok', rollout.detail)
@@ -232,14 +318,22 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
       step('health-after', 'failed', post.detail)
       failure = { step: 'health-after', why: post.detail, exit: ExitCode.SERVER }
     } else {
-      const match = post.version ? versionMatchesTag(post.version, tagSource.tag) : null
-      if (match === false) {
-        const why = `the PDS reports version ${post.version}, not ${tagSource.tag}`
+      result.to.reported = post.version
+      // The new pod must report exactly what an image of the new tag reports (its tag, for
+      // every official release); the old version still reported is the old PDS answering.
+      const wrong = post.version !== null && expected !== null && post.version !== expected
+      if (wrong) {
+        const why = post.version === pre.version
+          ? `the new pod still reports the old version ${post.version}, not ${expected}`
+          : `the PDS reports version ${post.version}, not ${expected} (what ${tagSource.tag} reports)`
         step('health-after', 'failed', `${post.detail}; ${why}`)
         failure = { step: 'health-after', why, exit: ExitCode.SERVER }
       } else {
-        result.to.version = post.version ?? tagSource.tag
-        step('health-after', 'ok', `${post.detail}${post.version ? '' : `; the PDS reports no version, and the pod runs ${toImage}`}`)
+        if (post.version && expected === null) result.to.version = (override === undefined ? pdsVersionOfReport(post.version) : null) ?? result.to.version
+        const note = post.version
+          ? override !== undefined ? `; the Deployment sets PDS_VERSION=${override}, so the pod's image was checked: ${toImage}` : expected === null ? `; ${tagSource.tag} floats, so any version is accepted` : ''
+          : `; the PDS reports no version, and the pod runs ${toImage}`
+        step('health-after', 'ok', `${post.detail}${note}`)
         if (post.accounts?.ok) step('list-accounts', 'ok', `sync.listRepos answered (${post.accounts.firstPage} on the first page of limit 1)`)
         else {
           const why = post.accounts?.error ?? 'sync.listRepos was not asked'
@@ -251,7 +345,7 @@ export async function upgradePds(o: UpgradeOptions, hooks: UpgradeHooks): Promis
   }
   if (!failure) return result
 
-  // 5. Roll back and say where things stand.
+  // 8. Roll back and say where things stand.
   const undo = await execKubectl(kubectlArgs(['rollout', 'undo', `deployment/${dep.name}`], access, Math.ceil(o.timeoutMs / 1000)), access, o.timeoutMs + 2000)
   if (undo.code !== 0 || undo.timedOut) {
     const words = kubectlWords(undo, o.timeoutMs + 2000)

@@ -14,6 +14,7 @@ import type * as HttpModule from 'node:http'
 import type * as HttpsModule from 'node:https'
 import type { LookupFunction, Socket } from 'node:net'
 import type { Readable } from 'node:stream'
+import { describeProxy, processProxySettings, proxyFor, type ProxySettings } from './proxy.js'
 
 let httpModule: typeof HttpModule | undefined
 let httpsModule: typeof HttpsModule | undefined
@@ -32,6 +33,8 @@ export interface TransportOptions {
   idleTimeoutMs?: number
   /** Name resolution (handle check: a chosen DNS server). */
   lookup?: LookupFunction
+  /** Forward proxies (proxy.ts); default: the process's (the environment the base command gave), null: none. */
+  proxy?: ProxySettings | null
 }
 
 export interface TransportRequest {
@@ -59,11 +62,85 @@ export interface TransportResponse {
 export class TransportError extends Error {
   constructor(
     message: string,
-    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL' | 'DEADLINE' | 'ABORTED' | 'TOO_LARGE' | 'RESPONSE_CUT_OFF',
+    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL' | 'DEADLINE' | 'ABORTED' | 'TOO_LARGE' | 'RESPONSE_CUT_OFF' | ProxyFailure,
   ) {
     super(message)
     this.name = 'TransportError'
   }
+}
+
+/** How a proxy failed: unreachable (down, refused, timed out), wants authentication (407), refused the tunnel. */
+export type ProxyFailure = 'PROXY_UNREACHABLE' | 'PROXY_AUTH' | 'PROXY_REFUSED'
+
+/** A failure of the proxy between pdsctl and a server: the message names the proxy, never the server's fault. */
+export class ProxyError extends TransportError {
+  constructor(
+    message: string,
+    override readonly code: ProxyFailure,
+    /** The proxy, without credentials (describeProxy). */
+    readonly proxy: string,
+    /** Whether the proxy URL carried credentials. */
+    readonly withCredentials: boolean,
+    /** The HTTP status the proxy answered CONNECT with, if it answered. */
+    readonly status?: number,
+    /** The proxy's Proxy-Authenticate header (its scheme and realm), if any. */
+    readonly challenge?: string,
+  ) {
+    super(message, code)
+    this.name = 'ProxyError'
+  }
+}
+
+/**
+ * A connection to `host:port` through an HTTP proxy's CONNECT tunnel (the documented
+ * `http.request({method: 'CONNECT'})` and its 'connect' event). The proxy sees only the
+ * authority; Proxy-Authorization carries the proxy URL's own credentials, to it alone.
+ */
+function openTunnel(proxy: URL, host: string, port: string, timeoutMs: number): Promise<Socket> {
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  const shown = describeProxy(proxy)
+  const withCredentials = Boolean(proxy.username || proxy.password)
+  const headers: Record<string, string> = { host: authority }
+  if (withCredentials) {
+    const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`
+    headers['proxy-authorization'] = 'Basic ' + Buffer.from(user, 'utf8').toString('base64')
+  }
+  return new Promise<Socket>((resolve, reject) => {
+    const req = nodeHttp().request({
+      host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: proxy.port || 80,
+      method: 'CONNECT',
+      path: authority,
+      headers,
+      agent: false,
+    })
+    const timer = setTimeout(() => {
+      req.destroy()
+      reject(new ProxyError(`the proxy ${shown} did not open a tunnel to ${authority} within ${timeoutMs} ms`, 'PROXY_UNREACHABLE', shown, withCredentials))
+    }, timeoutMs)
+    req.once('connect', (res, socket) => {
+      clearTimeout(timer)
+      if (res.statusCode === 200) return resolve(socket)
+      socket.destroy()
+      const challenge = res.headers['proxy-authenticate']
+      const status = res.statusCode ?? 0
+      // 407 is the standard answer; some proxies (tinyproxy) answer wrong credentials with 401.
+      if (status === 407 || status === 401) {
+        reject(new ProxyError(`the proxy ${shown} wants authentication (HTTP ${status})`, 'PROXY_AUTH', shown, withCredentials, status, Array.isArray(challenge) ? challenge[0] : challenge))
+      } else reject(new ProxyError(`the proxy ${shown} refused to open a tunnel to ${authority} (HTTP ${status})`, 'PROXY_REFUSED', shown, withCredentials, status))
+    })
+    // Not a CONNECT answer at all (the proxy closed, or answered something else).
+    req.once('response', (res) => {
+      clearTimeout(timer)
+      res.destroy()
+      reject(new ProxyError(`the proxy ${shown} answered HTTP ${res.statusCode} instead of opening a tunnel to ${authority}`, 'PROXY_REFUSED', shown, withCredentials, res.statusCode))
+    })
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      reject(Object.assign(new ProxyError(`cannot connect to the proxy ${shown} (${err.code ?? err.message})`, 'PROXY_UNREACHABLE', shown, withCredentials), { cause: err }))
+    })
+    req.end()
+  })
 }
 
 export class HttpTransport {
@@ -71,16 +148,54 @@ export class HttpTransport {
 
   constructor(private readonly opts: TransportOptions = {}) {}
 
-  private agentFor(protocol: 'http:' | 'https:'): HttpModule.Agent {
-    let agent = this.agents.get(protocol)
+  /** The proxy a request to `url` would go through (without credentials), or undefined: for --debug. */
+  proxyFor(url: URL): string | undefined {
+    const proxy = proxyFor(url, this.proxySettings())
+    return proxy && describeProxy(proxy)
+  }
+
+  private proxySettings(): ProxySettings | undefined {
+    return this.opts.proxy === null ? undefined : (this.opts.proxy ?? processProxySettings())
+  }
+
+  private agentFor(protocol: 'http:' | 'https:', proxy: URL | undefined): HttpModule.Agent {
+    const key = proxy ? `${protocol} ${proxy.href}` : protocol
+    let agent = this.agents.get(key)
     if (!agent) {
       // keepAlive: sockets are reused across requests; Node closes an idle one a second
       // before the server's Keep-Alive timeout hint, so a write never meets a closed socket.
       const options = { keepAlive: true, maxSockets: this.opts.connections ?? 8, scheduling: 'lifo' as const }
       agent = protocol === 'https:' ? new (nodeHttps().Agent)(options) : new (nodeHttp().Agent)(options)
-      this.agents.set(protocol, agent)
+      if (proxy) this.tunnelThrough(agent, protocol, proxy)
+      this.agents.set(key, agent)
     }
     return agent
+  }
+
+  /**
+   * Every connection of `agent` goes through the proxy's CONNECT tunnel (for https, TLS to
+   * the server inside it, verified as always). Agent#createConnection with a callback is
+   * the documented way for an agent to make its own sockets.
+   */
+  private tunnelThrough(agent: HttpModule.Agent, protocol: 'http:' | 'https:', proxy: URL): void {
+    const connectMs = this.opts.connectTimeoutMs ?? 10_000
+    const make = (options: { host?: string | null; port?: number | string | null; servername?: string }, cb: (err: Error | null, socket?: Socket) => void) => {
+      const host = String(options.host ?? 'localhost')
+      openTunnel(proxy, host, String(options.port ?? (protocol === 'https:' ? 443 : 80)), connectMs).then((socket) => {
+        if (protocol === 'http:') return cb(null, socket)
+        const tls = process.getBuiltinModule('node:tls')
+        const ipLiteral = process.getBuiltinModule('node:net').isIP(host) !== 0
+        const secure = tls.connect({ socket, host, servername: ipLiteral ? undefined : (options.servername ?? host), rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] })
+        const onError = (err: Error) => cb(err)
+        secure.once('error', onError)
+        secure.once('secureConnect', () => {
+          secure.removeListener('error', onError)
+          cb(null, secure)
+        })
+      }, (err: Error) => cb(err))
+      return undefined
+    }
+    ;(agent as unknown as { createConnection: typeof make }).createConnection = make
   }
 
   /** Send one request; resolves with the status and headers once they arrive. No redirect is followed. */
@@ -99,7 +214,7 @@ export class HttpTransport {
         path: r.url.pathname + r.url.search,
         method: r.method,
         headers: r.headers,
-        agent: this.agentFor(protocol),
+        agent: this.agentFor(protocol, proxyFor(r.url, this.proxySettings())),
         ...(r.signal ? { signal: r.signal } : {}),
         ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
         // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.

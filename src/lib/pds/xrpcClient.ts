@@ -14,7 +14,7 @@
 // - every request has a deadline from start to last byte (--timeout) and is aborted at
 //   once when the command is interrupted (the `signal`);
 // - TLS is verified whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-import { HttpTransport, readText } from './http.js'
+import { HttpTransport, ProxyError, readText } from './http.js'
 import {
   AuthError,
   BadResponseError,
@@ -253,7 +253,7 @@ export class PdsClient {
     const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     const outer = this.opts.signal
     const started = monotonicMs()
-    this.debug(`→ ${req.method} ${url.pathname}${url.search}`)
+    this.debug(`→ ${req.method} ${url.pathname}${url.search}${this.via(url)}`)
     try {
       const res = await this.transport.exchange({ url, method: req.method, headers, body }, { deadlineMs: timeoutMs, maxBytes: max, signal: outer })
       this.firstAnswer()
@@ -409,9 +409,17 @@ export class PdsClient {
     return new XrpcError(name, res.status, xname, xmsg, { exitCode, hint })
   }
 
+  /** For --debug: the proxy a request goes through (never its credentials). */
+  private via(url: URL): string {
+    if (!this.opts.debug) return ''
+    const proxy = this.transport.proxyFor(url)
+    return proxy ? ` via proxy ${proxy}` : ''
+  }
+
   private async networkError(req: RawRequest, err: unknown): Promise<PdsctlError> {
     if (err instanceof PdsctlError) return err
     if (this.opts.signal?.aborted) return new InterruptedError()
+    if (err instanceof ProxyError) return proxyFailure(err, `${this.opts.role ?? 'the PDS'} at ${this.target.description}`)
     const code = errorCode(err)
     const dropped = await this.target.whyDropped?.()
     if (dropped) {
@@ -514,7 +522,7 @@ export class PdsClient {
     if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
     this.addPdsOnlyHeaders(url, headers)
     const started = monotonicMs()
-    this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)`)
+    this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)${this.via(url)}`)
     let res
     try {
       res = await this.transport.request({
@@ -554,6 +562,30 @@ export class PdsClient {
     throw err
   }
   // ---- end [backup] additions ----
+}
+
+/** A proxy's failure as one line that names the proxy (and never the server's fault) and what to change. */
+function proxyFailure(err: ProxyError, reaching: string): PdsctlError {
+  const settings = 'HTTPS_PROXY / HTTP_PROXY (or ALL_PROXY), lower case first'
+  switch (err.code) {
+    case 'PROXY_AUTH':
+      return new NetworkError(`cannot reach ${reaching}: the proxy ${err.proxy} wants authentication (HTTP ${err.status}${err.challenge ? `, ${err.challenge.split(/\s+/)[0]}` : ''})`, {
+        hint: err.withCredentials
+          ? `It refused the credentials in the proxy URL; check them in ${settings}`
+          : `Give them in the proxy URL: http://USER:PASSWORD@HOST:PORT in ${settings}`,
+        cause: err,
+      })
+    case 'PROXY_REFUSED':
+      return new NetworkError(`cannot reach ${reaching}: ${err.message}`, {
+        hint: 'Ask for CONNECT to that host and port to be allowed at the proxy, or add the host to NO_PROXY',
+        cause: err,
+      })
+    default:
+      return new NetworkError(`cannot reach ${reaching}: ${err.message}`, {
+        hint: `Is the proxy running? Check ${settings}, or add the host to NO_PROXY`,
+        cause: err,
+      })
+  }
 }
 
 /** [backup] Retry-After as seconds or an HTTP date, in ms. */

@@ -6,6 +6,7 @@ import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../../bed/fa
 import { startTestBed, type TestBed } from '../../bed/pds.js'
 import { runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
+import { startLyingServer } from '../../bed/lying.js'
 import type { KubeStatus } from '../../../src/lib/k8s/status.js'
 
 const KUBE = ['--kube-namespace', 'bluesky', '--kube-service', 'bluesky']
@@ -50,6 +51,9 @@ describe('pdsctl k8s status', () => {
     assert.equal(s.health?.ok, true)
     assert.equal(s.health?.status, 200)
     assert.equal(s.health?.version, '0.4.219')
+    assert.equal(s.health?.pdsVersion, '0.4.219')
+    assert.equal(s.deployment?.tag, '0.4.218')
+    assert.equal(s.deployment?.pdsVersion, '0.4.218')
     assert.equal(s.health?.via, 'svc/bluesky')
     assert.equal(s.healthSkipped, null)
     assert.deepEqual(s.problems, [])
@@ -57,6 +61,31 @@ describe('pdsctl k8s status', () => {
     assert.ok(f.requests.some((q) => q.path.startsWith('/apis/apps/v1/namespaces/bluesky/deployments?limit=500')))
     assert.ok(f.requests.some((q) => q.path.startsWith('/api/v1/namespaces/bluesky/persistentvolumeclaims?limit=500')))
     assert.ok(f.requests.some((q) => q.method === 'POST' && q.path.endsWith('/portforward')))
+  })
+
+  test('a 0.4.5026 Deployment: its tag and the PDS version it carries (0.5.26), and what the PDS reports (the tag), both shown', async () => {
+    const liar = await startLyingServer({ upstream: bed.url })
+    liar.answer('_health', () => ({ json: { version: '0.4.5026' } }))
+    try {
+      const f = await fake({ image: 'ghcr.io/bluesky-social/pds:0.4.5026', backendPort: liar.port })
+      const res = await runCli(['k8s', 'status', ...KUBE, '--json'], { env: f.env })
+      assert.equal(res.code, 0, res.stderr)
+      const s = JSON.parse(res.stdout) as KubeStatus
+      assert.deepEqual([s.deployment?.image, s.deployment?.tag, s.deployment?.pdsVersion], ['ghcr.io/bluesky-social/pds:0.4.5026', '0.4.5026', '0.5.26'])
+      assert.deepEqual([s.health?.version, s.health?.pdsVersion], ['0.4.5026', '0.5.26'])
+      const tsv = await runCli(['k8s', 'status', ...KUBE], { env: f.env })
+      const rows = tsv.stdout.trimEnd().split('\n').map((l) => l.split('\t'))
+      assert.match(rows.find((r) => r[0] === 'deployment')?.[3] ?? '', /^image ghcr\.io\/bluesky-social\/pds:0\.4\.5026 \(tag 0\.4\.5026 = PDS 0\.5\.26\);/)
+      assert.match(rows.find((r) => r[0] === 'health')?.[3] ?? '', /^version 0\.4\.5026 \(PDS 0\.5\.26\); \d+ ms$/)
+
+      // The compose file's floating tag: the tag says nothing, the PDS says what it runs.
+      const floating = await fake({ image: 'ghcr.io/bluesky-social/pds:0.4', backendPort: liar.port })
+      const fl = await runCli(['k8s', 'status', ...KUBE], { env: floating.env })
+      assert.equal(fl.code, 0, fl.stderr)
+      assert.match(fl.stdout, /^deployment\tbluesky\t1\/1 available\timage ghcr\.io\/bluesky-social\/pds:0\.4 \(tag 0\.4: PDS version not in the tag\);/m)
+    } finally {
+      await liar.close()
+    }
   })
 
   test('piped: tab-separated rows, one per object', async () => {
@@ -72,7 +101,7 @@ describe('pdsctl k8s status', () => {
       ['health', 'svc/bluesky', 'ok'],
     ])
     assert.ok(rows.every((r) => r.length === 4))
-    assert.match(rows[0][3], /^image ghcr\.io\/bluesky-social\/pds:0\.4\.218; ready 1, updated 1; revision 1$/)
+    assert.match(rows[0][3], /^image ghcr\.io\/bluesky-social\/pds:0\.4\.218 \(PDS 0\.4\.218\); ready 1, updated 1; revision 1$/)
     assert.match(rows[4][3], /^version 0\.4\.219; \d+ ms$/)
   })
 

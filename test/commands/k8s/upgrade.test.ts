@@ -15,6 +15,7 @@ import { BIN, cleanEnv, runCli } from '../../helpers/cli.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
 import { runPty } from '../../helpers/pty.js'
 import type { UpgradeResult } from '../../../src/lib/k8s/upgrade.js'
+import { KNOWN_PDS_IMAGE } from '../../../src/lib/k8s/imageTags.js'
 
 const KUBE = ['--kube-namespace', 'bluesky', '--kube-service', 'bluesky']
 const REPO = 'ghcr.io/bluesky-social/pds'
@@ -47,24 +48,28 @@ describe('pdsctl k8s upgrade', () => {
     const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', BED_VERSION, '--yes', '--json'], { env: f.env, timeoutMs: 60_000 })
     assert.equal(res.code, 0, res.stderr)
     const r = JSON.parse(res.stdout) as UpgradeResult
-    assert.deepEqual(Object.keys(r).sort(), ['deployment', 'dryRun', 'from', 'namespace', 'rolledBack', 'steps', 'tagSource', 'to'])
+    assert.deepEqual(Object.keys(r).sort(), ['deployment', 'direction', 'dryRun', 'from', 'namespace', 'rolledBack', 'steps', 'tagSource', 'to'])
     assert.equal(r.deployment, 'bluesky')
     assert.equal(r.namespace, 'bluesky')
-    assert.deepEqual(r.from, { image: `${REPO}:0.4.218`, version: BED_VERSION })
-    assert.deepEqual(r.to, { image: `${REPO}:${BED_VERSION}`, version: BED_VERSION })
+    // The bed's PDS reports 0.4.219 whatever the pod's image: the running version is what it reports.
+    assert.deepEqual(r.from, { image: `${REPO}:0.4.218`, tag: '0.4.218', version: BED_VERSION, reported: BED_VERSION })
+    assert.deepEqual(r.to, { image: `${REPO}:${BED_VERSION}`, tag: BED_VERSION, version: BED_VERSION, reported: BED_VERSION })
+    assert.equal(r.direction, 'same')
     assert.equal(r.rolledBack, false)
     assert.equal(r.dryRun, false)
     assert.deepEqual(r.tagSource.from, 'flag')
     assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
       ['read-deployment', 'ok'],
       ['health-before', 'ok'],
+      ['versions', 'ok'],
       ['set-image', 'ok'],
       ['rollout', 'ok'],
       ['health-after', 'ok'],
       ['list-accounts', 'ok'],
     ])
-    assert.match(r.steps[4].detail, new RegExp(`^pod/bluesky-\\w+-\\w+ \\(${REPO}:${BED_VERSION}\\) answers /xrpc/_health in \\d+ ms, version ${BED_VERSION}`))
-    assert.match(r.steps[5].detail, /sync\.listRepos answered \(1 on the first page/)
+    assert.equal(r.steps[2].detail, 'PDS 0.4.219 (the pod reports 0.4.219; image tag 0.4.218) → PDS 0.4.219: the same PDS version (the image changes, the PDS does not)')
+    assert.match(r.steps[5].detail, new RegExp(`^pod/bluesky-\\w+-\\w+ \\(${REPO}:${BED_VERSION}\\) answers /xrpc/_health in \\d+ ms, version ${BED_VERSION}$`))
+    assert.match(r.steps[6].detail, /sync\.listRepos answered \(1 on the first page/)
     // The cluster: one strategic-merge patch of the image, the rollout watched, the new pod alone.
     const p = patches(f)
     assert.equal(p.length, 1)
@@ -78,7 +83,7 @@ describe('pdsctl k8s upgrade', () => {
     // The checks went to the new pod, not to whatever the Service picked.
     const newPod = st.pods[0].name
     assert.ok(f.requests.some((q) => q.method === 'POST' && q.path === `/api/v1/namespaces/bluesky/pods/${newPod}/portforward`))
-    assert.match(res.stderr, /Upgraded bluesky from ghcr\.io\/bluesky-social\/pds:0\.4\.218 to ghcr\.io\/bluesky-social\/pds:0\.4\.219 \(version 0\.4\.219\)\. Update your manifests/)
+    assert.match(res.stderr, /Upgraded bluesky from ghcr\.io\/bluesky-social\/pds:0\.4\.218 to ghcr\.io\/bluesky-social\/pds:0\.4\.219 \(PDS 0\.4\.219\)\. Update your manifests/)
     assert.ok(!res.stderr.includes('Error'), res.stderr)
   })
 
@@ -91,14 +96,15 @@ describe('pdsctl k8s upgrade', () => {
     assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
       ['read-deployment', 'ok'],
       ['health-before', 'ok'],
+      ['versions', 'ok'],
       ['set-image', 'ok'],
       ['rollout', 'failed'],
       ['rollback', 'ok'],
       ['rollback-rollout', 'ok'],
     ])
-    assert.match(r.steps[3].detail, /^error: timed out waiting for the condition \(last: Waiting for deployment "bluesky" rollout to finish: 1 old replicas are pending termination\.\.\.\)$/)
-    assert.match(r.steps[4].detail, /deployment\.apps\/bluesky rolled back/)
-    assert.match(r.steps[5].detail, new RegExp(`the Deployment runs ${REPO}:0\\.4\\.218 again, 1/1 available`))
+    assert.match(r.steps[4].detail, /^error: timed out waiting for the condition \(last: Waiting for deployment "bluesky" rollout to finish: 1 old replicas are pending termination\.\.\.\)$/)
+    assert.match(r.steps[5].detail, /deployment\.apps\/bluesky rolled back/)
+    assert.match(r.steps[6].detail, new RegExp(`the Deployment runs ${REPO}:0\\.4\\.218 again, 1/1 available`))
     const errors = res.stderr.split('\n').filter((l) => l.startsWith('Error: '))
     assert.equal(errors.length, 1, res.stderr)
     assert.match(errors[0], /^Error: the upgrade of bluesky to ghcr\.io\/bluesky-social\/pds:0\.4\.220 failed at rollout: error: timed out waiting for the condition .*; rolled back: the Deployment runs ghcr\.io\/bluesky-social\/pds:0\.4\.218 again, 1\/1 available\. See why with `pdsctl k8s status`/)
@@ -113,7 +119,7 @@ describe('pdsctl k8s upgrade', () => {
     assert.equal(st.replicaSets.find((x) => x.image.endsWith(':0.4.220'))?.replicas, 0)
   })
 
-  test('the new pod answers with another version: health-after fails and the upgrade is rolled back', async () => {
+  test('the new pod still reports the old version: health-after fails and the upgrade is rolled back', async () => {
     const f = await fake()
     const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.230', '--yes'], { env: f.env, timeoutMs: 60_000 })
     assert.equal(res.code, 1, res.stderr)
@@ -122,13 +128,14 @@ describe('pdsctl k8s upgrade', () => {
     assert.deepEqual(rows.map((x) => [x[0], x[1]]), [
       ['read-deployment', 'ok'],
       ['health-before', 'ok'],
+      ['versions', 'ok'],
       ['set-image', 'ok'],
       ['rollout', 'ok'],
       ['health-after', 'failed'],
       ['rollback', 'ok'],
       ['rollback-rollout', 'ok'],
     ])
-    assert.match(res.stderr, /^Error: the upgrade of bluesky to ghcr\.io\/bluesky-social\/pds:0\.4\.230 failed at health-after: the PDS reports version 0\.4\.219, not 0\.4\.230; rolled back: the Deployment runs ghcr\.io\/bluesky-social\/pds:0\.4\.218 again/m)
+    assert.match(res.stderr, /^Error: the upgrade of bluesky to ghcr\.io\/bluesky-social\/pds:0\.4\.230 failed at health-after: the new pod still reports the old version 0\.4\.219, not 0\.4\.230; rolled back: the Deployment runs ghcr\.io\/bluesky-social\/pds:0\.4\.218 again/m)
     assert.equal(f.state().image, `${REPO}:0.4.218`)
   })
 
@@ -141,28 +148,30 @@ describe('pdsctl k8s upgrade', () => {
     assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
       ['read-deployment', 'ok'],
       ['health-before', 'ok'],
+      ['versions', 'ok'],
       ['set-image', 'planned'],
       ['rollout', 'planned'],
       ['health-after', 'planned'],
       ['list-accounts', 'planned'],
       ['rollback-if-failed', 'planned'],
     ])
-    assert.match(r.steps[2].detail, /^kubectl set image deployment\/bluesky pds=ghcr\.io\/bluesky-social\/pds:0\.4\.219 /)
+    assert.match(r.steps[3].detail, /^kubectl set image deployment\/bluesky pds=ghcr\.io\/bluesky-social\/pds:0\.4\.219 /)
     assert.deepEqual(patches(f), [])
     assert.equal(f.state().revision, 1)
     assert.match(res.stderr, /Dry run: nothing was changed\./)
   })
 
-  test('no --image-tag: says which tag it would use and why, changes nothing', async () => {
+  test('no --image-tag: says which tag it would use and why (the known newest, as tag and PDS version), changes nothing', async () => {
     const f = await fake()
     const res = await runCli(['k8s', 'upgrade', ...KUBE, '--json'], { env: f.env })
     assert.equal(res.code, 0, res.stderr)
     const r = JSON.parse(res.stdout) as UpgradeResult
     assert.equal(r.tagSource.from, 'known')
-    assert.equal(r.tagSource.tag, '0.4.219')
-    assert.equal(r.to.image, `${REPO}:0.4.219`)
-    assert.ok(r.steps.filter((s) => s.step !== 'read-deployment' && s.step !== 'health-before').every((s) => s.status === 'planned'))
-    assert.match(res.stderr, /No --image-tag: pdsctl would use 0\.4\.219, the newest official PDS image tag pdsctl knows of \(ghcr\.io\/bluesky-social\/pds:0\.4\.219, recorded 2026-11-28; .*\)\. Nothing was changed\. Re-run with --image-tag 0\.4\.219 \(or another tag\), or with --yes to use it\./)
+    assert.equal(r.tagSource.tag, KNOWN_PDS_IMAGE.tag)
+    assert.deepEqual(r.to, { image: `${REPO}:${KNOWN_PDS_IMAGE.tag}`, tag: KNOWN_PDS_IMAGE.tag, version: KNOWN_PDS_IMAGE.pdsVersion, reported: null })
+    assert.equal(r.direction, 'upgrade')
+    assert.ok(r.steps.filter((s) => !['read-deployment', 'health-before', 'versions'].includes(s.step)).every((s) => s.status === 'planned'))
+    assert.match(res.stderr, /No --image-tag: pdsctl would use 0\.4\.5026, the newest official PDS image tag pdsctl knows of \(ghcr\.io\/bluesky-social\/pds:0\.4\.5026 = PDS 0\.5\.26, recorded \d{4}-\d{2}-\d{2}; bluesky-social\/pds PR #364.*\)\. Nothing was changed\. Re-run with --image-tag 0\.4\.5026 \(or another tag\), or with --yes to use it\./)
     assert.deepEqual(patches(f), [])
   })
 
@@ -203,9 +212,9 @@ describe('pdsctl k8s upgrade', () => {
       }
       assert.equal(res.code, 0, res.stderr)
       const r = JSON.parse(res.stdout) as UpgradeResult
-      assert.deepEqual(r.steps.map((s) => s.step).slice(0, 4), ['read-deployment', 'health-before', 'backup', 'set-image'])
-      assert.equal(r.steps[2].status, 'ok')
-      assert.match(r.steps[2].detail, /every account backed up to /)
+      assert.deepEqual(r.steps.map((s) => s.step).slice(0, 5), ['read-deployment', 'health-before', 'versions', 'backup', 'set-image'])
+      assert.equal(r.steps[3].status, 'ok')
+      assert.match(r.steps[3].detail, /every account backed up to /)
       assert.ok(readdirSync(dir).length > 0, 'the backup wrote something')
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -249,8 +258,9 @@ describe('pdsctl k8s upgrade', () => {
       const res = await runCli(['k8s', 'upgrade', ...KUBE, '--image-tag', '0.4.219', '--yes', '--json'], { env: f.env, timeoutMs: 60_000 })
       assert.equal(res.code, 0, res.stderr)
       const r = JSON.parse(res.stdout) as UpgradeResult
-      assert.deepEqual(r.from, { image: `${REPO}:0.4.218`, version: '0.4.218' })
-      assert.deepEqual(r.to, { image: `${REPO}:0.4.219`, version: '0.4.219' })
+      assert.deepEqual(r.from, { image: `${REPO}:0.4.218`, tag: '0.4.218', version: '0.4.218', reported: null })
+      assert.deepEqual(r.to, { image: `${REPO}:0.4.219`, tag: '0.4.219', version: '0.4.219', reported: null })
+      assert.equal(r.direction, 'upgrade')
       const after = r.steps.find((s) => s.step === 'health-after')
       assert.equal(after?.status, 'ok')
       assert.match(after?.detail ?? '', /version not reported; the PDS reports no version, and the pod runs ghcr\.io\/bluesky-social\/pds:0\.4\.219$/)

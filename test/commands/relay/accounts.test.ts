@@ -116,10 +116,11 @@ describe('pdsctl relay accounts (PDS 0.5.x)', () => {
     assert.match(text.stderr, new RegExp(`^${r.url}: 30 accounts: 24 in-sync, 2 behind, 1 unknown, 2 inactive, 1 error$`, 'm'))
     for (const s of ['behind', 'unknown', 'inactive', 'error']) assert.match(text.stderr, new RegExp(`^${s} \\(\\d+\\): `, 'm'))
 
-    // --problem keeps one state; the default grace (60 s) counts a commit made seconds ago as in sync.
+    // --problem keeps one state; a grace period counts a commit younger than it as in sync
+    // (an hour here, so that a slow machine cannot make the commits older than it).
     const unknownOnly = await runCli(['relay', 'accounts', '--url', bed.url, '--relay', r.url, '--grace', '0', '--problem', 'unknown', '--output', 'did'])
     assert.equal(unknownOnly.stdout, `${a0.did}\n`)
-    const graced = await runCli(['relay', 'accounts', '--url', bed.url, '--relay', r.url, '--problem', 'behind', '--output', 'did'])
+    const graced = await runCli(['relay', 'accounts', '--url', bed.url, '--relay', r.url, '--grace', '3600', '--problem', 'behind', '--output', 'did'])
     assert.equal(graced.stdout, '', 'fresh commits are within the grace period')
   })
 

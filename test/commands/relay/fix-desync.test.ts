@@ -109,7 +109,7 @@ for (const line of ['0.5', '0.4'] as PdsLine[]) {
 
     if (line === '0.5') {
       test("the Kubernetes steps name the cluster's Deployment, image and PVC; the one-off pod's script does the fix for real", async () => {
-        const kube = await startFakeKube({ backendPort: bed.port, dataMountPath: '/pds', image: 'ghcr.io/bluesky-social/pds:0.4.5026' })
+        const kube = await startFakeKube({ backendPort: bed.port, dataMountPath: '/pds', containerEnv: [{ name: 'PDS_DATA_DIRECTORY', value: '/pds' }], image: 'ghcr.io/bluesky-social/pds:0.4.5026' })
         try {
           const n = curr + 500
           const res = await runCli(['relay', 'fix-desync', '--to-seq', String(n), '--kube-namespace', 'bluesky', '--kube-service', 'bluesky', '--hostname', 'pds.example.com', '--json'], { env: kube.env })

@@ -40,6 +40,16 @@ test('crawlers and hostname come from the env file', async () => {
   assert.equal(s.hostname, 'file.example')
 })
 
+test('--kube: Kubernetes without naming the Service (found later, in the cluster), beating PDS_URL; still exclusive with --url', async () => {
+  const s = await resolveConnection({ kube: true }, { PDS_URL: 'https://env.example' })
+  assert.deepEqual(s.kube, { namespace: undefined, service: undefined, pod: undefined, port: 3000, context: undefined, kubectl: 'kubectl', timeoutS: undefined, find: true })
+  assert.equal(s.url, undefined)
+  const ns = await resolveConnection({ kube: true, 'kube-namespace': 'bluesky', 'kube-context': 'home' }, {})
+  assert.deepEqual([ns.kube?.namespace, ns.kube?.context, ns.kube?.find], ['bluesky', 'home', true])
+  await assert.rejects(resolveConnection({ kube: true, url: 'https://x.example' }, {}), /--url and --kube-\* flags cannot be used together/)
+  await assert.rejects(resolveConnection({ 'kube-namespace': 'ns' }, {}), (err: { line?: string }) => err.line === '--kube-namespace needs --kube-service NAME or --kube-pod NAME. Name the Service (or Pod) that runs the PDS, or pass --kube to find it')
+})
+
 test('kube flags: validated, exclusive with --url, and beat a context URL', async () => {
   const s = await resolveConnection({ 'kube-namespace': 'bluesky', 'kube-service': 'bluesky' }, {}, { url: 'https://ctx.example' })
   assert.deepEqual(s.kube, { namespace: 'bluesky', service: 'bluesky', pod: undefined, port: 3000, context: undefined, kubectl: 'kubectl', timeoutS: undefined })

@@ -1,33 +1,23 @@
-// The pure parts of the upgrade: image references, tags, version matching.
+// The pure parts of the upgrade: tags checked, why a downgrade is refused, PDS_VERSION in
+// the Deployment (tags and versions themselves: imageTags.test.ts).
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkImageTag, imageRepository, imageTag, KNOWN_PDS_IMAGE, versionMatchesTag } from '../../../src/lib/k8s/upgrade.js'
+import { checkImageTag, downgradeWhy, KNOWN_PDS_IMAGE, pdsVersionOverride } from '../../../src/lib/k8s/upgrade.js'
 import { UsageError } from '../../../src/lib/errors.js'
 
 describe('upgrade helpers', () => {
-  test('image references: repository and tag, with registry ports and digests', () => {
-    const cases: Array<[string, string, string | null]> = [
-      ['ghcr.io/bluesky-social/pds:0.4.219', 'ghcr.io/bluesky-social/pds', '0.4.219'],
-      ['ghcr.io/bluesky-social/pds', 'ghcr.io/bluesky-social/pds', null],
-      ['registry.local:5000/pds:0.4', 'registry.local:5000/pds', '0.4'],
-      ['registry.local:5000/pds', 'registry.local:5000/pds', null],
-      ['ghcr.io/bluesky-social/pds:0.4@sha256:abcd', 'ghcr.io/bluesky-social/pds', '0.4'],
-      ['ghcr.io/bluesky-social/pds@sha256:abcd', 'ghcr.io/bluesky-social/pds', null],
-    ]
-    for (const [image, repo, tag] of cases) {
-      assert.equal(imageRepository(image), repo, image)
-      assert.equal(imageTag(image), tag, image)
-    }
+  test('why a downgrade is refused: forward-only migrations, and the line it goes back across', () => {
+    assert.match(downgradeWhy('0.5.26', '0.4.219'), /migrates its databases forward when it starts and never back.*"corrupted migrations".*\(from the 0\.5 line back to 0\.4\)$/)
+    assert.doesNotMatch(downgradeWhy('0.5.26', '0.5.6'), /line back/)
   })
 
-  test('the version the PDS reports against the tag: exact, a floating tag, unknowable', () => {
-    assert.equal(versionMatchesTag('0.4.219', '0.4.219'), true)
-    assert.equal(versionMatchesTag('0.4.219', 'v0.4.219'), true)
-    assert.equal(versionMatchesTag('0.4.219', '0.4'), true)
-    assert.equal(versionMatchesTag('0.4.219', '0.4.21'), false, 'not a prefix of a version part')
-    assert.equal(versionMatchesTag('0.4.218', '0.4.219'), false)
-    assert.equal(versionMatchesTag('0.4.219', 'latest'), null)
-    assert.equal(versionMatchesTag('0.4.219', 'sha-1a2b3c'), null)
+  test('PDS_VERSION set on the PDS container: the PDS reports that, whatever its image', () => {
+    const dep = (env: unknown[]) => ({ spec: { template: { spec: { containers: [{ name: 'pds', image: 'x', env }] } } } })
+    assert.equal(pdsVersionOverride(dep([{ name: 'PDS_VERSION', value: '9.9.9' }])), '9.9.9')
+    assert.equal(pdsVersionOverride(dep([{ name: 'PDS_VERSION', valueFrom: { configMapKeyRef: { name: 'c', key: 'v' } } }])), '(from a reference)')
+    assert.equal(pdsVersionOverride(dep([{ name: 'PDS_HOSTNAME', value: 'x' }])), undefined)
+    assert.equal(pdsVersionOverride(null), undefined)
+    assert.equal(pdsVersionOverride({ spec: 'junk' } as never), undefined)
   })
 
   test('image tags are checked before anything runs', () => {
@@ -69,7 +59,7 @@ describe('upgradePds hooks', () => {
         (err: unknown) => {
           assert.ok(err instanceof UpgradeFailedError)
           assert.equal(err.message, 'the backup failed, so nothing was changed: disk full')
-          assert.deepEqual(err.result.steps.map((s) => [s.step, s.status]), [['read-deployment', 'ok'], ['health-before', 'warning'], ['backup', 'failed']])
+          assert.deepEqual(err.result.steps.map((s) => [s.step, s.status]), [['read-deployment', 'ok'], ['health-before', 'warning'], ['versions', 'ok'], ['backup', 'failed']])
           return true
         },
       )
@@ -91,7 +81,7 @@ describe('upgradePds hooks', () => {
           return true
         },
       )
-      assert.deepEqual(order, ['read-deployment', 'health-before', 'confirm', 'backup', 'set-image', 'rollout', 'health-after', 'rollback', 'rollback-rollout'])
+      assert.deepEqual(order, ['read-deployment', 'health-before', 'versions', 'confirm', 'backup', 'set-image', 'rollout', 'health-after', 'rollback', 'rollback-rollout'])
       assert.equal(f.state().image, 'ghcr.io/bluesky-social/pds:0.4.218')
       assert.deepEqual(await noKubectlLeft(f.cacheDir), [])
     } finally {

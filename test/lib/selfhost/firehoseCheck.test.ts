@@ -30,7 +30,8 @@ test("the event arrives within seconds; the account, its sessions and the PDS's 
   const status = async () => (await fetch(`${bed.url}/xrpc/com.atproto.admin.getSubjectStatus?did=${alice.did}`, { headers: auth() })).json()
   const [viewBefore, statusBefore] = [await view(), await status()]
   const latestBefore = await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getLatestCommit?did=${alice.did}`)).json()
-  const check = await checkFirehoseEvent({ publicUrl: bed.url, admin })
+  // How fast is not this test's business (a loaded machine is slow): the pass bound is wide here.
+  const check = await checkFirehoseEvent({ publicUrl: bed.url, admin, passMs: 60_000 })
   assert.equal(check.status, 'pass', check.message)
   assert.match(check.message, new RegExp(`^an #account event for ${alice.did} \\(updateSubjectStatus with no change: the account's status restated\\) reached the firehose at the public URL as seq \\d+ \\d+ ms after the write$`))
   assert.deepEqual(await view(), viewBefore)
@@ -38,6 +39,13 @@ test("the event arrives within seconds; the account, its sessions and the PDS's 
   assert.deepEqual(await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getLatestCommit?did=${alice.did}`)).json(), latestBefore, 'no commit')
   const refreshed = await fetch(`${bed.url}/xrpc/com.atproto.server.refreshSession`, { method: 'POST', headers: { authorization: `Bearer ${session.refreshJwt}` } })
   assert.equal(refreshed.status, 200, 'the session still works')
+})
+
+test('an event slower than the pass bound is a warning naming the delay', async () => {
+  const check = await checkFirehoseEvent({ publicUrl: bed.url, admin, passMs: -1 })
+  assert.equal(check.status, 'warn')
+  assert.match(check.message, /reached the firehose at the public URL as seq \d+ only \d+\.\d s after the write$/)
+  assert.match(check.fix!, /delays the event stream/)
 })
 
 test("a public URL whose firehose is another PDS's never shows the event: fail, naming relays", async () => {

@@ -1,0 +1,175 @@
+// A real forward proxy for the proxy tests: tinyproxy (Debian's, fetched into .tools/ by
+// scripts/tinyproxy.sh), started per test on a free loopback port, optionally demanding
+// Basic authentication or allowing CONNECT to some ports only. In front of it a byte
+// recorder sees every byte pdsctl sends the proxy, so a test can prove a secret never
+// crossed it in the clear.
+//
+// Loopback is never proxied (pdsctl, like Go's tools), so the servers behind the proxy are
+// named by 0.0.0.0: not a loopback address to pdsctl, and a connection to it from the proxy
+// reaches a server listening on 127.0.0.1 (Linux routes 0.0.0.0 to the local host). The TLS
+// front's certificate is for IP 0.0.0.0, trusted through NODE_EXTRA_CA_CERTS.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { ROOT } from '../helpers/cli.js'
+import { freePort } from './pds.js'
+
+export const TINYPROXY = path.join(ROOT, '.tools/tinyproxy/usr/bin/tinyproxy')
+
+export interface ForwardProxyOptions {
+  /** Demand Basic authentication with these credentials (tinyproxy's BasicAuth). */
+  auth?: { user: string; password: string }
+  /** Allow CONNECT to these ports only (tinyproxy's ConnectPort; default: every port). */
+  connectPorts?: number[]
+}
+
+export interface ForwardProxy {
+  /** http://127.0.0.1:PORT: the recorder in front of tinyproxy. */
+  url: string
+  port: number
+  /** Every byte clients sent towards the proxy, as latin1 text. */
+  received(): string
+  /** tinyproxy's log (CONNECT lines name each tunnel's target). */
+  log(): string
+  close(): Promise<void>
+}
+
+export async function startForwardProxy(opts: ForwardProxyOptions = {}): Promise<ForwardProxy> {
+  if (!existsSync(TINYPROXY)) throw new Error(`${TINYPROXY} is missing: run scripts/tinyproxy.sh (scripts/dev.sh test does)`)
+  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-tinyproxy-'))
+  const port = await freePort()
+  const logFile = path.join(dir, 'log')
+  const conf = [
+    `Port ${port}`,
+    'Listen 127.0.0.1',
+    'Timeout 30',
+    'Allow 127.0.0.1',
+    'LogLevel Connect',
+    `LogFile "${logFile}"`,
+    'DisableViaHeader Yes',
+    ...(opts.auth ? [`BasicAuth ${opts.auth.user} ${opts.auth.password}`] : []),
+    ...(opts.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
+  ].join('\n')
+  writeFileSync(path.join(dir, 'tinyproxy.conf'), conf + '\n')
+  const child: ChildProcess = spawn(TINYPROXY, ['-d', '-c', path.join(dir, 'tinyproxy.conf')], { stdio: 'ignore' })
+  await waitForPort(port, child)
+
+  // The recorder: a TCP pass-through that keeps what clients send.
+  const sent: Buffer[] = []
+  const sockets = new Set<net.Socket>()
+  const front = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    client.on('data', (c: Buffer) => sent.push(c))
+    client.pipe(upstream).pipe(client)
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r))
+  const frontPort = (front.address() as net.AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${frontPort}`,
+    port: frontPort,
+    received: () => Buffer.concat(sent).toString('latin1'),
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => front.close(() => r()))
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGTERM')
+        await exited
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`tinyproxy exited ${child.exitCode} at start`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1')
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('tinyproxy did not start listening')
+}
+
+// A self-signed certificate for IP 0.0.0.0 (P-256, valid to 2126), made once with
+// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
+// -subj /CN=pdsctl-proxy-test -addext subjectAltName=IP:0.0.0.0`. Trusted only by the test's
+// NODE_EXTRA_CA_CERTS.
+const KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgy9DcRnbqyfe6TYTy
+vkBQavCIEHjqE+Gm+0kYO6vHndOhRANCAAQhPUcfRlk5gWCplYVuAVBoYAXmFszG
+Ln2SI3UpldjZVfj4ffMJm4ITL+q1vMkyAnYUX4HLlaLuoj1A+XAL1/Ig
+-----END PRIVATE KEY-----
+`
+export const ZERO_ADDRESS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBoTCCAUagAwIBAgIUaj8of6cBJSAep3o8MiUl65VUloowCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRcGRzY3RsLXByb3h5LXRlc3QwIBcNMjYxMjAxMTkxNzQzWhgP
+MjEyNjExMDcxOTE3NDNaMBwxGjAYBgNVBAMMEXBkc2N0bC1wcm94eS10ZXN0MFkw
+EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEIT1HH0ZZOYFgqZWFbgFQaGAF5hbMxi59
+kiN1KZXY2VX4+H3zCZuCEy/qtbzJMgJ2FF+By5Wi7qI9QPlwC9fyIKNkMGIwHQYD
+VR0OBBYEFEUgB34jiDr2wXvfkUwsdru7HnjfMB8GA1UdIwQYMBaAFEUgB34jiDr2
+wXvfkUwsdru7HnjfMA8GA1UdEwEB/wQFMAMBAf8wDwYDVR0RBAgwBocEAAAAADAK
+BggqhkjOPQQDAgNJADBGAiEA360qzDRp41zMOq78oa/rndWTTQl3DQW5M4Aj8VFs
+k+cCIQDo58W08hUFhAbQqDdB1tvmVwK5c6x90YLvslnAV+MG+w==
+-----END CERTIFICATE-----
+`
+
+export interface TlsFront {
+  /** https://0.0.0.0:PORT: reachable only through a proxy (or directly on this machine). */
+  url: string
+  port: number
+  /** A file holding the certificate, for NODE_EXTRA_CA_CERTS. */
+  caFile: string
+  close(): Promise<void>
+}
+
+/** An https server on loopback, certificate for 0.0.0.0, that forwards every request to `upstream` (a PDS, a relay stand-in). */
+export async function startTlsFront(upstream: string): Promise<TlsFront> {
+  const target = new URL(upstream)
+  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-tlsfront-'))
+  const caFile = path.join(dir, 'ca.pem')
+  writeFileSync(caFile, ZERO_ADDRESS_CERT)
+  const agent = new http.Agent({ keepAlive: true })
+  const server = https.createServer({ key: KEY, cert: ZERO_ADDRESS_CERT }, (req, res) => {
+    const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      up.pipe(res)
+    })
+    out.on('error', () => res.destroy())
+    req.pipe(out)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    url: `https://0.0.0.0:${port}`,
+    port,
+    caFile,
+    close: async () => {
+      agent.destroy()
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
