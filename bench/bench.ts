@@ -4,10 +4,11 @@
 //
 //   --accounts 1000,10000   real-PDS sizes for `account list --json` vs the node:http floor
 //   --synthetic 20000,200000 synthetic listRepos/getAccountInfos sizes for peak RSS
+//   --relay-accounts 10000,50000 synthetic sizes for `relay accounts --all --json` (time, peak RSS)
 //   --runs 9                alternated runs per pair
 //   --batch 500             accounts in the `account takedown -` batch
 //   --delay 5               one-way ms of the delaying proxy (the network case)
-//   --only list,rss,…       sections: list, rss, proxy, version, health, first, batch, kube,
+//   --only list,rss,…       sections: list, rss, relay, proxy, version, health, first, batch, kube,
 //                           sweep (pool width × batch size of the listing, loopback and proxy),
 //                           identity (identity check over --identity accounts, synthetic PDS and PLC),
 //                           migrate (account migrate vs its node:http floor; bench/migrate.ts),
@@ -25,13 +26,14 @@ import { startTestBed, type TestBed } from '../test/bed/pds.js'
 import { CLI_NODE, ROOT, cleanEnv } from '../test/helpers/cli.js'
 import { startDelayProxy } from './delayProxy.js'
 import { median, pair, quantile, shellTime, type PairResult, type ShellRun } from './shell.js'
-import { startSyntheticPds, syntheticDid } from './synthetic.js'
+import { startSyntheticPds, startSyntheticRelay, syntheticDid } from './synthetic.js'
 import { startSyntheticPlc, syntheticRepos } from './syntheticPlc.js'
 
 const { values: opt } = parseArgs({
   options: {
     accounts: { type: 'string', default: process.env.BENCH_ACCOUNTS ?? '1000,10000' },
     synthetic: { type: 'string', default: '20000,200000' },
+    'relay-accounts': { type: 'string', default: '10000,50000' },
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '9' },
     batch: { type: 'string', default: '500' },
     delay: { type: 'string', default: '5' },
@@ -181,6 +183,44 @@ if (want('identity')) {
     await plc.close()
     await syn.close()
   }
+}
+
+// `relay accounts` over N synthetic accounts against a synthetic relay (the first 100 in
+// sync, the rest throttled, as bsky.network's default host limit leaves them): every account
+// streamed as JSON (--all), one getRepoStatus each, 8 in flight. Time and peak RSS per size;
+// memory should not grow with N.
+if (want('relay')) {
+  const relaySizes = opt['relay-accounts'].split(',').map(Number).sort((a, b) => a - b)
+  const peak: number[] = []
+  for (const n of relaySizes) {
+    const syn = await startSyntheticPds(n)
+    // bsky.network's default limit; half the accounts at the smallest sizes, so that some are throttled.
+    const limit = Math.min(100, Math.floor(n / 2))
+    const relay = await startSyntheticRelay({ limit })
+    const env = cleanEnv({ PDS_URL: syn.url })
+    try {
+      await forBins(async (label) => {
+        const runs: ShellRun[] = []
+        for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++) {
+          const r = await shellTime(pdsctl('relay', 'accounts', '--relay', relay.url, '--all', '--json'), env)
+          if (r.code !== 6) throw new Error(`relay accounts (synthetic ${n}) exited ${r.code}, not 6: ${r.stderr}`)
+          const report = JSON.parse(r.stdout) as { accounts: unknown[]; total: number; relays: Array<{ counts: Record<string, number> }> }
+          if (report.accounts.length !== n || report.total !== n || report.relays[0].counts.throttled !== n - limit) throw new Error(`relay accounts (synthetic ${n}): ${report.accounts.length} rows, ${JSON.stringify(report.relays[0].counts)}`)
+          runs.push(r)
+        }
+        const rss = median(runs.map((r) => r.maxRssKiB / 1024))
+        if (!label) peak.push(rss)
+        report(
+          `${label}relay accounts --all --json, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB`,
+          undefined,
+        )
+      })
+    } finally {
+      await relay.close()
+      await syn.close()
+    }
+  }
+  if (peak.length >= 2) report(`peak RSS of relay accounts: ${peak[0].toFixed(1)} MiB at ${relaySizes[0]} → ${peak.at(-1)!.toFixed(1)} MiB at ${relaySizes.at(-1)} accounts (+${(peak.at(-1)! - peak[0]).toFixed(1)} MiB)`, undefined)
 }
 
 if (want('version')) {

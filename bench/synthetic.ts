@@ -1,7 +1,10 @@
 // A synthetic PDS for the bench: just enough of com.atproto.sync.listRepos and
 // com.atproto.admin.getAccountInfos (their lexicon shapes) to list N accounts, without
 // holding N rows (each row is computed from its index). It also records when the first
-// request of each connection-less run arrives, to time "first request leaves".
+// request of each connection-less run arrives, to time "first request leaves". And a
+// synthetic relay (getRepoStatus, getHostStatus) for `relay accounts` over N accounts: the
+// first `limit` accounts active at the PDS's rev, the rest throttled, as a relay's per-host
+// account limit leaves them.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -23,6 +26,17 @@ export function syntheticDid(i: number): string {
     n = Math.floor(n / 32)
   }
   return `did:plc:${s}`
+}
+/** Account i's rev: a valid TID (13 base32-sortable characters), the same on the PDS and the relay. */
+const TID_CHARS = '234567abcdefghijklmnopqrstuvwxyz'
+export function syntheticRev(i: number): string {
+  let s = ''
+  let n = i
+  for (let k = 0; k < 8; k++) {
+    s = TID_CHARS[n % 32] + s
+    n = Math.floor(n / 32)
+  }
+  return '3m2aa' + s
 }
 function indexOf(did: string): number {
   const s = did.slice(8)
@@ -58,7 +72,7 @@ export async function startSyntheticPds(accounts: number, opts: { adminPassword?
         const start = url.searchParams.has('cursor') ? indexOf(url.searchParams.get('cursor')!) + 1 : 0
         const end = Math.min(accounts, start + limit)
         const repos: string[] = []
-        for (let i = start; i < end; i++) repos.push(`{"did":"${syntheticDid(i)}","head":"${opts.repos?.head(i) ?? 'bafyreib2rxk3rh6kzwq'}","rev":"3l${i}","active":true}`)
+        for (let i = start; i < end; i++) repos.push(`{"did":"${syntheticDid(i)}","head":"${opts.repos?.head(i) ?? 'bafyreib2rxk3rh6kzwq'}","rev":"${syntheticRev(i)}","active":true}`)
         const cursor = end > start ? `,"cursor":"${syntheticDid(end - 1)}"` : ''
         return send(200, `{"repos":[${repos.join(',')}]${cursor}}`)
       }
@@ -116,6 +130,49 @@ export async function startSyntheticPds(accounts: number, opts: { adminPassword?
     reset: () => {
       first = undefined
     },
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+export interface SyntheticRelay {
+  url: string
+  /** getRepoStatus requests answered. */
+  requests(): number
+  close(): Promise<void>
+}
+
+/** A relay that knows the synthetic PDS's accounts: the first `limit` active and in sync, the rest throttled. */
+export async function startSyntheticRelay(opts: { limit: number; hostname?: string }): Promise<SyntheticRelay> {
+  let answered = 0
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const send = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+      res.end(body)
+    }
+    if (req.headers.authorization) return send(400, '{"error":"InvalidRequest","message":"a credential was sent to the relay"}')
+    if (url.pathname === '/xrpc/com.atproto.sync.getRepoStatus') {
+      answered++
+      const did = url.searchParams.get('did') ?? ''
+      if (!did.startsWith('did:plc:')) return send(400, '{"error":"RepoNotFound","message":"account not found"}')
+      const i = indexOf(did)
+      return send(200, i < opts.limit ? `{"did":"${did}","active":true,"rev":"${syntheticRev(i)}"}` : `{"did":"${did}","active":false,"status":"throttled"}`)
+    }
+    if (url.pathname === '/xrpc/com.atproto.sync.getHostStatus') {
+      return send(200, JSON.stringify({ hostname: url.searchParams.get('hostname'), seq: 0, accountCount: opts.limit, status: 'active' }))
+    }
+    send(404, '{"error":"MethodNotImplemented","message":"Method Not Implemented"}')
+  })
+  server.keepAliveTimeout = 10_000
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => answered,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections()

@@ -10,8 +10,8 @@ import { CLI_NODE, ROOT } from './helpers/cli.js'
 test('the bench runs at a tiny size and reports every figure', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--runs', '1', '--batch', '12', '--delay', '2',
-      '--only', 'list,rss,proxy,version,health,first,batch,identity', '--identity', '50', '--no-targets'],
+    ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--accounts', '15,30', '--synthetic', '300,3000', '--relay-accounts', '50,400', '--runs', '1', '--batch', '12', '--delay', '2',
+      '--only', 'list,rss,relay,proxy,version,health,first,batch,identity', '--identity', '50', '--no-targets'],
     // pdsctl (and the reference scripts) on CLI_NODE: a CLI test, run on each Node in CI.
     { cwd: ROOT, env: { ...process.env, PDSCTL_NODE: CLI_NODE }, encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 20 },
   )
@@ -23,6 +23,8 @@ test('the bench runs at a tiny size and reports every figure', async () => {
     /first request of invite list leaves/,
     /first request of account takedown DID leaves/,
     /peak RSS of account list --json: [\d.]+ MiB at 300 → [\d.]+ MiB at 3000/,
+    /relay accounts --all --json, 400 synthetic accounts: \d+ ms \(cpu \d+ ms\), peak RSS [\d.]+ MiB/,
+    /peak RSS of relay accounts: [\d.]+ MiB at 50 → [\d.]+ MiB at 400 accounts/,
     /--version: \d+ ms vs \d+ ms, ratio [\d.]+ \[[\d.]+–[\d.]+\] \(cpu \d+ vs \d+ ms\) vs node -e 0/,
     /account list --json, 300 synthetic accounts: .* vs the node:http floor/,
     /health --json: .* vs the node:http script/,

@@ -10,7 +10,7 @@ export default class Doctor extends PdsCommand<typeof Doctor> {
   static override description = `Each check passes, warns or fails, with the fix:
 - the PDS answers at its public URL (and through the port-forward when --kube-* is given, with the same version);
 - a body-less POST through the public URL reaches the PDS in a form it accepts (cloudflared re-frames it as chunked, which PDS 0.4.x rejects: email verification fails behind a Cloudflare tunnel); the probe is deleteSession with an expired token for no session, signed with PDS_JWT_SECRET from the env file or Secret (without it the check only warns);
-- a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it);
+- a WebSocket to com.atproto.sync.subscribeRepos opens through the public URL (relays need it), and a new event reaches it within seconds of a write: the write is com.atproto.admin.updateSubjectStatus for the first account with no change asked, which makes the PDS restate that account's status as an #account event and changes nothing (needs the admin password; without it the check warns);
 - describeServer: invite codes, user domains, contact email;
 - email: whether an SMTP server and from-address are configured (judged from the env file or the Secret; no mail is sent);
 - the relays (PDS_CRAWLERS, else https://bsky.network) follow this host (com.atproto.sync.getHostStatus): an unknown, idle or offline host needs a requestCrawl, a banned or throttled one the relay's operator. Relays never get credentials;
@@ -51,6 +51,11 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     }
     const hostname = settings.hostname ?? new URL(publicClient.url).hostname
     const emailConfig = await this.emailConfig()
+    // The firehose check's test event needs the admin password: from a source that needs no prompt.
+    const pw = settings.adminPassword
+    const canAdmin = !settings.adminPasswordRefusal && pw.kind !== 'prompt'
+    let adminClient: PdsClient | null = null
+    if (canAdmin) adminClient = forwardClient ?? (settings.url ? await this.client() : null)
     this.out.status(`Checking ${publicClient.url}…`)
     const report = await runDoctor({
       publicClient,
@@ -59,6 +64,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       relays: await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay'))),
       emailConfig,
       jwtSecret: await this.jwtSecret(),
+      adminClient,
     })
     report.checks.push(...(await this.configChecks()))
     report.ok = !report.checks.some((c) => c.status === 'fail')

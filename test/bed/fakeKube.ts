@@ -73,6 +73,11 @@ export interface FakeKubeOptions {
    * the fake would send, returns the body to send instead.
    */
   rewrite?: (req: { method: string; path: string }, body: unknown) => unknown
+  /**
+   * The PDS container mounts the data PVC here (as the official manifests do); default: it
+   * only names the volume. PDS_DATA_DIRECTORY comes from containerEnv, when given.
+   */
+  dataMountPath?: string
 }
 
 export interface FakeKubeRequest {
@@ -173,6 +178,7 @@ export async function startFakeKube(opts: FakeKubeOptions): Promise<FakeKube> {
           ports: [{ name: 'http', containerPort: 3000, protocol: 'TCP' }],
           ...(opts.containerEnv ? { env: opts.containerEnv } : {}),
           ...(opts.containerEnvFrom ? { envFrom: opts.containerEnvFrom } : {}),
+          ...(opts.dataMountPath ? { volumeMounts: [{ name: 'data', mountPath: opts.dataMountPath }] } : {}),
           resources: {},
         },
       ],

@@ -99,6 +99,15 @@ export interface TestBed {
    * directory, PLC directory, keys and port: the operator's hostname change.
    */
   restart(opts: { hostname: string; handleDomain?: string }): Promise<void>
+  /** The PDS's data directory (sequencer.sqlite, account.sqlite, actors/, blobs/). */
+  dataDirectory: string
+  /**
+   * Stop the PDS as its process would stop: the HTTP server closed and its databases closed
+   * (their locks released); the PLC directory and the mail catcher keep running.
+   */
+  stopPds(): Promise<void>
+  /** Start a PDS again on the same data directory, port and configuration (after stopPds). */
+  startPds(): Promise<void>
   /** Create `count` accounts named `${prefix}${i}${domain}` (about 50 ms each). */
   seed(count: number, prefix?: string): Promise<SeededAccount[]>
   createAccount(handle: string, opts?: { email?: string; password?: string }): Promise<SeededAccount>
@@ -170,16 +179,44 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
   let server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
   loopbackOnly(server.app)
   await server.start()
+  let running = true
   const url = `http://127.0.0.1:${port}`
   const pdsMain = createRequire(import.meta.url).resolve('@atproto/pds')
   const pdsVersion = (JSON.parse(readFileSync(path.join(path.dirname(pdsMain), '../package.json'), 'utf8')) as { version: string }).version
   const keys = { rotationKeyHex: rotationHex, rotationKeyDid: rotationKey.did(), recoveryDidKey: recoveryKey, publicUrl: names.publicUrl }
 
   const bed = withSeeding(
-    { url, port, plcUrl, adminPassword, handleDomain, mail, pds: server, line: '0.5', pdsVersion, jwtSecret, ...keys },
+    {
+      url,
+      port,
+      plcUrl,
+      adminPassword,
+      handleDomain,
+      mail,
+      pds: server,
+      line: '0.5',
+      pdsVersion,
+      jwtSecret,
+      ...keys,
+      dataDirectory,
+      async stopPds() {
+        if (!running) return
+        running = false
+        await server.destroy()
+        await closeSequencerDb(server)
+      },
+      async startPds() {
+        if (running) return
+        server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+        loopbackOnly(server.app)
+        await server.start()
+        running = true
+        bed.pds = server
+      },
+    },
     opts,
     async () => {
-      await server.destroy()
+      if (running) await server.destroy()
       await plcServer?.destroy()
       if (!opts.mail) await mail.close()
       await rm(dataDirectory, { recursive: true, force: true })
@@ -188,14 +225,26 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
   // [identity] The same PDS (data, PLC, keys, port) under another hostname.
   bed.restart = async (o) => {
     names = hostnameParts(o.hostname, port, o.handleDomain)
-    await server.destroy()
+    if (running) await server.destroy()
     const next = { ...env, hostname: names.hostname, serviceHandleDomains: [names.handleDomain] }
-    server = await pds.PDS.create(pds.envToCfg(next), pds.envToSecrets(next))
+    Object.assign(env, next)
+    server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
     loopbackOnly(server.app)
     await server.start()
+    running = true
     Object.assign(bed, { pds: server, publicUrl: names.publicUrl, handleDomain: names.handleDomain })
   }
   return bed
+}
+
+/**
+ * PDS.destroy() leaves the sequencer's database open (a PDS process then exits, which
+ * closes it); a bed that stops its PDS and stays alive closes it, so that the file is as a
+ * stopped PDS leaves it (no lock held). Test-bed code, reaching into the PDS's context.
+ */
+async function closeSequencerDb(server: pds.PDS): Promise<void> {
+  const db = (server.ctx.sequencer as unknown as { db?: { db?: { destroy(): Promise<void> } } }).db?.db
+  await db?.destroy()
 }
 
 /** The bed's account helpers over XRPC, the same for both lines. */
@@ -349,13 +398,19 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
       }
       take()
     })
-  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string }
+  let ready: { url: string; port: number; plcUrl: string; adminPassword: string; version: string; dataDirectory: string }
   try {
     ready = await nextLine('start', 90_000)
   } catch (err) {
     child.kill('SIGKILL')
     if (!opts.mail) await mail.close()
     throw err
+  }
+  /** Write a command to the child and wait for its one-line JSON answer. */
+  const command = async (cmd: string, what: string): Promise<void> => {
+    child.stdin.write(cmd + '\n')
+    const answer = (await nextLine(what, 90_000)) as { ok?: boolean; error?: string }
+    if (!answer?.ok) throw new Error(`PDS 0.4.x: ${what} failed: ${answer?.error}\n${stderr}`)
   }
   const bed = withSeeding(
     {
@@ -373,6 +428,9 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
       rotationKeyDid: rotationKey.did(),
       recoveryDidKey,
       publicUrl: names.publicUrl,
+      dataDirectory: ready.dataDirectory,
+      stopPds: () => command('stop-pds', 'stop'),
+      startPds: () => command('start-pds', 'start again'),
     },
     opts,
     async () => {
@@ -388,8 +446,7 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   // [identity] The child restarts its PDS (same data, PLC, keys, port) when asked on stdin.
   bed.restart = async (o) => {
     names = hostnameParts(o.hostname, port, o.handleDomain)
-    child.stdin.write(JSON.stringify({ restart: { hostname: names.hostname, handleDomain: names.handleDomain } }) + '\n')
-    await nextLine('restart', 90_000)
+    await command(JSON.stringify({ restart: { hostname: names.hostname, handleDomain: names.handleDomain } }), 'restart')
     Object.assign(bed, { publicUrl: names.publicUrl, handleDomain: names.handleDomain })
   }
   return bed

@@ -125,6 +125,27 @@ describe('pdsctl doctor', () => {
     assert.equal(status(JSON.parse(bare.stdout) as DoctorReport, 'bodyless-post'), 'warn')
   })
 
+  test('the firehose check: with the admin password, a no-change event reaches the public firehose; without it, a warning', async () => {
+    const [a] = await bed.seed(1, 'fire')
+    const before = await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getRepoStatus?did=${a.did}`)).json()
+    const res = await runCli(['doctor', '--url', bed.url, '--env-file', envFile, '--no-relays', '--json'])
+    assert.equal(res.code, 0, res.stdout + res.stderr)
+    const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!
+    // pass within 5 s, warn when slower (a loaded machine): either way the event arrived.
+    assert.ok(check.status === 'pass' || check.status === 'warn', check.message)
+    assert.match(check.message, /reached the firehose at the public URL as seq \d+ (only )?[\d.]+ m?s after the write$/)
+    assert.deepEqual(await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getRepoStatus?did=${a.did}`)).json(), before)
+    const bare = await runCli(['doctor', '--url', bed.url, '--no-relays', '--json'])
+    const warned = (JSON.parse(bare.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!
+    assert.equal(warned.status, 'warn')
+    assert.match(warned.message, /needs the admin password/)
+    // No WebSocket through the public URL: the websocket check fails and this one is not run.
+    const proxy = await startProxy(bed.url, { refuseWebSocket: true })
+    proxies.push(proxy)
+    const refused = await runCli(['doctor', '--url', proxy.url, '--env-file', envFile, '--no-relays', '--json'])
+    assert.equal((JSON.parse(refused.stdout) as DoctorReport).checks.some((c) => c.id === 'firehose-event'), false)
+  })
+
   test('an unreachable PDS fails at once; an unreachable relay only warns', async () => {
     const down = await runCli(['doctor', '--url', 'http://127.0.0.1:9', '--no-relays', '--json'])
     assert.equal(down.code, 6)

@@ -121,6 +121,10 @@ for (const line of ['0.4', '0.5'] as PdsLine[]) {
       assert.equal(check.status, 'pass', check.message)
       assert.match(check.message, /nothing changed/)
       assert.ok(!res.stdout.includes(bed.jwtSecret) && !res.stderr.includes(bed.jwtSecret))
+      // The firehose check: a no-change updateSubjectStatus is restated as an #account event on both lines.
+      const firehose = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!
+      assert.ok(firehose.status === 'pass' || firehose.status === 'warn', firehose.message) // warn: slower than 5 s (a loaded machine)
+      assert.match(firehose.message, /^an #account event for did:plc:\w+ \(updateSubjectStatus with no change: the account's status restated\) reached the firehose at the public URL as seq \d+ (only )?[\d.]+ m?s after the write$/)
       const refreshed = await fetch(`${bed.url}/xrpc/com.atproto.server.refreshSession`, {
         method: 'POST',
         headers: { authorization: `Bearer ${session.refreshJwt}` },

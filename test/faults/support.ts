@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads'
 import { after, before, describe, test } from 'node:test'
 import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
-import { startRelay } from '../bed/relay.js'
+import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import type { Recorder } from '../helpers/recorder.js'
 import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
 
@@ -116,6 +116,9 @@ export function defaultExpect(spec: CommandSpec, mode: FaultMode): number[] {
   return [1]
 }
 
+/** What `relay accounts` says on stderr besides its one error line: progress, the summary, each state's fix. */
+const RELAY_ACCOUNTS_STATUS = /^(Checking every account of |http\S+: \d+ accounts?(: |$)|(behind|ahead|throttled|unknown|inactive|error) \(\d+( at most, at one relay)?\): |Warning: stopped asking |\S+ asked pdsctl to slow down \(429\)|The throttled accounts' DIDs)/
+
 export const COMMANDS: CommandSpec[] = [
   { name: 'health', key: '_health', fieldsKey: 'com.atproto.server.describeServer', subject: async () => ({ args: ['health'] }) },
   {
@@ -151,6 +154,26 @@ export const COMMANDS: CommandSpec[] = [
     relay: true,
     statusLines: /^Asking \d+ relays? about /,
     subject: async () => ({ args: ['relay', 'status', '--relay', 'RELAY', '--hostname', 'pds.example.com', '--no-pds'] }),
+  },
+  {
+    // Every account against a relay whose getRepoStatus is broken: each lookup fails, the
+    // relay is given up on after 10 failures in a row, and "no relay answered" is the one error.
+    name: 'relay accounts',
+    key: 'com.atproto.sync.getRepoStatus',
+    relay: true,
+    statusLines: RELAY_ACCOUNTS_STATUS,
+    subject: async () => ({ args: ['relay', 'accounts', '--relay', 'RELAY'] }),
+    // The short 429 is waited out, and the stand-in relay has every account in sync.
+    expect: (m) => (m === 'retry-after-short' ? [0] : m === 'html-401' ? [1, 3] : [1]),
+  },
+  {
+    // The same command with the PDS's listing broken (the relay stand-in answers).
+    name: "relay accounts (the PDS's listing)",
+    key: 'com.atproto.sync.listRepos',
+    listing: true,
+    statusLines: RELAY_ACCOUNTS_STATUS,
+    subject: async (w) => ({ args: ['relay', 'accounts', '--relay', w.relay.url] }),
+    expect: (m) => (m === 'retry-after-short' ? [0] : m === 'html-401' ? [3] : [1]),
   },
   {
     name: 'request-crawl',
@@ -405,7 +428,7 @@ async function makeBlob(w: World, a: SeededAccount): Promise<{ did: string; cid:
 /** One test bed (PDS 0.5.x unless another line is asked for) with everything the table needs. */
 export async function startWorld(line: PdsLine = '0.5'): Promise<World> {
   const bed = await startTestBed({ line })
-  let relay: Recorder | undefined
+  let relay: RelayStandIn | undefined
   try {
     relay = await startRelay({ knownHosts: { 'pds.example.com': { status: 'active', accountCount: 3 } } })
     return await seedWorld(bed, relay)
@@ -418,7 +441,7 @@ export async function startWorld(line: PdsLine = '0.5'): Promise<World> {
   }
 }
 
-async function seedWorld(bed: TestBed, relay: Recorder): Promise<World> {
+async function seedWorld(bed: TestBed, relay: RelayStandIn): Promise<World> {
   const roles = ['reader', 'takedown', 'untakedown', 'deactivate', 'activate', 'delete', 'password', 'update', 'invitesOn', 'invitesOff', 'inviteFor', 'mail', 'poster', 'blob']
   const seeded = await bed.seed(roles.length, 'fault')
   const acct = Object.fromEntries(roles.map((r, i) => [r, seeded[i]])) as Record<string, SeededAccount>
@@ -447,6 +470,9 @@ async function seedWorld(bed: TestBed, relay: Recorder): Promise<World> {
   }
   w.postUri = await makePost(w, acct.poster)
   w.blobCid = (await makeBlob(w, acct.blob)).cid
+  // The relay knows every account, in sync (what `relay accounts` expects when nothing is broken).
+  const listed = (await (await fetch(`${bed.url}/xrpc/com.atproto.sync.listRepos?limit=1000`)).json()) as { repos: Array<{ did: string; rev: string; active: boolean; status?: string }> }
+  for (const r of listed.repos) relay.repos[r.did] = r.active ? { active: true, rev: r.rev } : { active: false, status: r.status }
   return w
 }
 

@@ -15,8 +15,10 @@ import type { PdsClient } from '../../lib/pds/xrpcClient.js'
 export default class RelayStatus extends PdsCommand<typeof RelayStatus> {
   static override summary = 'What each relay knows of this PDS (getHostStatus), beside what the PDS has'
   static override description = `For each relay (--relay, else PDS_CRAWLERS from the environment or env file, else ${DEFAULT_RELAY}): com.atproto.sync.getHostStatus {hostname} (status active|idle|offline|throttled|banned, its seq, its account count), beside the PDS's own repo count (com.atproto.sync.listRepos, paged) and its latest firehose seq. The PDS publishes that seq only inside com.atproto.sync.subscribeRepos; pdsctl finds it by probing cursors there (the PDS answers a cursor past its latest with FutureCursor at once, replays from an earlier one at once, and is silent on the latest): about 2·log2(gap) short WebSocket connections, starting from the relays' seq. seqBehind is the PDS's seq minus the relay's.
+Host limits: a relay keeps the accounts a host creates past its per-host limit as throttled (bsky.network: 100 by default). pdsctl asks each relay about the newest active account (getRepoStatus); when it is throttled, it bisects the accounts in creation order (about log2(accounts) requests) and says how many accounts the relay takes from this host, how many are throttled, and how to have the limit raised.
+Desync: a relay whose seq for this host is past the PDS's latest seq (a recreated or restored database) ignores the PDS's new events; pdsctl names both numbers and the fix (relay fix-desync).
 A relay that fails is reported in its row, not fatal: exits 0 when at least one relay answered, 1 when none did. No credential is sent to any relay.
-JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays: [{relay, ok, known, status, accountCount, seq, seqBehind, error}]}.`
+JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays: [{relay, ok, known, status, accountCount, seq, seqBehind, accountLimit: {accounts, throttled, probes} | null, accountLimitError, error}]}.`
   static override examples = [
     '<%= config.bin %> relay status --env-file /pds/pds.env',
     '<%= config.bin %> relay status --relay https://bsky.network --relay https://relay.example.com --hostname pds.example.com --json',
@@ -36,7 +38,7 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
     const pds: PdsClient | undefined = this.flags['no-pds'] || (!settings.url && !settings.kube) ? undefined : await this.client()
     const clients = await Promise.all(relays.map((r) => this.anonymousClient(r, 'the relay')))
     this.out.status(`Asking ${relays.length} relay${relays.length === 1 ? '' : 's'} about ${hostname}…`)
-    const report = await hostStatusReport(pds, clients, hostname, { debug: this.debugLog })
+    const report = await hostStatusReport(pds, clients, hostname, { debug: this.debugLog, signal: this.interruption.signal })
     if (this.out.json) await this.out.printJson(report)
     else {
       await this.out.printTable(report.relays, [
@@ -48,6 +50,8 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
         { header: 'RELAY SEQ', value: (r) => r.seq },
         { header: 'PDS SEQ', value: () => report.pds.seq },
         { header: 'BEHIND', value: (r) => r.seqBehind },
+        { header: 'LIMIT', value: (r) => r.accountLimit?.accounts ?? null },
+        { header: 'THROTTLED', value: (r) => r.accountLimit?.throttled ?? null },
         { header: 'ERROR', value: (r) => r.error },
       ])
     }
@@ -60,8 +64,7 @@ JSON: {hostname, pds: {accounts, activeAccounts, seq, seqSource, error}, relays:
       })
     }
     for (const r of report.relays) {
-      const advice = hostAdvice(r, hostname, this.config.bin)
-      if (advice) this.out.status(`${advice.problem}. Fix: ${advice.fix}.`)
+      for (const advice of hostAdvice(r, hostname, this.config.bin)) this.out.status(`${advice.problem}. Fix: ${advice.fix}.`)
     }
     return report
   }

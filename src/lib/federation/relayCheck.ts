@@ -11,7 +11,14 @@ export async function relayChecks(relays: PdsClient[], hostname: string, pds?: P
   return report.relays.map((r): Check => {
     const id = `relay ${new URL(r.relay).host}`
     const advice = hostAdvice(r, hostname)
-    if (advice) return { id, status: advice.severity, message: advice.problem, fix: advice.fix }
+    if (advice.length) {
+      return {
+        id,
+        status: advice.some((a) => a.severity === 'fail') ? 'fail' : 'warn',
+        message: advice.map((a) => a.problem).join('; '),
+        fix: advice.map((a) => a.fix).join('; '),
+      }
+    }
     const counts = `${r.accountCount ?? '?'} accounts at the relay${pdsCount === null ? '' : `, ${pdsCount} active on the PDS`}`
     const seq = r.seq === null ? '' : `, relay seq ${r.seq}${r.seqBehind === null ? '' : ` (${r.seqBehind} behind the PDS's ${report.pds.seq})`}`
     return { id, status: 'pass', message: `${r.relay} follows ${hostname}: active, ${counts}${seq}` }

@@ -1,11 +1,13 @@
 // Relays: asking them to crawl this PDS, and what they know of it beside what the PDS
 // has. Relay clients are built with no credential of any kind: nothing of the admin's
 // ever goes to a relay.
-import { NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from '../errors.js'
+import { InterruptedError, NetworkError, NotFoundError, UsageError, XrpcError, PdsctlError } from '../errors.js'
 import { parsePdsUrl } from '../pds/urls.js'
 import { parseRetryAfter, type PdsClient, type RawResponse } from '../pds/xrpcClient.js'
 import { compareTids, tidTimestampMs } from './tid.js'
 import { probeLatestSeq } from './firehoseSeq.js'
+import { listRepoPages } from './repoPages.js'
+import { emptyIndex, findAccountLimit, indexPage, type AccountLimit, type ActiveIndex } from './hostLimit.js'
 
 export const DEFAULT_RELAY = 'https://bsky.network'
 
@@ -143,11 +145,19 @@ export interface RelayHostStatus {
   seq: number | null
   /** The PDS's latest seq minus the relay's (events the relay has not recorded); negative: the relay's cursor is past the PDS's. */
   seqBehind: number | null
+  /**
+   * The relay's per-host account limit as seen from here (hostLimit.ts): the first
+   * `accounts` active accounts (creation order) are active there, the `throttled` after them
+   * are throttled. null when the newest active account is not throttled (or it was not checked).
+   */
+  accountLimit: AccountLimit | null
+  /** Why the limit could not be checked (the relay did not answer a probe), else null. */
+  accountLimitError: string | null
   error: string | null
 }
 
 export async function relayHostStatus(relay: PdsClient, hostname: string): Promise<RelayHostStatus> {
-  const none = { relay: relay.url, known: false, status: null, accountCount: null, seq: null, seqBehind: null }
+  const none = { relay: relay.url, known: false, status: null, accountCount: null, seq: null, seqBehind: null, accountLimit: null, accountLimitError: null }
   try {
     const res = await relay.send({ method: 'GET', path: '/xrpc/com.atproto.sync.getHostStatus', query: { hostname }, auth: 'none', name: 'com.atproto.sync.getHostStatus' })
     if (res.status === 200) {
@@ -163,6 +173,8 @@ export async function relayHostStatus(relay: PdsClient, hostname: string): Promi
         accountCount: typeof b.accountCount === 'number' ? b.accountCount : null,
         seq: typeof b.seq === 'number' ? b.seq : null,
         seqBehind: null,
+        accountLimit: null,
+        accountLimitError: null,
         error: null,
       }
     }
@@ -192,22 +204,23 @@ export interface PdsHostSide {
 
 /** Count the PDS's repos page by page (memory flat in the number of accounts). */
 export async function pdsHostSide(client: PdsClient): Promise<PdsHostSide> {
+  return (await countRepos(client)).side
+}
+
+/** The count, and what the account-limit bisection needs (one DID per listRepos page). */
+async function countRepos(client: PdsClient, pageSize = 1000): Promise<{ side: PdsHostSide; index: ActiveIndex | null }> {
   const seqSource = 'not probed'
   try {
     let accounts = 0
-    let active = 0
-    let cursor: string | undefined
-    for (;;) {
-      const page = await client.query('com.atproto.sync.listRepos', { limit: 1000, cursor }, 'none')
-      if (!page || !Array.isArray(page.repos)) throw new PdsctlError('listRepos answered without a repos array')
+    const index = emptyIndex(pageSize)
+    for await (const page of listRepoPages(client, { pageSize })) {
       accounts += page.repos.length
-      active += page.repos.filter((r) => r.active !== false).length
-      if (!page.cursor || page.repos.length === 0) break
-      cursor = page.cursor
+      indexPage(index, page.cursor, page.repos)
     }
-    return { accounts, activeAccounts: active, seq: null, seqSource, error: null }
+    return { side: { accounts, activeAccounts: index.active, seq: null, seqSource, error: null }, index }
   } catch (err) {
-    return { accounts: null, activeAccounts: null, seq: null, seqSource, error: err instanceof PdsctlError ? err.line : String(err) }
+    if (err instanceof InterruptedError) throw err
+    return { side: { accounts: null, activeAccounts: null, seq: null, seqSource, error: err instanceof PdsctlError ? err.line : String(err) }, index: null }
   }
 }
 
@@ -222,14 +235,30 @@ export async function hostStatusReport(
   pds: PdsClient | undefined,
   relays: PdsClient[],
   hostname: string,
-  opts: { probeSeq?: boolean; WebSocketImpl?: typeof WebSocket; debug?: (line: string) => void } = {},
+  opts: { probeSeq?: boolean; checkLimit?: boolean; WebSocketImpl?: typeof WebSocket; debug?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<HostStatusReport> {
-  const [sideResult, ...rs] = await Promise.all([
-    pds ? pdsHostSide(pds) : Promise.resolve<PdsHostSide>({ accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' }),
+  const [counted, ...rs] = await Promise.all([
+    pds ? countRepos(pds) : Promise.resolve({ side: { accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' } as PdsHostSide, index: null }),
     ...relays.map((r) => relayHostStatus(r, hostname)),
   ])
-  const side = sideResult as PdsHostSide
+  const { side, index } = counted as { side: PdsHostSide; index: ActiveIndex | null }
   const relayRows = rs as RelayHostStatus[]
+  if (pds && index && opts.checkLimit !== false) {
+    // Is the newest account throttled at a relay that follows this host? Then find where the limit cut in.
+    await Promise.all(
+      relays.map(async (client, k) => {
+        const r = relayRows[k]
+        if (!r.ok || !r.known || r.status === 'banned') return
+        try {
+          r.accountLimit = await findAccountLimit(pds, client, index, opts.signal)
+        } catch (err) {
+          if (err instanceof InterruptedError) throw err
+          r.accountLimitError = err instanceof Error ? err.message : String(err)
+          opts.debug?.(`${r.relay}: account limit not checked: ${r.accountLimitError}`)
+        }
+      }),
+    )
+  }
   if (pds && opts.probeSeq !== false) {
     // Start from the lowest seq a relay reports: the search then costs ~2·log2(gap) probes.
     const seqs = relayRows.map((r) => r.seq).filter((x): x is number => x !== null)
@@ -241,38 +270,66 @@ export async function hostStatusReport(
   return { hostname, pds: side, relays: relayRows }
 }
 
-/** What to do about one relay's view of the host: null when nothing is needed. */
-export function hostAdvice(r: RelayHostStatus, hostname: string, bin = 'pdsctl'): { severity: 'warn' | 'fail'; problem: string; fix: string } | null {
+export interface HostAdvice {
+  severity: 'warn' | 'fail'
+  problem: string
+  fix: string
+}
+
+/** A relay run by Bluesky (bsky.network and its relay1.….bsky.network hosts). */
+export function isBlueskyRelay(relayUrl: string): boolean {
+  const h = new URL(relayUrl).hostname
+  return h === 'bsky.network' || h.endsWith('.bsky.network')
+}
+
+/** What to do about one relay's view of the host (most pressing first): empty when nothing is needed. */
+export function hostAdvice(r: RelayHostStatus, hostname: string, bin = 'pdsctl'): HostAdvice[] {
   const crawl = `\`${bin} request-crawl ${r.relay}\``
-  if (!r.ok) return { severity: 'warn', problem: `could not ask ${r.relay}: ${r.error}`, fix: 'Check the relay URL (PDS_CRAWLERS / --relay) and try again later' }
-  if (!r.known) return { severity: 'fail', problem: `${r.relay} does not know ${hostname} (HostNotFound): it is not following this PDS`, fix: `Ask it to with ${crawl}` }
+  if (!r.ok) return [{ severity: 'warn', problem: `could not ask ${r.relay}: ${r.error}`, fix: 'Check the relay URL (PDS_CRAWLERS / --relay) and try again later' }]
+  if (!r.known) return [{ severity: 'fail', problem: `${r.relay} does not know ${hostname} (HostNotFound): it is not following this PDS`, fix: `Ask it to with ${crawl}` }]
+  const out: HostAdvice[] = []
+  if (r.seqBehind !== null && r.seqBehind < 0 && r.seq !== null) {
+    const pdsSeq = r.seq + r.seqBehind
+    out.push({
+      severity: 'fail',
+      problem: `${r.relay}'s cursor for ${hostname} is seq ${r.seq}, past the PDS's latest seq ${pdsSeq} (by ${-r.seqBehind}): the PDS's event sequence went back (a recreated or restored database), and the relay ignores its new events until they are numbered above ${r.seq}`,
+      fix: `Stop the PDS, run \`${bin} relay fix-desync --data-dir /pds --to-seq ${r.seq}\` on its host (with --kube-* it prints the steps for Kubernetes), start the PDS, then ${crawl}`,
+    })
+  }
+  if (r.accountLimit) {
+    const { accounts, throttled } = r.accountLimit
+    const list = `\`${bin} relay accounts --relay ${r.relay} --problem throttled --output did\``
+    out.push({
+      severity: 'fail',
+      problem: `${r.relay} limits ${hostname} to ${accounts} account${accounts === 1 ? '' : 's'}: the ${throttled} newest active account${throttled === 1 ? ' is' : 's are'} throttled there (created after the first ${accounts}${r.accountCount === null ? '' : `; the relay counts ${r.accountCount} accounts for this host`}), so nothing they post reaches the network`,
+      fix: isBlueskyRelay(r.relay)
+        ? `Ask Bluesky to raise it: bsky.network allows 100 accounts per new host and raises the limit for growing PDSes on request (docs.bsky.app, "Rate Limits"). Operators ask in an issue at https://github.com/bluesky-social/pds/issues titled "Relay throttle reset request: ${hostname}", saying why the accounts are real (invite-only or verified sign-ups, spam removed) and listing the throttled DIDs: ${list}`
+        : `Ask the relay's operator to raise it (on a relay you run: \`RELAY_HOST=${r.relay} goat relay admin host config --account-limit N ${hostname}\`), with the throttled DIDs: ${list}`,
+    })
+  }
   switch (r.status) {
     case 'active':
-      if (r.seqBehind !== null && r.seqBehind < 0) {
-        return {
-          severity: 'warn',
-          problem: `${r.relay}'s cursor for ${hostname} (seq ${r.seq}) is past the PDS's latest seq (by ${-r.seqBehind}): the PDS's event sequence was reset (a recreated or restored database), and the relay may skip or refuse its new events`,
-          fix: `Ask again with ${crawl}; if the relay still shows no new posts, its operator must reset this host's cursor`,
-        }
-      }
-      return null
+      break
     case 'idle':
     case 'offline':
-      return {
+      out.push({
         severity: 'fail',
         problem: `${r.relay} has ${hostname} as ${r.status}: it stopped following this PDS and will not retry on its own`,
         fix: `Check that the firehose is reachable (doctor's websocket check), then ask again with ${crawl}`,
-      }
+      })
+      break
     case 'throttled':
     case 'banned':
-      return {
+      out.push({
         severity: 'fail',
         problem: `${r.relay} has ${hostname} as ${r.status}`,
         fix: `A ${r.status} host needs the relay's operator (for bsky.network, Bluesky support); a requestCrawl does not lift it`,
-      }
+      })
+      break
     default:
-      return { severity: 'warn', problem: `${r.relay} reports ${hostname} with status ${r.status ?? '(none)'}`, fix: `Ask again with ${crawl}` }
+      out.push({ severity: 'warn', problem: `${r.relay} reports ${hostname} with status ${r.status ?? '(none)'}`, fix: `Ask again with ${crawl}` })
   }
+  return out
 }
 
 // ---------------------------------------------------------------------------------------

@@ -89,6 +89,11 @@ export interface RawRequest {
   anyBody?: boolean
   /** [identity] The Host header, when not the target's (the PDS's /.well-known/atproto-did for a handle). */
   host?: string
+  /**
+   * A 429 is returned as it came instead of being waited out here: for a caller that paces
+   * many requests to one server itself (`relay accounts` pauses all of a relay's requests).
+   */
+  noRateLimitWait?: boolean
 }
 
 const RETRY_DELAYS_MS = [200, 600, 1500]
@@ -195,7 +200,7 @@ export class PdsClient {
           await this.sleep(RETRY_DELAYS_MS[attempt])
           continue
         }
-        if (safe && res.status === 429 && attempt < maxRetries) {
+        if (safe && res.status === 429 && attempt < maxRetries && !req.noRateLimitWait) {
           const wait = retryAfterMs(res.headers)
           if (wait !== undefined && wait <= MAX_RATE_LIMIT_WAIT_MS) {
             this.debug(`rate limited on ${req.name ?? req.path}; waiting ${wait} ms as asked`)

@@ -40,6 +40,8 @@ export interface DoctorInput {
   timeoutMs?: number
   /** For tests: the WebSocket implementation (defaults to Node's global WebSocket). */
   WebSocketImpl?: typeof WebSocket
+  /** A client that may use the admin password (for the firehose check's test event); null when none is available without a prompt. */
+  adminClient?: PdsClient | null
 }
 
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
@@ -66,10 +68,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     return { publicUrl: pub.url, ok: false, checks }
   }
   checks.push(await checkBodylessPost(pub, input.jwtSecret, version))
-  checks.push(await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.WebSocketImpl))
+  const ws = await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.WebSocketImpl)
+  checks.push(ws)
+  const afterWs = checks.length
   checks.push(...(await checkDescribeServer(pub)))
   checks.push(checkEmail(input.emailConfig))
   checks.push(...(await relayChecks(input.relays, input.hostname, input.forwardClient ?? pub)))
+  if (ws.status === 'pass') {
+    // Last, so that the relays are compared with the PDS's seq before this check's own event;
+    // listed next to the websocket check.
+    const { checkFirehoseEvent } = await import('./firehoseCheck.js')
+    checks.splice(afterWs, 0, await checkFirehoseEvent({ publicUrl: pub.url, admin: input.adminClient ?? null, WebSocketImpl: input.WebSocketImpl }))
+  }
   return { publicUrl: pub.url, ok: !checks.some((c) => c.status === 'fail'), checks }
 }
 

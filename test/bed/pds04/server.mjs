@@ -1,11 +1,13 @@
 // A real @atproto/pds 0.4.x for the test bed, run as a child process on Node 22 by
 // test/bed/pds.ts (`startTestBed({ line: '0.4' })`): an in-memory PLC directory and the
 // PDS, both on 127.0.0.1 only. Configuration comes in as one JSON argument; when both
-// are listening it prints one JSON line `{url, port, plcUrl, adminPassword, version}` on stdout. It
-// stops (and deletes its data) on SIGTERM, SIGINT, or when stdin closes, so a parent
-// that dies never leaves it behind. A line `{"restart": {hostname, handleDomain}}` on stdin
-// restarts the PDS under that hostname on the same data, PLC and port (one JSON line
-// `{restarted: true}` when it listens again).
+// are listening it prints one JSON line `{url, port, plcUrl, adminPassword, version, dataDirectory}`
+// on stdout. It stops (and deletes its data) on SIGTERM, SIGINT, or when stdin closes, so a
+// parent that dies never leaves it behind. Lines on stdin are commands, each answered with one
+// JSON line `{ok, error?}`: `stop-pds` stops the PDS alone (its HTTP server and databases
+// closed, as a stopped PDS process leaves them; PLC keeps running), `start-pds` starts it
+// again on the same data directory and port, and `{"restart": {hostname, handleDomain}}`
+// restarts it under that hostname on the same data, PLC and port.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -44,29 +46,56 @@ process.on('SIGINT', () => stop(0))
 process.stdin.on('end', () => stop(0))
 process.stdin.on('error', () => stop(0))
 let pending = ''
-let env
+let commands = Promise.resolve()
 process.stdin.setEncoding('utf8').on('data', (d) => {
   pending += d
   for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-    const line = pending.slice(0, nl)
+    const cmd = pending.slice(0, nl).trim()
     pending = pending.slice(nl + 1)
-    void restart(JSON.parse(line).restart).catch(async (err) => {
-      process.stderr.write(`pds04 server: restart: ${err?.stack ?? err}\n`)
-      await stop(1)
-    })
+    commands = commands.then(() => runCommand(cmd))
   }
 })
+process.stdin.resume()
 
-async function restart(o) {
-  await server.destroy()
-  env = { ...env, hostname: o.hostname, serviceHandleDomains: [o.handleDomain] }
-  server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
-  loopbackOnly(server.app)
-  await server.start()
-  process.stdout.write(JSON.stringify({ restarted: true }) + '\n')
+async function runCommand(cmd) {
+  const reply = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+  try {
+    if (cmd.startsWith('{')) {
+      const o = JSON.parse(cmd).restart
+      if (server) await server.destroy()
+      env = { ...env, hostname: o.hostname, serviceHandleDomains: [o.handleDomain] }
+      const s = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+      loopbackOnly(s.app)
+      await s.start()
+      server = s
+      return reply({ ok: true })
+    }
+    if (cmd === 'stop-pds') {
+      if (server) {
+        const s = server
+        server = undefined
+        await s.destroy()
+        // destroy() leaves the sequencer's database open (a PDS process would exit here).
+        await s.ctx.sequencer.db?.db?.destroy()
+      }
+      return reply({ ok: true })
+    }
+    if (cmd === 'start-pds') {
+      if (!server) {
+        const s = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+        loopbackOnly(s.app)
+        await s.start()
+        server = s
+      }
+      return reply({ ok: true })
+    }
+    reply({ ok: false, error: `unknown command ${JSON.stringify(cmd)}` })
+  } catch (err) {
+    reply({ ok: false, error: String(err?.stack ?? err) })
+  }
 }
 
-let server, plcServer, dataDirectory
+let server, plcServer, dataDirectory, env
 try {
   dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed04-'))
   // Another bed's PLC directory when given (two PDSes sharing identities, for migrations).
@@ -120,7 +149,7 @@ try {
   const port = http.address().port
   const pkg = JSON.parse(await readFile(new URL('./node_modules/@atproto/pds-04/package.json', import.meta.url), 'utf8'))
   const version = pkg.version
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, port, plcUrl, adminPassword, version }) + '\n')
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, port, plcUrl, adminPassword, version, dataDirectory }) + '\n')
 } catch (err) {
   process.stderr.write(`pds04 server: ${err?.stack ?? err}\n`)
   await stop(1)

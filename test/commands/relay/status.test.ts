@@ -172,10 +172,10 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
     assert.deepEqual(pds, { accounts: 3, activeAccounts: 3, seq: curr, error: null })
     assert.match(seqSource, /^subscribeRepos cursor probe \(\d+ connections\)$/)
     assert.deepEqual(report.relays.slice(0, 4), [
-      { relay: active.url, ok: true, known: true, status: 'active', accountCount: 3, seq: curr - 2, seqBehind: 2, error: null },
-      { relay: unknown.url, ok: true, known: false, status: null, accountCount: null, seq: null, seqBehind: null, error: null },
-      { relay: banned.url, ok: true, known: true, status: 'banned', accountCount: 1, seq: curr - 7, seqBehind: 7, error: null },
-      { relay: idle.url, ok: true, known: true, status: 'idle', accountCount: 2, seq: curr - 9, seqBehind: 9, error: null },
+      { relay: active.url, ok: true, known: true, status: 'active', accountCount: 3, seq: curr - 2, seqBehind: 2, accountLimit: null, accountLimitError: null, error: null },
+      { relay: unknown.url, ok: true, known: false, status: null, accountCount: null, seq: null, seqBehind: null, accountLimit: null, accountLimitError: null, error: null },
+      { relay: banned.url, ok: true, known: true, status: 'banned', accountCount: 1, seq: curr - 7, seqBehind: 7, accountLimit: null, accountLimitError: null, error: null },
+      { relay: idle.url, ok: true, known: true, status: 'idle', accountCount: 2, seq: curr - 9, seqBehind: 9, accountLimit: null, accountLimitError: null, error: null },
     ])
     assert.equal(report.relays[4].ok, false)
     assert.match(report.relays[4].error!, /connection refused/)
@@ -185,14 +185,47 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
     for (const r of [active, unknown, banned, idle]) assert.deepEqual(r.credentialLeaks, [])
   })
 
-  test("relay status: a relay whose cursor is past the PDS's latest seq (a reset database) is named", async () => {
+  test("relay status: a relay whose cursor is past the PDS's latest seq (a reset database) is named with both numbers and the fix", async () => {
     const ahead = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 3, seq: curr + 500 } } })
     const res = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', ahead.url, '--json'])
     assert.equal(res.code, 0, res.stderr)
     const report = JSON.parse(res.stdout) as HostStatusReport
     assert.equal(report.pds.seq, curr)
     assert.equal(report.relays[0].seqBehind, -500)
-    assert.match(res.stderr, /cursor for localhost \(seq \d+\) is past the PDS's latest seq \(by 500\): the PDS's event sequence was reset/)
+    assert.ok(
+      res.stderr.includes(
+        `${ahead.url}'s cursor for localhost is seq ${curr + 500}, past the PDS's latest seq ${curr} (by 500): the PDS's event sequence went back (a recreated or restored database), and the relay ignores its new events until they are numbered above ${curr + 500}. ` +
+          `Fix: Stop the PDS, run \`pdsctl relay fix-desync --data-dir /pds --to-seq ${curr + 500}\` on its host (with --kube-* it prints the steps for Kubernetes), start the PDS, then \`pdsctl request-crawl ${ahead.url}\`.`,
+      ),
+      res.stderr,
+    )
+  })
+
+  test('relay status: a host limit (the newest accounts throttled) is found by bisection and named with how to raise it', async () => {
+    const order = ((await (await fetch(`${bed.url}/xrpc/com.atproto.sync.listRepos`)).json()) as { repos: Array<{ did: string; rev: string }> }).repos
+    assert.equal(order.length, 3)
+    const repos = { [order[0].did]: { active: true, rev: order[0].rev }, [order[1].did]: { active: false, status: 'throttled' }, [order[2].did]: { active: false, status: 'throttled' } }
+    const limited = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 3, seq: curr } }, repos })
+    const res = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', limited.url, '--json'])
+    assert.equal(res.code, 0, res.stderr)
+    const r = (JSON.parse(res.stdout) as HostStatusReport).relays[0]
+    assert.deepEqual(r.accountLimit, { accounts: 1, throttled: 2, probes: r.accountLimit!.probes })
+    assert.ok(r.accountLimit!.probes <= 3, String(r.accountLimit!.probes))
+    assert.equal(r.accountLimitError, null)
+    assert.ok(
+      res.stderr.includes(
+        `${limited.url} limits localhost to 1 account: the 2 newest active accounts are throttled there (created after the first 1; the relay counts 3 accounts for this host), so nothing they post reaches the network. ` +
+          `Fix: Ask the relay's operator to raise it (on a relay you run: \`RELAY_HOST=${limited.url} goat relay admin host config --account-limit N localhost\`), with the throttled DIDs: \`pdsctl relay accounts --relay ${limited.url} --problem throttled --output did\`.`,
+      ),
+      res.stderr,
+    )
+    // The list that sentence points at is exactly the throttled accounts.
+    const list = await runCli(['relay', 'accounts', '--url', bed.url, '--relay', limited.url, '--problem', 'throttled', '--output', 'did'])
+    assert.deepEqual(list.stdout.trim().split('\n'), [order[1].did, order[2].did])
+    // Piped, the row carries the limit beside the counts.
+    const tsv = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', limited.url])
+    assert.deepEqual(tsv.stdout.trim().split('\t').slice(0, 10), [limited.url, 'true', 'active', '3', '3', String(curr), String(curr), '0', '1', '2'])
+    assert.deepEqual(limited.credentialLeaks, [])
   })
 
   test('relay status: the relays from PDS_CRAWLERS; TSV when piped; exit 1 only when every relay failed', async () => {
@@ -235,5 +268,31 @@ describe('pdsctl relay status / relay account (real PDS)', () => {
     const bad = await runCli(['relay', 'account', 'not a handle!', '--url', bed.url, '--relay', active.url])
     assert.equal(bad.code, 2)
     assert.equal(active.requests.length, n)
+  })
+})
+
+describe('pdsctl relay status (PDS 0.4.x): host limit and desync', () => {
+  let bed: TestBed
+  before(async () => {
+    bed = await startTestBed({ line: '0.4', adminPassword: ADMIN })
+    await bed.seed(4, 'old')
+  })
+  after(async () => {
+    for (const r of relays.splice(0)) await r.close()
+    await bed.close()
+  })
+
+  test("the limit found by bisection over 0.4's listRepos; a cursor past the PDS's seq found by probing 0.4's firehose", async () => {
+    const order = ((await (await fetch(`${bed.url}/xrpc/com.atproto.sync.listRepos`)).json()) as { repos: Array<{ did: string; rev: string }> }).repos
+    const repos = Object.fromEntries(order.map((a, i) => [a.did, i < 2 ? { active: true, rev: a.rev } : { active: false, status: 'throttled' }]))
+    const r = await relay({ knownHosts: { localhost: { status: 'active', accountCount: 4, seq: 100_000 } }, repos })
+    const res = await runCli(['relay', 'status', '--url', bed.url, '--hostname', 'localhost', '--relay', r.url, '--json'])
+    assert.equal(res.code, 0, res.stderr)
+    const report = JSON.parse(res.stdout) as HostStatusReport
+    assert.ok(report.pds.seq !== null && report.pds.seq > 0 && report.pds.seq < 100_000, report.pds.seqSource)
+    assert.deepEqual(report.relays[0].accountLimit, { accounts: 2, throttled: 2, probes: report.relays[0].accountLimit!.probes })
+    assert.match(res.stderr, new RegExp(`is seq 100000, past the PDS's latest seq ${report.pds.seq} \\(by ${100_000 - report.pds.seq!}\\)`))
+    assert.match(res.stderr, /limits localhost to 2 accounts: the 2 newest active accounts are throttled there/)
+    assert.deepEqual(r.credentialLeaks, [])
   })
 })
