@@ -188,6 +188,10 @@ Defaults: the handle keeps a custom domain and maps one under the old PDS's doma
           clearProgress()
           this.out.status(line)
         },
+        onSecretOnce: (label, secret) => {
+          clearProgress()
+          this.out.secretOnce(label, secret)
+        },
         onProgress,
       },
     )

@@ -67,6 +67,15 @@ export class Output {
     if (!this.opts.quiet && !this.silenced) this.opts.stderr.write(stderrLine(text) + '\n')
   }
 
+  /**
+   * A secret shown once on purpose (a generated password): the label as a status line, then
+   * the secret itself, escaped but not redacted (it is registered as a secret, so every other
+   * line hides it). Shown even with --quiet: it is never shown again.
+   */
+  secretOnce(label: string, secret: string): void {
+    if (!this.silenced) this.opts.stderr.write(`${stderrLine(label)} ${terminalLine(secret)}\n`)
+  }
+
   /** A warning on stderr, shown even with --quiet. */
   warn(text: string): void {
     if (!this.silenced) this.opts.stderr.write(`Warning: ${stderrLine(text)}\n`)

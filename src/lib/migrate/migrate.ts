@@ -85,6 +85,8 @@ export interface MigrateOptions {
   /** The exact commands to continue and to undo, as the user would type them. */
   commands: { rerun: (extra?: string[]) => string; undoBeforeIdentity: string; undoNote?: string; moveBack: string }
   onStatus?: (line: string) => void
+  /** A secret shown once on purpose (the generated password): printed unredacted, once. */
+  onSecretOnce?: (label: string, secret: string) => void
   onProgress?: (p: MigrateProgress) => void
 }
 
@@ -738,7 +740,9 @@ export class Migration {
     await this.keepSession(this.newS.refreshJwt)
     if (generated) {
       this.generatedPassword = password
-      this.say(`New password of ${handle} on ${this.sides.new.url} (shown once: keep it now): ${password}`)
+      const label = `New password of ${handle} on ${this.sides.new.url} (shown once: keep it now):`
+      if (this.opts.onSecretOnce) this.opts.onSecretOnce(label, password)
+      else this.say(`${label} ${password}`)
     }
     this.facts.newRepo = await this.repoStatus(this.sides.new)
     this.say(`${this.n('account')}: done (deactivated until the end)`)
