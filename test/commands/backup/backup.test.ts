@@ -234,7 +234,8 @@ describe('pdsctl backup', () => {
     const gate = await startSlowLink(bed.url, 250)
     const gateUrl = gate.url
     try {
-      const child = spawn(CLI_NODE, [BIN, 'backup', d, '--concurrency', '2', '--json'], {
+      // One account at a time (each with 4 blobs in flight), so that the kill after 5 blob requests lands mid-run.
+      const child = spawn(CLI_NODE, [BIN, 'backup', d, '--concurrency', '1', '--json'], {
         env: cleanEnv({ PDS_URL: gateUrl, PDS_ADMIN_PASSWORD: bed.adminPassword }),
         stdio: ['ignore', 'pipe', 'pipe'],
       })
