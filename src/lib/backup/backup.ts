@@ -18,7 +18,8 @@
 // - Every file is written to a temp name and renamed; an account's state.json is written
 //   after all its files (a new diff is renamed into place just after it: a diff on disk is
 //   always one a state names), and manifest.json last, from all state.json files. Killed at
-//   any point, the next run redoes only what had no state yet.
+//   any point, the next run redoes only what had no state yet. An account with nothing new
+//   (same admin view, same state but for backedUpAt) writes nothing: an fsync saved per file.
 // - 429: wait for Retry-After (up to maxRetryWaitMs) and try again.
 // - Hostile data (issue 17): DIR must be the user's own (checkOwnFolder); every name from
 //   the server (DIDs, revs, CIDs) becomes a path only through safePaths.ts, and a name that
@@ -36,7 +37,7 @@ import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
 import { streamBlob } from '../pds/blobStream.js'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
+import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, readFileNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
 import { readCarCommitFrom } from './carCommit.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
 import {
@@ -319,10 +320,26 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       throw new UntrustedDataError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${quoted((info as { did?: unknown }).did ?? 'no account')}`)
     }
     const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
-    const infoTmp = tempName(path.join(abs, 'account.json'))
-    temps.push(infoTmp)
-    const infoFile = await writeFileAtomic(infoTmp, infoText)
-    ctx.summary.bytes += infoFile.size
+    const infoBytes = Buffer.from(infoText)
+    const infoSum = { size: infoBytes.length, sha256: createHash('sha256').update(infoBytes).digest('hex') }
+    // Unchanged since the last run (the usual case of an incremental run): the file the
+    // state names, fsynced then, holds these very bytes (read back, never through a link)
+    // and is 0600: it stands. Rewriting it cost an fsync per account for nothing.
+    const infoPath = inDir(backupPaths.account(ref.did))
+    const sameInfo =
+      usable !== undefined &&
+      usable.account.size === infoSum.size &&
+      usable.account.sha256 === infoSum.sha256 &&
+      (await isPrivateFile(infoPath)) &&
+      Boolean((await readFileNoFollow(infoPath, shown('account.json'), IN_BACKUP))?.equals(infoBytes))
+    let infoTmp: string | undefined
+    if (!sameInfo) {
+      infoTmp = tempName(infoPath)
+      temps.push(infoTmp)
+      await writeFileAtomic(infoTmp, infoBytes)
+      ctx.summary.bytes += infoSum.size
+    }
+    const infoFile = infoSum
     const handle = typeof (info as { handle?: unknown }).handle === 'string' ? (info as { handle: string }).handle : null
 
     // The repository.
@@ -405,8 +422,11 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
       backedUpAt: new Date().toISOString(),
     }
-    await rename(infoTmp, inDir(backupPaths.account(ref.did)))
-    await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
+    if (infoTmp) await rename(infoTmp, infoPath)
+    // Nothing new for this account (same files, same status and handle): its state.json, and
+    // when its data last changed, stand; else it is written (after every file it names).
+    const unchanged = prev !== undefined && !newDiff && sameState(prev, state) && (await isPrivateFile(inDir(backupPaths.state(ref.did))))
+    if (!unchanged) await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
     // The state names the new diff before it is on disk: killed in between, the next run
     // finds it missing and takes a full copy; a diff on disk is never one no state names.
     if (newDiff) await rename(newDiff.tmp, newDiff.final)
@@ -421,9 +441,23 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   }
 }
 
+/**
+ * The state on disk says what the new one would (every file, status, handle), but for when
+ * it was taken. (Both written by JSON.stringify of an AccountState: the same keys, in order.)
+ */
+function sameState(prev: AccountState, next: AccountState): boolean {
+  return typeof prev.backedUpAt === 'string' && JSON.stringify({ ...prev, backedUpAt: '' }) === JSON.stringify({ ...next, backedUpAt: '' })
+}
+
 /** The diffs of a previous state that was not usable (a CAR lost) but whose names all parse. */
 function prevDiffsIfValid(prev: AccountState | undefined, did: string): FileEntry[] {
   return prev && entryProblems(prev, did).length === 0 ? prev.diffs : []
+}
+
+/** A regular file (not a link) of mode 0600: one that may stand as it is (a looser one, left by an older run, is rewritten). */
+async function isPrivateFile(file: string): Promise<boolean> {
+  const st = await lstatIfAny(file)
+  return Boolean(st?.isFile() && (st.mode & 0o777) === 0o600)
 }
 
 /** A regular file (never through a link) of this size. */
