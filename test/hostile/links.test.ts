@@ -192,6 +192,9 @@ for (const line of ['0.5', '0.4'] as PdsLine[]) {
         chmodSync(path.join(aliceDir(w, { ...c, dir: fresh }), 'diffs'), 0o777)
         chmodSync(path.join(fresh, 'accounts'), 0o777)
         chmodSync(path.join(fresh, 'manifest.json'), 0o666)
+        // Files an unchanged account would not rewrite (nothing new): loose ones are, 0600.
+        chmodSync(path.join(aliceDir(w, { ...c, dir: fresh }), 'account.json'), 0o666)
+        chmodSync(path.join(aliceDir(w, { ...c, dir: fresh }), 'state.json'), 0o644)
         const again = await pdsctl(['backup', fresh, '--json'], { env: c.env, umask: 0o000 })
         assert.equal(again.code, 0, show(again))
         assertVault(fresh)

@@ -1,19 +1,25 @@
 // `pdsctl backup DIR`: every account's repository (CAR), blobs and admin view, over XRPC.
 //
 // - Accounts come from sync.listRepos page by page (memory flat in the number of
-//   accounts) or from a given list; a bounded pool works on `concurrency` at a time and
-//   every HTTP request passes one limiter of the same size.
+//   accounts) or from a given list; a bounded pool works on `concurrency` at a time, each
+//   fetching up to BLOBS_PER_ACCOUNT blobs at once, and every HTTP request passes one
+//   limiter of concurrency × BLOBS_PER_ACCOUNT (fsync waits hide behind other accounts'
+//   transfers, as in bench/floor-backup-http.mjs).
 // - Repos: the first run saves a full CAR (getRepo with the admin credential, so
 //   taken-down and deactivated accounts are included); later runs ask getRepo?since=<rev
 //   saved> and keep the diff beside it; an unchanged rev fetches nothing. When the diffs
 //   grow past half the full CAR (or 20 of them) the next run takes a new full CAR.
-// - Blobs: listBlobs (since the saved rev on later runs) + getBlob, streamed to a temp
-//   file while hashed; kept (renamed) only when the sha256 matches the CID's digest. A
-//   blob already under its final name was verified when it got there and is skipped.
+// - Blobs: listBlobs (since the saved rev on later runs) + getBlob (src/lib/pds/blobStream.ts:
+//   the blob path `account migrate` shares), written to a temp file as the bytes arrive while
+//   hashed; kept (renamed) only when the sha256 matches the CID's digest. A blob already
+//   under its final name was verified when it got there and is skipped.
+// - Each CAR's root commit is read by carCommit.ts (root block checked against its CID, the
+//   commit's shape), not by loading @atproto/repo (~320 ms a run for two fields).
 // - Every file is written to a temp name and renamed; an account's state.json is written
 //   after all its files (a new diff is renamed into place just after it: a diff on disk is
 //   always one a state names), and manifest.json last, from all state.json files. Killed at
-//   any point, the next run redoes only what had no state yet.
+//   any point, the next run redoes only what had no state yet. An account with nothing new
+//   (same admin view, same state but for backedUpAt) writes nothing: an fsync saved per file.
 // - 429: wait for Retry-After (up to maxRetryWaitMs) and try again.
 // - Hostile data (issue 17): DIR must be the user's own (checkOwnFolder); every name from
 //   the server (DIDs, revs, CIDs) becomes a path only through safePaths.ts, and a name that
@@ -21,16 +27,18 @@
 //   nothing inside DIR is followed if it is a link; folders 0700, files 0600 whatever the
 //   umask; clean-up deletes only temp files and the diffs a previous state named.
 import { createHash } from 'node:crypto'
+import { closeSync, constants, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { chmod, mkdir, opendir, rename } from 'node:fs/promises'
 import path from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
+import { streamBlob } from '../pds/blobStream.js'
+import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, readFileNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
+import { readCarCommitFrom } from './carCommit.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
 import {
   IN_BACKUP,
@@ -52,7 +60,7 @@ export interface BackupOptions {
   dir: string
   /** Handles or DIDs; all accounts (streamed from listRepos) when absent. */
   accounts?: string[]
-  /** Requests in flight and accounts worked on at once (default 4). */
+  /** Accounts worked on at once (default 8), each with up to BLOBS_PER_ACCOUNT blobs in flight. */
   concurrency?: number
   onProgress?: (p: BackupProgress) => void
   signal?: AbortSignal
@@ -97,11 +105,13 @@ export interface BackupSummary {
 }
 
 const MAX_DIFFS = 20
+/** Blobs of one account fetched at once (the floor the bench compares with does the same). */
+const BLOBS_PER_ACCOUNT = 4
 const DEFAULT_MAX_RETRY_WAIT_MS = 120_000
 
 export async function runBackup(client: PdsClient, opts: BackupOptions): Promise<BackupSummary> {
   const dir = path.resolve(opts.dir)
-  const concurrency = Math.max(1, opts.concurrency ?? 4)
+  const concurrency = Math.max(1, opts.concurrency ?? 8)
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
   const real = await openVault(dir)
@@ -122,7 +132,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     dir: real,
     shown: dir,
     signal: opts.signal,
-    limit: limiter(concurrency),
+    limit: limiter(concurrency * BLOBS_PER_ACCOUNT),
     concurrency,
     summary,
     maxRetryWaitMs: opts.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS,
@@ -310,10 +320,26 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       throw new UntrustedDataError(`com.atproto.admin.getAccountInfo for ${ref.did} answered for ${quoted((info as { did?: unknown }).did ?? 'no account')}`)
     }
     const infoText = JSON.stringify({ ...(info as object), repoStatus: ref.status }, null, 2) + '\n'
-    const infoTmp = tempName(path.join(abs, 'account.json'))
-    temps.push(infoTmp)
-    const infoFile = await writeFileAtomic(infoTmp, infoText)
-    ctx.summary.bytes += infoFile.size
+    const infoBytes = Buffer.from(infoText)
+    const infoSum = { size: infoBytes.length, sha256: createHash('sha256').update(infoBytes).digest('hex') }
+    // Unchanged since the last run (the usual case of an incremental run): the file the
+    // state names, fsynced then, holds these very bytes (read back, never through a link)
+    // and is 0600: it stands. Rewriting it cost an fsync per account for nothing.
+    const infoPath = inDir(backupPaths.account(ref.did))
+    const sameInfo =
+      usable !== undefined &&
+      usable.account.size === infoSum.size &&
+      usable.account.sha256 === infoSum.sha256 &&
+      (await isPrivateFile(infoPath)) &&
+      Boolean((await readFileNoFollow(infoPath, shown('account.json'), IN_BACKUP))?.equals(infoBytes))
+    let infoTmp: string | undefined
+    if (!sameInfo) {
+      infoTmp = tempName(infoPath)
+      temps.push(infoTmp)
+      await writeFileAtomic(infoTmp, infoBytes)
+      ctx.summary.bytes += infoSum.size
+    }
+    const infoFile = infoSum
     const handle = typeof (info as { handle?: unknown }).handle === 'string' ? (info as { handle: string }).handle : null
 
     // The repository.
@@ -374,7 +400,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
           tracked.catch(() => {}) // handled below (allSettled); not an unhandled rejection meanwhile
           inFlight.add(tracked)
           pending.push(tracked)
-          if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight).catch(() => {})
+          if (inFlight.size >= BLOBS_PER_ACCOUNT) await Promise.race(inFlight).catch(() => {})
         }
       } finally {
         // Every fetch settles before the account is left, whatever happened (no stray rejection).
@@ -396,8 +422,11 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
       backedUpAt: new Date().toISOString(),
     }
-    await rename(infoTmp, inDir(backupPaths.account(ref.did)))
-    await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
+    if (infoTmp) await rename(infoTmp, infoPath)
+    // Nothing new for this account (same files, same status and handle): its state.json, and
+    // when its data last changed, stand; else it is written (after every file it names).
+    const unchanged = prev !== undefined && !newDiff && sameState(prev, state) && (await isPrivateFile(inDir(backupPaths.state(ref.did))))
+    if (!unchanged) await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
     // The state names the new diff before it is on disk: killed in between, the next run
     // finds it missing and takes a full copy; a diff on disk is never one no state names.
     if (newDiff) await rename(newDiff.tmp, newDiff.final)
@@ -412,9 +441,23 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   }
 }
 
+/**
+ * The state on disk says what the new one would (every file, status, handle), but for when
+ * it was taken. (Both written by JSON.stringify of an AccountState: the same keys, in order.)
+ */
+function sameState(prev: AccountState, next: AccountState): boolean {
+  return typeof prev.backedUpAt === 'string' && JSON.stringify({ ...prev, backedUpAt: '' }) === JSON.stringify({ ...next, backedUpAt: '' })
+}
+
 /** The diffs of a previous state that was not usable (a CAR lost) but whose names all parse. */
 function prevDiffsIfValid(prev: AccountState | undefined, did: string): FileEntry[] {
   return prev && entryProblems(prev, did).length === 0 ? prev.diffs : []
+}
+
+/** A regular file (not a link) of mode 0600: one that may stand as it is (a looser one, left by an older run, is rewritten). */
+async function isPrivateFile(file: string): Promise<boolean> {
+  const st = await lstatIfAny(file)
+  return Boolean(st?.isFile() && (st.mode & 0o777) === 0o600)
 }
 
 /** A regular file (never through a link) of this size. */
@@ -460,7 +503,7 @@ interface FetchedCar {
 async function fetchCar(ctx: Ctx, did: string, since: string | undefined, folder: string): Promise<FetchedCar> {
   const tmp = tempName(path.join(folder, since ? 'diff.car' : 'repo.car'))
   const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getRepo', query: { did, since }, auth: 'admin', name: 'com.atproto.sync.getRepo' }
-  const { size, sha256: digest } = await download(ctx, req, tmp)
+  const { size, sha256: digest } = await download(ctx, 'com.atproto.sync.getRepo', async () => ({ body: (await ctx.client.stream(req, { signal: ctx.signal })).body }), tmp)
   let read: Awaited<ReturnType<typeof readCommit>>
   try {
     read = await readCommit(tmp)
@@ -491,17 +534,24 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
     return { cid: cidStr, size: existing.size, sha256: Buffer.from(cid.multihash.digest).toString('hex'), mimeType: await mimeOf(folder, cidStr) }
   }
   const tmp = tempName(final)
-  const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getBlob', query: { did, cid: cidStr }, auth: 'admin', name: 'com.atproto.sync.getBlob' }
-  const got = await download(ctx, req, tmp)
+  const got = await download(ctx, 'com.atproto.sync.getBlob', () => streamBlob(ctx.client, { did, cid: cidStr, auth: 'admin', signal: ctx.signal }), tmp)
   const want = Buffer.from(cid.multihash.digest).toString('hex')
   if (got.sha256 !== want) {
     await removeQuietly(tmp)
     throw new PdsctlError(`blob ${cidStr} of ${did}: the bytes the PDS sent do not match the CID (sha256 ${got.sha256})`)
   }
-  await rename(tmp, final)
+  try {
+    await rename(tmp, final)
+  } catch (err) {
+    await removeQuietly(tmp)
+    throw err
+  }
   ctx.summary.blobs.fetched++
   const mimeType = got.contentType ?? null
-  if (mimeType) await writeFileAtomic(path.join(folder, `${cidStr}.mime`), mimeType)
+  // A hint for a later run that finds the blob without its state.json (the state holds the
+  // type): written whole, exclusive and no-follow, 0600, renamed into place, but not
+  // fsynced: an fsync per blob for a guess (a lost one reads as no type).
+  if (mimeType) writeHintFile(path.join(folder, `${name}.mime`), mimeType)
   void rel
   return { cid: cidStr, size: got.size, sha256: got.sha256, mimeType }
 }
@@ -536,57 +586,90 @@ async function* listBlobs(ctx: Ctx, did: string, since: string | undefined): Asy
   }
 }
 
-/** Stream one response body to `tmp`, hashing it; retried on 429 / a dropped connection. */
-async function download(ctx: Ctx, req: RawRequest, tmp: string): Promise<{ size: number; sha256: string; contentType?: string }> {
-  return withRetry(ctx, req.name ?? req.path, () =>
+/**
+ * Stream one response body to `tmp` (created exclusive, no link followed, 0600 whatever the
+ * umask: createExclusive), hashing it, then fsync it; retried on 429 / a dropped connection.
+ * Each chunk is written with the file handle as it arrives and the same handle is fsynced
+ * (no stream pipeline, no second open): the floor's own way, measured in bench/backup.ts.
+ * On any failure the body is dropped and the temp file removed.
+ */
+async function download(
+  ctx: Ctx,
+  name: string,
+  get: () => Promise<{ body: Readable; mimeType?: string }>,
+  tmp: string,
+): Promise<{ size: number; sha256: string; contentType?: string }> {
+  return withRetry(ctx, name, () =>
     ctx.limit(async () => {
-      const res = await ctx.client.stream(req, { signal: ctx.signal })
+      const res = await get()
       const hash = createHash('sha256')
       let size = 0
-      const counter = async function* (src: Readable) {
-        for await (const chunk of src) {
+      let fh: Awaited<ReturnType<typeof createExclusive>> | undefined
+      try {
+        fh = await createExclusive(tmp, 0o600)
+        for await (const chunk of res.body) {
           const buf = chunk as Buffer
           hash.update(buf)
           size += buf.length
           ctx.summary.bytes += buf.length
           ctx.progress()
-          yield buf
+          // A short write (a full disk can give one) is written on, never taken for the whole chunk.
+          for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten
         }
-      }
-      // Created exclusive and no-follow, mode 0600 whatever the umask; flushed (fsync) before it is closed.
-      const fh = await createExclusive(tmp, 0o600)
-      try {
-        await pipeline(res.body, counter, fh.createWriteStream({ flush: true }), { signal: ctx.signal })
+        await fh.sync()
+        const done = fh
+        fh = undefined
+        await done.close()
       } catch (err) {
-        await fh.close().catch(() => {})
+        res.body.destroy()
+        await fh?.close().catch(() => {})
         await removeQuietly(tmp)
         throw err
       }
-      const ctype = res.headers['content-type']
-      return { size, sha256: hash.digest('hex'), contentType: typeof ctype === 'string' ? ctype.split(';')[0].trim() : undefined }
+      return { size, sha256: hash.digest('hex'), contentType: res.mimeType }
     }),
   )
 }
 
-/** The root commit of a CAR file (did, rev), read as a stream (never through a link). */
+/**
+ * A small file written whole under a temp name (created exclusive and no-follow, set to
+ * 0600 whatever the umask) and renamed over `file` (a link there is replaced, never written
+ * through), without fsync: for hints only. Synchronous: a handful of tiny syscalls on the
+ * main thread cost less than their promises and thread-pool round trips (~1.3 ms a blob).
+ * The temp file is removed if anything fails.
+ */
+function writeHintFile(file: string, data: string): void {
+  const tmp = tempName(file)
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  try {
+    try {
+      fchmodSync(fd, 0o600)
+      writeSync(fd, data)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
+  } catch (err) {
+    try {
+      unlinkSync(tmp)
+    } catch {
+      /* already gone */
+    }
+    throw err
+  }
+}
+
+/**
+ * The root commit of a CAR file (did, rev), never read through a link: carCommit.ts's reader
+ * (the root block checked against its CID, the commit's shape as @atproto/repo's def.commit).
+ */
 export async function readCommit(file: string, shown = file): Promise<{ root: string; commit: { did: string; rev: string } }> {
-  const { readCarStream, parseObjByDef, def } = await import('@atproto/repo')
   const fh = await openNoFollow(file, shown, IN_BACKUP)
   if (!fh) throw new Error(`${shown} is missing`)
-  const input = fh.createReadStream({ highWaterMark: 1 << 20 })
   try {
-    const { roots, blocks } = await readCarStream(input)
-    if (roots.length !== 1) throw new Error(`expected one root, found ${roots.length}`)
-    const root = roots[0]
-    for await (const block of blocks) {
-      if (block.cid.equals(root)) {
-        const { obj } = parseObjByDef(block.bytes, block.cid, def.commit)
-        return { root: root.toString(), commit: { did: obj.did, rev: obj.rev } }
-      }
-    }
-    throw new Error('the root commit block is missing')
+    return await readCarCommitFrom(fh)
   } finally {
-    input.destroy()
+    await fh.close()
   }
 }
 

@@ -1,38 +1,54 @@
 // The root commit of a repository CAR (its DID and rev), read from the file with a small
 // CAR v1 and DAG-CBOR reader of our own: `backup` needs only those two fields of each CAR
 // it saves, and loading @atproto/repo for them cost ~320 ms of module loading per run (a
-// sixth of a 20-account backup's CPU). The root block's bytes are checked against its
-// CID's sha256 before they are read; the commit is usually the CAR's first block, so
-// reading stops after a few KB. `backup verify` still parses every CAR with @atproto/repo.
+// sixth of a 20-account backup's CPU). What @atproto/repo checked there is checked here: one
+// root, the root block's bytes against its CID's sha256 (before they are read), the commit's
+// shape as its `def.commit` (did and rev text, version 3, data a CID, prev a CID or null, sig
+// bytes). The file is data from a server: no length it states is allocated before the file
+// is known to hold it, a block that is not the root is skipped unread past its CID, and a
+// root block larger than a commit can be is refused. The commit is usually the CAR's first
+// block, so reading stops after a few KB. `backup verify` still parses every CAR with
+// @atproto/repo (every block against its CID, the signature).
 import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
+
+/** A commit is a few hundred bytes (a DID, a rev, two CIDs, a signature); anything near this is not one. */
+const MAX_COMMIT_BLOCK = 64 * 1024
+/** The CAR header: a version and one root CID. */
+const MAX_HEADER = 64 * 1024
 
 class CarReader {
   private buf = Buffer.alloc(0)
   private pos = 0
-  private eof = false
-  constructor(private readonly fh: FileHandle) {}
+  /** Where in the file `buf` ends (the next read starts there). */
+  private fileAt = 0
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly fileSize: number,
+  ) {}
+
+  /** Bytes of the file not consumed yet. */
+  private left(): number {
+    return this.buf.length - this.pos + (this.fileSize - this.fileAt)
+  }
 
   private async fill(n: number): Promise<void> {
+    if (n > this.left()) throw new Error('the CAR ends early')
     while (this.buf.length - this.pos < n) {
-      if (this.eof) throw new Error('the CAR ends early')
-      const chunk = Buffer.allocUnsafe(Math.max(65536, n))
-      const { bytesRead } = await this.fh.read(chunk, 0, chunk.length, null)
-      if (bytesRead === 0) this.eof = true
+      const want = Math.min(Math.max(65536, n), this.fileSize - this.fileAt)
+      const chunk = Buffer.allocUnsafe(want)
+      const { bytesRead } = await this.fh.read(chunk, 0, want, this.fileAt)
+      if (bytesRead === 0) throw new Error('the CAR ends early')
+      this.fileAt += bytesRead
       this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk.subarray(0, bytesRead)])
       this.pos = 0
     }
   }
 
-  async atEnd(): Promise<boolean> {
-    if (this.buf.length - this.pos > 0) return false
-    try {
-      await this.fill(1)
-      return false
-    } catch {
-      return true
-    }
+  atEnd(): boolean {
+    return this.left() === 0
   }
 
   async varint(): Promise<number> {
@@ -46,36 +62,41 @@ class CarReader {
     throw new Error('a varint is too long')
   }
 
+  /** The next `n` bytes; `n` checked against what the file still holds before anything is allocated. */
   async bytes(n: number): Promise<Buffer> {
     await this.fill(n)
     const out = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return out
   }
-}
 
-/** Read a varint from `b` at `at`: [value, next offset]. */
-function varintAt(b: Uint8Array, at: number): [number, number] {
-  let value = 0
-  for (let shift = 0, i = at; i < b.length && shift < 49; shift += 7, i++) {
-    value += (b[i] & 0x7f) * 2 ** shift
-    if ((b[i] & 0x80) === 0) return [value, i + 1]
+  /** Up to `n` next bytes, without consuming them. */
+  async peek(n: number): Promise<Buffer> {
+    await this.fill(Math.min(n, this.left()))
+    return this.buf.subarray(this.pos, this.pos + Math.min(n, this.buf.length - this.pos))
   }
-  throw new Error('a bad varint')
+
+  /** Pass over `n` bytes unread. */
+  skip(n: number): void {
+    if (n > this.left()) throw new Error('the CAR ends early')
+    const inBuf = this.buf.length - this.pos
+    if (n <= inBuf) {
+      this.pos += n
+      return
+    }
+    this.fileAt += n - inBuf
+    this.buf = Buffer.alloc(0)
+    this.pos = 0
+  }
 }
 
-/** The length of the CIDv1 at the start of `b` (version, codec, multihash code, digest length, digest). */
-function cidLength(b: Uint8Array): number {
-  let [version, at] = varintAt(b, 0)
-  if (version !== 1) throw new Error(`a CID of version ${version}`)
-  ;[, at] = varintAt(b, at) // codec
-  ;[, at] = varintAt(b, at) // hash code
-  const [len, next] = varintAt(b, at)
-  return next + len
+/** A CID link (CBOR tag 42): its bytes, decoded only when asked (asCid). Its own class, so that a map with a `cid` key is never taken for one. */
+class CidLink {
+  constructor(readonly bytes: Uint8Array) {}
 }
 
-/** A DAG-CBOR value: maps, arrays, text, bytes, integers, null/booleans, CIDs (tag 42, as their bytes). */
-type Cbor = null | boolean | number | string | Uint8Array | Cbor[] | { [k: string]: Cbor } | { cid: Uint8Array }
+/** A DAG-CBOR value: maps (no prototype), arrays, text, bytes, integers, floats, null/booleans, CID links. */
+type Cbor = null | boolean | number | string | Uint8Array | CidLink | Cbor[] | { [k: string]: Cbor }
 
 function decodeCbor(b: Uint8Array): Cbor {
   let at = 0
@@ -97,6 +118,7 @@ function decodeCbor(b: Uint8Array): Cbor {
       if (info === 21) return true
       if (info === 22) return null
       if (info === 27) {
+        if (at + 8 > b.length) throw new Error('a CBOR float past the end')
         const v = Buffer.from(b.subarray(at, at + 8)).readDoubleBE(0)
         at += 8
         return v
@@ -116,53 +138,100 @@ function decodeCbor(b: Uint8Array): Cbor {
         at += n
         return major === 2 ? s : Buffer.from(s).toString('utf8')
       }
-      case 4:
-        return Array.from({ length: n }, () => item(depth + 1))
+      case 4: {
+        // Every item takes a byte at least: a count the block cannot hold is refused before anything is made.
+        if (n > b.length - at) throw new Error('a CBOR array past the end')
+        const a: Cbor[] = []
+        for (let i = 0; i < n; i++) a.push(item(depth + 1))
+        return a
+      }
       case 5: {
-        const m: { [k: string]: Cbor } = {}
+        if (n > (b.length - at) / 2) throw new Error('a CBOR map past the end')
+        // No prototype: a key named __proto__ is a key like any other.
+        const m = Object.create(null) as { [k: string]: Cbor }
         for (let i = 0; i < n; i++) {
           const k = item(depth + 1)
           if (typeof k !== 'string') throw new Error('a CBOR map key that is not text')
+          if (Object.hasOwn(m, k)) throw new Error('a CBOR map with a key twice')
           m[k] = item(depth + 1)
         }
         return m
       }
       case 6: {
         const v = item(depth + 1)
-        if (n === 42 && v instanceof Uint8Array && v[0] === 0) return { cid: v.subarray(1) }
+        if (n === 42 && v instanceof Uint8Array && v[0] === 0) return new CidLink(v.subarray(1))
         throw new Error(`an unexpected CBOR tag ${n}`)
       }
     }
     throw new Error('bad CBOR')
   }
-  return item(0)
+  const value = item(0)
+  if (at !== b.length) throw new Error('bytes after the CBOR value')
+  return value
 }
 
-/** The root commit of the CAR in `file`: its CID and the commit's DID and rev. */
-export async function readCarCommit(file: string): Promise<{ root: string; commit: { did: string; rev: string } }> {
-  const fh = await open(file, 'r')
+/** A CID (tag 42) decoded from the CBOR, or undefined. */
+function asCid(v: Cbor | undefined): CID | undefined {
+  if (!(v instanceof CidLink)) return undefined
   try {
-    const r = new CarReader(fh)
-    const header = decodeCbor(await r.bytes(await r.varint())) as { roots?: Array<{ cid?: Uint8Array }>; version?: number }
-    if (header?.version !== 1 || !Array.isArray(header.roots) || header.roots.length !== 1 || !(header.roots[0]?.cid instanceof Uint8Array)) {
-      throw new Error('not a CAR v1 with one root')
-    }
-    const rootBytes = Buffer.from(header.roots[0].cid)
-    const root = CID.decode(rootBytes)
-    while (!(await r.atEnd())) {
-      const block = await r.bytes(await r.varint())
-      const len = cidLength(block)
-      if (!rootBytes.equals(block.subarray(0, len))) continue
-      const data = block.subarray(len)
-      if (root.multihash.code !== 0x12 || !Buffer.from(root.multihash.digest).equals(createHash('sha256').update(data).digest())) {
-        throw new Error('the root block does not match its CID')
-      }
-      const commit = decodeCbor(data) as { did?: unknown; rev?: unknown }
-      if (typeof commit?.did !== 'string' || typeof commit.rev !== 'string') throw new Error('the root block is not a commit')
-      return { root: root.toString(), commit: { did: commit.did, rev: commit.rev } }
-    }
-    throw new Error('the root commit block is missing')
+    return CID.decode(v.bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/** The root commit of the CAR in `file` (opened without following a link): its CID and the commit's DID and rev. */
+export async function readCarCommit(file: string): Promise<{ root: string; commit: { did: string; rev: string } }> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+  try {
+    return await readCarCommitFrom(fh)
   } finally {
     await fh.close()
   }
+}
+
+/** The same, from a file the caller opened (and closes). */
+export async function readCarCommitFrom(fh: FileHandle): Promise<{ root: string; commit: { did: string; rev: string } }> {
+  const st = await fh.stat()
+  if (!st.isFile()) throw new Error('not a regular file')
+  const r = new CarReader(fh, st.size)
+  const headerLen = await r.varint()
+  if (headerLen > MAX_HEADER) throw new Error('not a CAR v1 with one root')
+  const header = decodeCbor(await r.bytes(headerLen)) as { roots?: Cbor[]; version?: number }
+  const rootCid = Array.isArray(header?.roots) && header.roots.length === 1 ? asCid(header.roots[0]) : undefined
+  if (header?.version !== 1 || !rootCid) throw new Error('not a CAR v1 with one root')
+  if (rootCid.multihash.code !== 0x12) throw new Error('the root is not sha256-addressed')
+  const rootBytes = Buffer.from(rootCid.bytes)
+  while (!r.atEnd()) {
+    const blockLen = await r.varint()
+    // Only the CID is read of a block that is not the root.
+    // (CIDs are prefix-free: a block starting with the root's bytes is the root's block.)
+    const head = await r.peek(Math.min(blockLen, rootBytes.length))
+    if (head.length < rootBytes.length || !rootBytes.equals(head)) {
+      r.skip(blockLen)
+      continue
+    }
+    if (blockLen > MAX_COMMIT_BLOCK) throw new Error('the root block is too large to be a commit')
+    const data = (await r.bytes(blockLen)).subarray(rootBytes.length)
+    if (!Buffer.from(rootCid.multihash.digest).equals(createHash('sha256').update(data).digest())) {
+      throw new Error('the root block does not match its CID')
+    }
+    const commit = decodeCbor(data) as { [k: string]: Cbor } | null
+    // The shape @atproto/repo's def.commit requires.
+    if (
+      typeof commit !== 'object' ||
+      commit === null ||
+      Array.isArray(commit) ||
+      typeof commit.did !== 'string' ||
+      typeof commit.rev !== 'string' ||
+      commit.version !== 3 ||
+      !asCid(commit.data) ||
+      (commit.prev !== null && !asCid(commit.prev)) ||
+      !(commit.sig instanceof Uint8Array)
+    ) {
+      throw new Error('the root block is not a commit')
+    }
+    return { root: rootCid.toString(), commit: { did: commit.did, rev: commit.rev } }
+  }
+  throw new Error('the root commit block is missing')
 }

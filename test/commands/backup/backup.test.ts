@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -120,6 +120,32 @@ describe('pdsctl backup', () => {
     assert.deepEqual((JSON.parse(res3.stdout) as BackupSummary).repos, { full: 0, incremental: 0, unchanged: 4 })
     assert.equal(count(again, 'com.atproto.sync.getBlob'), 0)
     assert.equal(count(again, 'com.atproto.sync.getRepo'), 0)
+
+    // Nothing new anywhere: no account's account.json or state.json is written again (the
+    // same file, not a copy renamed over it), and the manifest still lists them all.
+    const files = (d: string) => ['account.json', 'state.json'].map((f) => path.join(accountDirOf(dir, d), f))
+    const ids = () => new Map(accts.flatMap((a) => files(a.did).map((f) => [f, `${statSync(f).ino}:${statSync(f).mtimeMs}`] as const)))
+    const before4 = ids()
+    const res4 = await runCli(['backup', dir, '--json'], { env: viaProxy(), timeoutMs: 120_000 })
+    assert.equal(res4.code, 0, res4.stderr)
+    assert.equal((JSON.parse(res4.stdout) as BackupSummary).bytes, 0, 'nothing written for any account')
+    assert.deepEqual(ids(), before4)
+    assert.equal((JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest).accounts.length, 4)
+
+    // One account's admin view changes (a new email, no new rev): only its two files are written.
+    const newEmail = `changed-${Date.now()}@example.com`
+    await xrpc(bed.url, 'com.atproto.admin.updateAccountEmail', { account: accts[3].did, email: newEmail }, bed.adminPassword)
+    const res5 = await runCli(['backup', dir, '--json'], { env: viaProxy(), timeoutMs: 120_000 })
+    assert.equal(res5.code, 0, res5.stderr)
+    const after5 = ids()
+    for (const [f, id] of before4) {
+      if (f.startsWith(accountDirOf(dir, accts[3].did))) assert.notEqual(after5.get(f), id, `${f} written again`)
+      else assert.equal(after5.get(f), id, `${f} stands`)
+    }
+    assert.equal(JSON.parse(readFileSync(files(accts[3].did)[0], 'utf8')).email, newEmail)
+    const entry = (JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest).accounts.find((e) => e.did === accts[3].did)!
+    assert.equal(entry.account.sha256, sha(readFileSync(files(accts[3].did)[0])))
+    await xrpc(bed.url, 'com.atproto.admin.updateAccountEmail', { account: accts[3].did, email: accts[3].email }, bed.adminPassword)
   })
 
   test('verify passes: every CAR, every signature against the PLC document, every blob', async () => {
@@ -234,7 +260,8 @@ describe('pdsctl backup', () => {
     const gate = await startSlowLink(bed.url, 250)
     const gateUrl = gate.url
     try {
-      const child = spawn(CLI_NODE, [BIN, 'backup', d, '--concurrency', '2', '--json'], {
+      // One account at a time (each with 4 blobs in flight), so that the kill after 5 blob requests lands mid-run.
+      const child = spawn(CLI_NODE, [BIN, 'backup', d, '--concurrency', '1', '--json'], {
         env: cleanEnv({ PDS_URL: gateUrl, PDS_ADMIN_PASSWORD: bed.adminPassword }),
         stdio: ['ignore', 'pipe', 'pipe'],
       })
