@@ -187,8 +187,8 @@ if (want('identity')) {
 
 // `relay accounts` over N synthetic accounts against a synthetic relay (the first 100 in
 // sync, the rest throttled, as bsky.network's default host limit leaves them): every account
-// streamed as JSON (--all), one getRepoStatus each, 8 in flight. Time and peak RSS per size;
-// memory should not grow with N.
+// streamed as JSON (--all), one getRepoStatus each, 8 in flight. Time and peak RSS per size,
+// reported (the aim, not yet a target: at most 100 MiB at every size, with no V8 flags).
 if (want('relay')) {
   const relaySizes = opt['relay-accounts'].split(',').map(Number).sort((a, b) => a - b)
   const peak: number[] = []
@@ -211,7 +211,7 @@ if (want('relay')) {
         const rss = median(runs.map((r) => r.maxRssKiB / 1024))
         if (!label) peak.push(rss)
         report(
-          `${label}relay accounts --all --json, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB`,
+          `${label}relay accounts --all --json, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB [${Math.min(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}–${Math.max(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}] (aim <= 100 MiB)`,
           undefined,
         )
       })

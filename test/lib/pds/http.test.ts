@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { getEventListeners } from 'node:events'
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
@@ -115,6 +116,37 @@ describe('HttpTransport', () => {
       const started = Date.now()
       await assert.rejects(t.request({ url: new URL(`http://127.0.0.1:${silentPort}/`), method: 'GET', headers: {}, signal: ac.signal }))
       assert.ok(Date.now() - started < 1000)
+    } finally {
+      t.destroy()
+      silent.close()
+    }
+  })
+
+  test('one listener on a signal however many requests it covers; it still ends those in flight, a body mid-read too', async () => {
+    const t = new HttpTransport()
+    const silent = net.createServer(() => {})
+    const silentPort = await listen(silent)
+    try {
+      const ac = new AbortController()
+      for (let i = 0; i < 20; i++) {
+        const res = await t.exchange({ url: new URL(`http://127.0.0.1:${port}/echo`), method: 'GET', headers: {} }, { deadlineMs: 5000, maxBytes: 1 << 20, signal: ac.signal })
+        assert.equal(res.statusCode, 200)
+        const streamed = await t.request({ url: new URL(`http://127.0.0.1:${port}/echo`), method: 'GET', headers: {}, signal: ac.signal })
+        await readText(streamed.body)
+      }
+      const mid = await t.request({ url: new URL(`http://127.0.0.1:${port}/slow`), method: 'GET', headers: {}, signal: ac.signal })
+      const body = readText(mid.body)
+      const waiting = t.exchange({ url: new URL(`http://127.0.0.1:${silentPort}/`), method: 'GET', headers: {} }, { deadlineMs: 30_000, maxBytes: 1 << 20, signal: ac.signal })
+      const headers = t.request({ url: new URL(`http://127.0.0.1:${silentPort}/`), method: 'GET', headers: {}, signal: ac.signal })
+      assert.equal(getEventListeners(ac.signal, 'abort').length, 1, 'three requests in flight, one listener')
+      const reason = new Error('stop')
+      setTimeout(() => ac.abort(reason), 50)
+      await assert.rejects(waiting, (e) => e === reason)
+      await assert.rejects(headers, (e: Error & { code?: string }) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason)
+      await assert.rejects(body)
+      // Later requests on the aborted signal end at once.
+      await assert.rejects(t.exchange({ url: new URL(`http://127.0.0.1:${port}/echo`), method: 'GET', headers: {} }, { deadlineMs: 5000, maxBytes: 1 << 20, signal: ac.signal }), (e) => e === reason)
+      await assert.rejects(t.request({ url: new URL(`http://127.0.0.1:${port}/echo`), method: 'GET', headers: {}, signal: ac.signal }), { name: 'AbortError' })
     } finally {
       t.destroy()
       silent.close()
