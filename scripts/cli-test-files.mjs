@@ -33,4 +33,27 @@ export function cliTestFiles() {
     .filter((f) => spawnsPdsctl(f))
 }
 
-if (import.meta.filename === process.argv[1]) process.stdout.write(cliTestFiles().join('\n') + '\n')
+// The table suites: one command line crossed with every fault, lie or PDS line, thousands of
+// cases that exercise the same pdsctl code on every Node. They run with pdsctl on Node 24
+// (npm test); on Node 22 and 26 every other CLI test runs (each command's own tests, signals,
+// hangs, ptys, kubectl, proxies, the single executable), so that CI stays within its 30
+// minutes on two cores. `--per-node` lists the files the other Nodes run.
+export const TABLE_SUITES = new Set([
+  'test/faults/reads.test.ts',
+  'test/faults/reads-pds04.test.ts',
+  'test/faults/writes.test.ts',
+  'test/faults/writes-pds04.test.ts',
+  'test/hostile/terminal.test.ts',
+  'test/hostile/terminal-pty.test.ts',
+  'test/hostile/secrets.test.ts',
+  'test/hostile/paths.test.ts',
+  'test/hostile/links.test.ts',
+  'test/hostile/manifests.test.ts',
+  'test/commands/account/migrate-interrupt.test.ts',
+  'test/bench.test.ts',
+])
+
+if (import.meta.filename === process.argv[1]) {
+  const files = process.argv.includes('--per-node') ? cliTestFiles().filter((f) => !TABLE_SUITES.has(f)) : cliTestFiles()
+  process.stdout.write(files.join('\n') + '\n')
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI tests on the other Nodes pdsctl claims (package.json engines: ^22.22.2 ||
-# ^24.15.0 || >=26.0.0): every test file that spawns pdsctl (scripts/cli-test-files.mjs)
+# ^24.15.0 || >=26.0.0): every test file that spawns pdsctl but the table suites (scripts/cli-test-files.mjs --per-node)
 # once with pdsctl on Node 22 and once on Node 26, after `npm test` ran everything on 24.
 # Only pdsctl changes Node (PDSCTL_NODE, read by test/helpers/cli.ts and the bench): the
 # test runner and the 0.5.x bed PDS stay on this Node (24.18.1: the 0.5.x PDS runs in the
@@ -17,7 +17,8 @@ cd "$root"
 # 22.22.2). 26.12.1: the newest 26 on npm, also the Node inside the single executable.
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(22.23.5 26.12.1)
-mapfile -t files < <(node scripts/cli-test-files.mjs)
+# Every CLI test but the table suites (scripts/cli-test-files.mjs: those run on Node 24).
+mapfile -t files < <(node scripts/cli-test-files.mjs --per-node)
 [ ${#files[@]} -gt 0 ] || { echo "scripts/test-nodes.sh: no CLI test files found" >&2; exit 1; }
 for version in "${versions[@]}"; do
   node_bin=$(bash scripts/fetch-node.sh "$version")
