@@ -103,7 +103,8 @@ JSON: {did, handle, status: "sent"|"added"|"unchanged", before, after, operation
 
   private async print(r: AddRotationKeyResult): Promise<AddRotationKeyResult> {
     if (this.out.json) await this.out.printJson(r)
-    else if (this.out.mode === 'tsv') await this.out.line([r.did, r.handle ?? '', r.status, r.cid ?? ''].join('\t'))
+    // Through tsvRows: the handle is the directory's, and a tab or newline in it must not add a field or a row.
+    else if (this.out.mode === 'tsv') await this.out.tsvRows([[r.did, r.handle ?? '', r.status, r.cid ?? '']])
     return r
   }
 }
