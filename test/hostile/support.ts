@@ -3,7 +3,7 @@
 // terminal, pipe or log only as data. Table-driven like test/faults: COMMANDS below is one
 // row per command that prints what a server said, each row saying how to make that server
 // lie (in its answers: `data`; in an error: `error`) and the exit codes the README documents
-// for it. A new command is covered by adding a row (see README "Hostile data").
+// for it. A new command is covered by adding a row (see README "What pdsctl guarantees about hostile data").
 //
 // Every case runs bin/run.js against its own lying servers (test/bed/lying.ts) in front of
 // the shared real PDS and relay stand-in, so cases run side by side, and asserts:
@@ -540,6 +540,8 @@ export const COMMANDS: CommandSpec[] = [
       m.accounts[0].handle = String(m.accounts[0].handle) + p
       m.accounts[0].status = 'active' + p
       m.accounts[0].account.path = String(m.accounts[0].account.path) + p
+      // verify names an entry by its DID (its paths only as pdsctl would write them): the DID carries it too.
+      m.accounts[2].did = String(m.accounts[2].did) + p
       m.accounts[1].account.sha256 = '0'.repeat(64)
       m.errors = [{ account: 'did:plc:hostile', error: p }]
       writeFileSync(file, JSON.stringify(m))
@@ -576,6 +578,8 @@ export const COMMANDS: CommandSpec[] = [
       return { args: ['identity', 'check', ...identityArgs(c)], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
     },
     expect: { data: [6], error: [1] },
+    // 3 MB from the directory is identity show's (the same reader): here it only adds a slow case.
+    payloads: LIGHT,
     errorPayloads: LIGHT,
     ptyPayloads: ['c1-bidi'],
   },
