@@ -20,19 +20,22 @@ if (plan.kind === 'run') {
   process.argv.splice(2, process.argv.length - 2, ...plan.argv)
   await import('./run.js')
 } else if (plan.kind === 'error') {
-  process.stderr.write(`Error: ${plan.message}\n`)
+  // The words it quotes are the command line's: one line, escaped, as pdsctl's own error lines.
+  const { terminalLine } = await import('../dist/lib/cli/terminalText.js')
+  process.stderr.write(`Error: ${terminalLine(plan.message)}\n`)
   process.exitCode = 2
 } else {
   const help = await import('../dist/lib/cli/kubectlPluginHelp.js')
   const { readFileSync } = process.getBuiltinModule('node:fs')
   const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+  const { terminalLine } = await import('../dist/lib/cli/terminalText.js')
   if (plan.kind === 'not-found') {
-    process.stderr.write(`Error: ${help.notFoundLine(manifest, plan.words)}\n`)
+    process.stderr.write(`Error: ${terminalLine(help.notFoundLine(manifest, plan.words))}\n`)
     process.exitCode = 2
   } else {
     const text = plan.options ? help.optionsHelp(manifest) : plan.words.length ? help.commandHelp(manifest, plan.words) : help.overviewHelp(manifest)
     if (text === undefined) {
-      process.stderr.write(`Error: ${help.notFoundLine(manifest, plan.words)}\n`)
+      process.stderr.write(`Error: ${terminalLine(help.notFoundLine(manifest, plan.words))}\n`)
       process.exitCode = 2
     } else process.stdout.write(text)
   }

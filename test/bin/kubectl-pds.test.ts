@@ -128,6 +128,10 @@ describe('kubectl pds (through the real kubectl)', { skip: !hasKubectl && 'kubec
     const typo = await kubectl(['pds', 'acount', 'list'])
     assert.equal(typo.code, 2)
     assert.equal(typo.stderr, 'Error: "acount list" is not a kubectl pds command. Did you mean: kubectl pds account list?\n')
+    // The words it quotes are escaped as in pdsctl's own error lines (an ESC in a pasted word never reaches the terminal).
+    const pasted = await kubectl(['pds', 'acc\x1b]0;owned\x07ount'])
+    assert.equal(pasted.code, 2)
+    assert.equal(pasted.stderr, 'Error: "acc\\x1b]0;owned\\x07ount" is not a kubectl pds command. Run kubectl pds --help for the list\n')
   })
 
   test('pdsctl --kube (what kubectl pds passes): the PDS found in the context\'s namespace', async () => {

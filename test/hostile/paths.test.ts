@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { PdsLine } from '../bed/pds.js'
+import { startLyingServer } from '../bed/lying.js'
 import type { BackupSummary } from '../../src/lib/backup/backup.js'
 import { aliasAccount, family, folderName, forgeCar, hostileCase, inCase, lineLabel, pdsctl, readManifest, show, toLie, withWorld, type Case, type World } from './backupSupport.js'
 
@@ -142,5 +143,32 @@ for (const line of ['0.5', '0.4'] as PdsLine[]) {
         assertRefusedEntry(w, c, res, evil, 2, [w.accts[1].did, w.accts[2].did])
       }),
     )
+
+    // account migrate names its state file by the account's DID: when the account is named by
+    // handle, that DID is the server's answer (resolveHandle). One that is not a did:plc or
+    // did:web is a broken answer (exit 1), named, and no state file is made anywhere.
+    for (const hostile of ['did:plc:/../../../outside/victim', 'did:web:..%2F..%2F..%2Foutside%2Fvictim', '../../../outside/victim']) {
+      for (const mode of ['--dry-run', '--status']) {
+        hostileCase(tally, `account migrate ${mode}: resolveHandle answers the DID ${JSON.stringify(hostile)}`, () =>
+          inCase(world(), {}, async (c) => {
+            const w = world()
+            const old = await startLyingServer({ upstream: w.bed.url })
+            try {
+              for (const server of [old, c.lying]) server.answer('com.atproto.identity.resolveHandle', () => ({ json: { did: hostile } }))
+              const config = path.join(c.dir, 'config')
+              const res = await pdsctl(['account', 'migrate', w.accts[0].handle, '--from', old.url, mode, '--json'], { env: { ...c.env, PDSCTL_CONFIG_DIR: config } })
+              c.assertOutsideUntouched()
+              assert.equal(res.code, 1, `exit 1 for a lying server${show(res)}`)
+              assert.ok(res.stderr.includes(hostile), `stderr names ${hostile}${show(res)}`)
+              assert.equal(JSON.parse(res.stdout).error.exitCode, 1)
+              const states = existsSync(path.join(config, 'migrations')) ? readdirSync(path.join(config, 'migrations')) : []
+              assert.deepEqual(states, [], 'no state file')
+            } finally {
+              await old.close()
+            }
+          }),
+        )
+      }
+    }
   })
 }

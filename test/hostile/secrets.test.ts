@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Lie } from '../bed/lying.js'
+import { startLyingServer, type Lie, type LyingServer } from '../bed/lying.js'
 import { startFakeKube } from '../bed/fakeKube.js'
 import {
   COMMANDS,
@@ -68,7 +68,7 @@ async function runEcho(w: HostileWorld, spec: CommandSpec, kind: Echo, password:
     c.pds.clear()
     c.pds.answer(spec.adminKey!, (req) => echo(kind, String(req.headers.authorization ?? '')))
     const args = [...setup.args, ...(mode === 'json' ? ['--json'] : mode === 'debug' ? ['--debug'] : [])]
-    const run = await spawnCli(args, setup.env ?? {}, 60_000, setup.stdin)
+    const run = await spawnCli(args, setup.env ?? {}, 60_000, setup.stdin, setup.bin)
     const label = `${spec.name} [${kind}, ${JSON.stringify(password)}] ${mode}`
     assert.ok(c.pds.requests.some((r) => r.nsid === spec.adminKey && r.headers.authorization), `${label}: the call never carried the admin password\n${run.stderr}`)
     assertNoSecret(label, run, secretForms(password))
@@ -91,7 +91,7 @@ describe('hostile suite: secrets', { concurrency: 4 }, () => {
 
   // Every command whose key call carries the admin password × every echo × every password, text and --json; --debug too.
   for (const spec of COMMANDS.filter((s) => s.adminKey && s.error)) {
-    for (const kind of ECHOES) {
+    for (const kind of spec.secretsEchoes ?? ECHOES) {
       for (const [pwName, password] of Object.entries(PASSWORDS)) {
         for (const mode of (kind === 'json-message' ? ['text', 'json', 'debug'] : ['text', 'json']) as Array<'text' | 'json' | 'debug'>) {
           hostileCase(tally, `${spec.name} [${kind}, ${pwName} password] ${mode}`, () => runEcho(w, spec, kind, password, mode))
@@ -101,6 +101,16 @@ describe('hostile suite: secrets', { concurrency: 4 }, () => {
   }
 
   // Account passwords pdsctl sends in a body (read from stdin), echoed back in the error.
+  /** The access and refresh tokens of every session the real PDS makes through `server` (filled as they are made). */
+  const sessionTokens = (server: LyingServer): string[] => {
+    const tokens: string[] = []
+    server.lie('com.atproto.server.createSession', (real) => {
+      const j = real.json as { accessJwt?: string; refreshJwt?: string } | undefined
+      for (const t of [j?.accessJwt, j?.refreshJwt]) if (t) tokens.push(t)
+      return undefined
+    })
+    return tokens
+  }
   const bodyEcho = (status: number): ((req: { body: Buffer }) => Lie) => (req) => ({ status, json: { error: 'InvalidRequest', message: `you sent ${req.body.toString('utf8')}` } })
   const ACCOUNT_PW = 'Acct-pw-stdin-77'
   for (const mode of ['text', 'json', 'debug'] as const) {
@@ -164,6 +174,74 @@ describe('hostile suite: secrets', { concurrency: 4 }, () => {
         const run = await spawnCli(['email', 'test', '--to', 'op@example.com', '--from', 'pds@example.com', '--smtp-url-stdin', '--smtp-timeout', '30', ...flag], { PDS_URL: c.pds.url }, 60_000, `smtp://mailer:${SMTP_PW}@127.0.0.1:${port}`)
         assertNoSecret(`email test ${mode}`, run, [SMTP_PW, Buffer.from(`\0mailer\0${SMTP_PW}`).toString('base64')])
         assert.equal(run.code, 6, run.stderr)
+      } finally {
+        await c.close()
+      }
+    })
+  }
+
+  // identity add-rotation-key and account migrate sign in as the account (its password from
+  // stdin) and carry its session: a PDS that quotes either back.
+  for (const mode of ['text', 'json', 'debug'] as const) {
+    const flag = mode === 'json' ? ['--json'] : mode === 'debug' ? ['--debug'] : []
+    const addKey = async (c: Awaited<ReturnType<typeof newCtx>>) => {
+      const { Secp256k1Keypair } = await import('@atproto/crypto')
+      return ['identity', 'add-rotation-key', w.acct.b.did, '--key', (await Secp256k1Keypair.create()).did(), '--password-stdin', '--plc-url', w.bed.plcUrl, ...flag]
+    }
+    hostileCase(tally, `identity add-rotation-key --password-stdin [password echoed by createSession] ${mode}`, async () => {
+      const c = await newCtx(w)
+      try {
+        c.pds.answer('com.atproto.server.createSession', bodyEcho(401))
+        const run = await spawnCli(await addKey(c), { PDS_URL: c.pds.url }, 60_000, w.acct.b.password)
+        assertNoSecret(`identity add-rotation-key ${mode}`, run, [w.acct.b.password])
+        assert.equal(run.code, 3, run.stderr)
+      } finally {
+        await c.close()
+      }
+    })
+    hostileCase(tally, `identity add-rotation-key [session token echoed by requestPlcOperationSignature] ${mode}`, async () => {
+      const c = await newCtx(w)
+      try {
+        const jwts = sessionTokens(c.pds)
+        c.pds.answer('com.atproto.identity.requestPlcOperationSignature', (req) => ({ status: 400, json: { error: 'InvalidRequest', message: `token ${req.headers.authorization} / ${String(req.headers.authorization).slice(7)}` } }))
+        const run = await spawnCli(await addKey(c), { PDS_URL: c.pds.url }, 60_000, w.acct.b.password)
+        assert.ok(jwts.length > 0 && jwts.every((j) => j.length > 20), `no session was made: ${run.stderr}`)
+        assertNoSecret(`identity add-rotation-key (token) ${mode}`, run, [...jwts, w.acct.b.password])
+        assert.equal(run.code, 1, run.stderr)
+      } finally {
+        await c.close()
+      }
+    })
+    // Migrating in from a second lying server in front of the same PDS: the connected one says it does not have the account yet.
+    const migrateIn = async (c: Awaited<ReturnType<typeof newCtx>>) => {
+      const old = await startLyingServer({ upstream: w.bed.url })
+      c.later(() => old.close())
+      c.pds.answer('com.atproto.sync.getRepoStatus', (req) => ({ status: 400, json: { error: 'RepoNotFound', message: `Could not find repo for DID: ${req.query.get('did')}` } }))
+      return { old, args: ['account', 'migrate', w.acct.b.did, '--from', old.url, '--password-stdin', '--yes', '--plc-url', w.bed.plcUrl, ...flag] }
+    }
+    hostileCase(tally, `account migrate --password-stdin [password echoed by the old PDS's createSession] ${mode}`, async () => {
+      const c = await newCtx(w)
+      try {
+        const { old, args } = await migrateIn(c)
+        old.answer('com.atproto.server.createSession', bodyEcho(401))
+        const run = await spawnCli(args, { PDS_URL: c.pds.url, PDS_ADMIN_PASSWORD: w.bed.adminPassword }, 60_000, w.acct.b.password + '\n')
+        assert.ok(old.requests.some((r) => r.nsid === 'com.atproto.server.createSession'), `the password was never sent: ${run.stderr}`)
+        assertNoSecret(`account migrate ${mode}`, run, [w.acct.b.password, ...secretForms(w.bed.adminPassword)])
+        assert.equal(run.code, 3, run.stderr)
+      } finally {
+        await c.close()
+      }
+    })
+    hostileCase(tally, `account migrate [the old session's token echoed by getServiceAuth] ${mode}`, async () => {
+      const c = await newCtx(w)
+      try {
+        const { old, args } = await migrateIn(c)
+        const jwts = sessionTokens(old)
+        old.answer('com.atproto.server.getServiceAuth', (req) => ({ status: 400, json: { error: 'InvalidRequest', message: `token ${req.headers.authorization} / ${String(req.headers.authorization).slice(7)}` } }))
+        const run = await spawnCli(args, { PDS_URL: c.pds.url, PDS_ADMIN_PASSWORD: w.bed.adminPassword }, 60_000, w.acct.b.password + '\n')
+        assert.ok(jwts.length > 0, `no session was made: ${run.stderr}`)
+        assertNoSecret(`account migrate (token) ${mode}`, run, [...jwts, w.acct.b.password, ...secretForms(w.bed.adminPassword)])
+        assert.equal(run.code, 1, run.stderr)
       } finally {
         await c.close()
       }

@@ -3,7 +3,7 @@
 // terminal, pipe or log only as data. Table-driven like test/faults: COMMANDS below is one
 // row per command that prints what a server said, each row saying how to make that server
 // lie (in its answers: `data`; in an error: `error`) and the exit codes the README documents
-// for it. A new command is covered by adding a row (see README "Hostile data").
+// for it. A new command is covered by adding a row (see README "What pdsctl guarantees about hostile data").
 //
 // Every case runs bin/run.js against its own lying servers (test/bed/lying.ts) in front of
 // the shared real PDS and relay stand-in, so cases run side by side, and asserts:
@@ -132,6 +132,8 @@ export interface Ctx {
   pds: LyingServer
   /** A lying server in front of the relay stand-in. */
   relay: LyingServer
+  /** A lying server in front of the bed's PLC directory (`--plc-url`). */
+  plc: LyingServer
   /** A folder of the case's own. */
   dir: string
   /** The admin password pdsctl is given (the lying servers put the bed's own upstream). */
@@ -146,12 +148,14 @@ async function newCtx(w: HostileWorld, adminPassword = w.bed.adminPassword): Pro
   const upstreamHeaders = (h: Record<string, string | string[] | undefined>) => (String(h.authorization ?? '').startsWith('Basic ') ? { ...h, authorization: real } : h)
   const pds = await startLyingServer({ upstream: w.bed.url, upstreamHeaders })
   const relay = await startLyingServer({ upstream: w.relay.url })
+  const plc = await startLyingServer({ upstream: w.bed.plcUrl })
   const dir = mkdtempSync(path.join(w.tmp, 'case-'))
-  const cleanups: Array<() => Promise<void> | void> = [() => pds.close(), () => relay.close(), () => rmSync(dir, { recursive: true, force: true })]
+  const cleanups: Array<() => Promise<void> | void> = [() => pds.close(), () => relay.close(), () => plc.close(), () => rmSync(dir, { recursive: true, force: true })]
   return {
     w,
     pds,
     relay,
+    plc,
     dir,
     adminPassword,
     later: (fn) => void cleanups.push(fn),
@@ -172,10 +176,12 @@ export interface Run {
   killed: boolean
 }
 
-export function spawnCli(args: string[], env: Record<string, string | undefined>, killAfterMs = 60_000, stdin = ''): Promise<Run> {
+export function spawnCli(args: string[], env: Record<string, string | undefined>, killAfterMs = 60_000, stdin = '', bin = BIN): Promise<Run> {
   const fullEnv = cleanEnv(env)
+  // Debugging a slow case: HOSTILE_PROF=DIR writes each pdsctl's CPU profile there.
+  if (process.env.HOSTILE_PROF) fullEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${process.env.HOSTILE_PROF}`
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let killed = false
@@ -201,10 +207,10 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
  * pdsctl on a real terminal: a pty from util-linux `script`, 120 columns, stdout and stderr
  * both the terminal (what an operator sees). Not PDSCTL_FORCE_TTY: Node sees a TTY.
  */
-export function runOnPty(args: string[], env: Record<string, string | undefined>, killAfterMs = 60_000, stdin?: string): Promise<Run> {
+export function runOnPty(args: string[], env: Record<string, string | undefined>, killAfterMs = 60_000, stdin?: string, bin = BIN): Promise<Run> {
   const fullEnv = cleanEnv(env)
   const input = stdin === undefined ? '' : `printf '%s' ${shellQuote(stdin)} | `
-  const cmd = `stty cols 120 rows 50 && ${input}exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`
+  const cmd = `stty cols 120 rows 50 && ${input}exec ${[process.execPath, bin, ...args].map(shellQuote).join(' ')}`
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: ROOT, env: { ...fullEnv, SHELL: '/bin/sh', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
     const chunks: Buffer[] = []
@@ -322,6 +328,10 @@ export interface Setup {
   args: string[]
   env?: Record<string, string | undefined>
   stdin?: string
+  /** The entry to run (default bin/run.js; `kubectl pds` rows: bin/kubectl-pds.js). */
+  bin?: string
+  /** Secrets the case gives pdsctl (a rotation key, an account password): never in any output. */
+  secrets?: string[]
 }
 
 export interface CommandSpec {
@@ -333,8 +343,21 @@ export interface CommandSpec {
   expect: Partial<Record<Where, number[]>>
   /** Strings this row meets (default all): DNS cannot carry 3 MB. */
   payloads?: PayloadKind[]
+  /**
+   * Strings run on a pty (default all of `payloads`): rows whose output is already proven
+   * piped (TSV and --json) for every string take one or two on a terminal, to keep CI short.
+   */
+  ptyPayloads?: PayloadKind[]
+  /**
+   * Strings for the `error` case (default `payloads`): an XRPC error reaches the error line by
+   * the one path every command shares, already proven with 3 MB by the rows before; rows that
+   * add nothing there skip the slow 3 MB one.
+   */
+  errorPayloads?: PayloadKind[]
   /** The call that carries the admin password and whose error the secrets family makes echo it. */
   adminKey?: string
+  /** The echoes the secrets family runs for this row (default all four). */
+  secretsEchoes?: Array<'json-message' | 'text-body' | 'html-page' | 'text-401'>
   /**
    * Whether the server's words are shown (default yes, and asserted): `version` says only
    * the HTTP status of a failed _health, by design.
@@ -376,6 +399,9 @@ function pdsRow(
 }
 
 const INFO_FIELDS = ['handle', 'email']
+
+/** The strings but 3 MB, for error cases that reach the shared error line (see `errorPayloads`). */
+const LIGHT: PayloadKind[] = ['escapes', 'c1-bidi', 'layout']
 
 export const COMMANDS: CommandSpec[] = [
   { ...pdsRow('account list', () => ['account', 'list'], [['com.atproto.admin.getAccountInfos', INFO_FIELDS]], 'com.atproto.admin.getAccountInfos', { data: [0], error: [1] }, 'com.atproto.admin.getAccountInfos'), tsvFields: 6 },
@@ -514,6 +540,8 @@ export const COMMANDS: CommandSpec[] = [
       m.accounts[0].handle = String(m.accounts[0].handle) + p
       m.accounts[0].status = 'active' + p
       m.accounts[0].account.path = String(m.accounts[0].account.path) + p
+      // verify names an entry by its DID (its paths only as pdsctl would write them): the DID carries it too.
+      m.accounts[2].did = String(m.accounts[2].did) + p
       m.accounts[1].account.sha256 = '0'.repeat(64)
       m.errors = [{ account: 'did:plc:hostile', error: p }]
       writeFileSync(file, JSON.stringify(m))
@@ -521,7 +549,240 @@ export const COMMANDS: CommandSpec[] = [
     },
     expect: { data: [6] },
   },
+  // ---- identity (issue 18): the PLC directory (a lying server in front of the bed's) and the PDS ----
+  {
+    name: 'identity show',
+    data: async (c, p) => {
+      lyingPlc(c, p)
+      lieJson(c, 'com.atproto.admin.getAccountInfo', p, ['handle'])
+      return { args: ['identity', 'show', c.w.acct.a.did, ...identityArgs(c)], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    // The directory fails with the payload as its words.
+    error: async (c, p) => {
+      c.plc.answer('*', () => hostileXrpcError(p, 500))
+      return { args: ['identity', 'show', c.w.acct.a.did, ...identityArgs(c)], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    expect: { data: [6], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes', 'layout'],
+  },
+  {
+    name: 'identity check',
+    data: async (c, p) => {
+      lyingPlc(c, p)
+      lieJson(c, 'com.atproto.identity.resolveHandle', p, ['did'])
+      return { args: ['identity', 'check', '--all', ...identityArgs(c)], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    error: async (c, p) => {
+      answerError(c, 'com.atproto.sync.listRepos', p, 'pds', 500)
+      return { args: ['identity', 'check', ...identityArgs(c)], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    expect: { data: [6], error: [1] },
+    // 3 MB from the directory is identity show's (the same reader): here it only adds a slow case.
+    payloads: LIGHT,
+    errorPayloads: LIGHT,
+    ptyPayloads: ['c1-bidi'],
+  },
+  {
+    name: 'identity move-host --dry-run',
+    // The directory says the first account points at the old host (so a move is planned and
+    // its operation printed), its handle and first rotation key carrying the payload.
+    data: async (c, p) => {
+      lyingPlc(c, p, { from: c.w.bed.publicUrl, to: MOVE_FROM })
+      // And the PDS: the account's handle (its rows' HANDLE).
+      c.pds.lie('*', (real) => (real.json === undefined ? undefined : { json: poison(real.json, p, ['handle']) }))
+      return { args: ['identity', 'move-host', c.w.acct.a.did, '--from', MOVE_FROM, '--to', c.w.bed.publicUrl, '--dry-run', '--plc-url', c.plc.url], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    error: async (c, p) => {
+      c.plc.answer('*', () => hostileXrpcError(p, 500))
+      return { args: ['identity', 'move-host', c.w.acct.a.did, '--from', MOVE_FROM, '--to', c.w.bed.publicUrl, '--dry-run', '--plc-url', c.plc.url], env: identityEnv(c), secrets: [c.w.bed.rotationKeyHex] }
+    },
+    // The directory failing for the one account named: exit 1 (a server failed), nothing signed.
+    expect: { data: [0, 5], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes'],
+  },
+  {
+    name: 'identity add-rotation-key (the operation shown)',
+    // Step 1 (no --token): the operation built from the directory's data is shown, the token mailed.
+    data: async (c, p) => {
+      lyingPlc(c, p)
+      return { args: ['identity', 'add-rotation-key', c.w.acct.b.did, '--key', await newDidKey(), '--password-stdin', '--plc-url', c.plc.url], env: pdsEnv(c), stdin: c.w.acct.b.password, secrets: [c.w.acct.b.password] }
+    },
+    error: async (c, p) => {
+      answerError(c, 'com.atproto.identity.requestPlcOperationSignature', p, 'pds', 500)
+      return { args: ['identity', 'add-rotation-key', c.w.acct.b.did, '--key', await newDidKey(), '--password-stdin', '--plc-url', c.plc.url], env: pdsEnv(c), stdin: c.w.acct.b.password, secrets: [c.w.acct.b.password] }
+    },
+    expect: { data: [0, 1], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes'],
+  },
+  // ---- relays (issue 19): per-account states, the host limit and desync lines, doctor's firehose check ----
+  {
+    name: 'relay accounts',
+    data: async (c, p) => {
+      c.relay.answer('com.atproto.sync.getRepoStatus', (req) => ({ json: { did: req.query.get('did'), active: false, status: 'takendown' + p } }))
+      return { args: ['relay', 'accounts', '--relay', c.relay.url, '--all'], env: pdsEnv(c) }
+    },
+    error: async (c, p) => {
+      answerError(c, 'com.atproto.sync.getRepoStatus', p, 'relay', 500)
+      return { args: ['relay', 'accounts', '--relay', c.relay.url, '--all'], env: pdsEnv(c) }
+    },
+    // Every getRepoStatus failing: no relay answered (exit 1).
+    expect: { data: [6], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes', 'c1-bidi'],
+  },
+  {
+    name: 'relay status (host limit, desync)',
+    // Every account throttled (the limit is bisected), the relay's seq far past the PDS's (a desync), its words poisoned.
+    data: async (c, p) => {
+      c.relay.answer('com.atproto.sync.getRepoStatus', (req) => ({ json: { did: req.query.get('did'), active: false, status: 'throttled' } }))
+      c.relay.lie('com.atproto.sync.getHostStatus', (real) => (real.json === undefined ? undefined : { json: { ...(poison(real.json, p, ['status', 'hostname']) as object), seq: 1_000_000_000 } }))
+      return { args: ['relay', 'status', '--relay', c.relay.url, '--hostname', 'pds.example.com'], env: realPdsEnv(c) }
+    },
+    error: async (c, p) => {
+      c.relay.lie('com.atproto.sync.getHostStatus', (real) => (real.json === undefined ? undefined : { json: { ...(real.json as object), status: 'active', seq: 1_000_000_000 } }))
+      answerError(c, 'com.atproto.sync.getRepoStatus', p, 'relay', 500)
+      return { args: ['relay', 'status', '--relay', c.relay.url, '--hostname', 'pds.example.com'], env: realPdsEnv(c) }
+    },
+    expect: { data: [0], error: [0] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes'],
+  },
+  {
+    name: 'doctor (relays, firehose)',
+    data: async (c, p) => {
+      lieJson(c, 'com.atproto.sync.getHostStatus', p, ['status', 'hostname'], 'relay')
+      return { args: ['doctor', '--relay', c.relay.url, '--public-url', c.w.bed.url], env: realPdsEnv(c, { PDS_HOSTNAME: 'pds.example.com' }) }
+    },
+    error: async (c, p) => {
+      answerError(c, 'com.atproto.sync.getHostStatus', p, 'relay', 500)
+      return { args: ['doctor', '--relay', c.relay.url, '--public-url', c.w.bed.url], env: realPdsEnv(c, { PDS_HOSTNAME: 'pds.example.com' }) }
+    },
+    // A relay that fails is a warning (README "doctor").
+    expect: { data: [0, 6], error: [0] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['layout'],
+  },
+  // ---- account migrate (issue 20): two PDSes (two lying servers in front of the bed) and the directory ----
+  {
+    name: 'account migrate --status',
+    data: async (c, p) => {
+      const old = await otherPds(c)
+      old.lie('*', (real) => (real.json === undefined ? undefined : { json: poison(real.json, p, ['handle', 'email', 'status']) }))
+      lyingPlc(c, p)
+      return { args: ['account', 'migrate', c.w.acct.a.handle, '--from', old.url, '--status', '--plc-url', c.plc.url], env: pdsEnv(c) }
+    },
+    error: async (c, p) => {
+      const old = await otherPds(c)
+      old.answer('*', () => hostileXrpcError(p, 500))
+      return { args: ['account', 'migrate', c.w.acct.a.did, '--from', old.url, '--status', '--plc-url', c.plc.url], env: pdsEnv(c) }
+    },
+    expect: { data: [0, 1, 4, 6], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['escapes'],
+  },
+  {
+    name: 'account migrate --dry-run',
+    data: async (c, p) => {
+      const old = await otherPds(c)
+      old.lie('*', (real) => (real.json === undefined ? undefined : { json: poison(real.json, p, ['handle', 'email', 'status']) }))
+      lyingPlc(c, p)
+      return { args: ['account', 'migrate', c.w.acct.a.did, '--from', old.url, '--dry-run', '--plc-url', c.plc.url], env: pdsEnv(c) }
+    },
+    error: async (c, p) => {
+      const old = await otherPds(c)
+      old.answer('com.atproto.sync.getRepoStatus', () => hostileXrpcError(p, 500))
+      return { args: ['account', 'migrate', c.w.acct.a.did, '--from', old.url, '--dry-run', '--plc-url', c.plc.url], env: pdsEnv(c) }
+    },
+    expect: { data: [0, 1, 2, 6], error: [1] },
+    errorPayloads: LIGHT,
+    ptyPayloads: ['c1-bidi'],
+  },
+  {
+    name: 'account migrate (a run)',
+    // The new PDS (the connected one) does not have the account yet; the old one refuses the
+    // service-auth step with the payload; the password never shows.
+    error: async (c, p) => {
+      const old = await otherPds(c)
+      c.pds.answer('com.atproto.sync.getRepoStatus', (req) => ({ status: 400, json: { error: 'RepoNotFound', message: `Could not find repo for DID: ${req.query.get('did')}` } }))
+      old.answer('com.atproto.server.getServiceAuth', () => hostileXrpcError(p, 400))
+      return { args: ['account', 'migrate', c.w.acct.b.did, '--from', old.url, '--password-stdin', '--yes', '--plc-url', c.plc.url], env: pdsEnv(c), stdin: c.w.acct.b.password + '\n', secrets: [c.w.acct.b.password] }
+    },
+    expect: { error: [1, 2] },
+    ptyPayloads: ['layout'],
+  },
+  // ---- kubectl pds: the same commands through the plugin's entry ----
+  {
+    name: 'kubectl pds status',
+    data: async (c, p) => {
+      const f = await hostileKube(c, p)
+      return { args: ['status', '-n', 'bluesky'], env: { ...f.env, PDS_ADMIN_PASSWORD: c.adminPassword }, bin: KUBECTL_PDS }
+    },
+    expect: { data: [0, 6] },
+    // What the cluster says is sanitised as for `k8s status` (that row has every string): this one proves the plugin's entry.
+    payloads: ['escapes', 'c1-bidi'],
+    ptyPayloads: ['escapes'],
+  },
+  {
+    name: 'kubectl pds account list',
+    // The pods forward to the lying PDS; the admin password comes from the cluster's Secret.
+    data: async (c, p) => {
+      lieJson(c, 'com.atproto.admin.getAccountInfos', p, INFO_FIELDS)
+      const f = await hostileKube(c, p, c.pds.port)
+      return { args: ['account', 'list', '-n', 'bluesky'], env: f.env, bin: KUBECTL_PDS }
+    },
+    error: async (c, p) => {
+      answerError(c, 'com.atproto.admin.getAccountInfos', p)
+      const f = await hostileKube(c, p, c.pds.port)
+      return { args: ['account', 'list', '-n', 'bluesky'], env: f.env, bin: KUBECTL_PDS }
+    },
+    expect: { data: [0], error: [1] },
+    tsvFields: 6,
+    // The admin password comes from the cluster's Secret, through a port-forward: a JSON and a 401 echo (the rest are the plain rows').
+    adminKey: 'com.atproto.admin.getAccountInfos',
+    secretsEchoes: ['json-message', 'text-401'],
+    // The PDS's text is sanitised as for `account list` (every string there): this row proves the plugin's entry and its port-forward.
+    payloads: ['escapes', 'layout'],
+    ptyPayloads: ['layout'],
+  },
 ]
+
+const KUBECTL_PDS = path.join(ROOT, 'bin/kubectl-pds.js')
+/** An old host no account points at (the move-host row's directory says the first one does). */
+const MOVE_FROM = 'https://old-host.example.com'
+
+/** The relay rows: the PDS itself tells no lie (its firehose, a WebSocket, is what they read of it). */
+const realPdsEnv = (c: Ctx, extra: Record<string, string | undefined> = {}) => ({ PDS_URL: c.w.bed.url, PDS_ADMIN_PASSWORD: c.adminPassword, ...extra })
+const identityArgs = (c: Ctx) => ['--plc-url', c.plc.url, '--public-url', c.w.bed.publicUrl]
+/** The PDS's rotation key as the identity commands read it (never printed: each case checks). */
+const identityEnv = (c: Ctx) => pdsEnv(c, { PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: c.w.bed.rotationKeyHex, PDS_RECOVERY_DID_KEY: c.w.bed.recoveryDidKey })
+
+/**
+ * The PLC directory lies: its document, data and audit log (the genesis operation) carry the
+ * payload in the handle (alsoKnownAs), the PDS endpoint and the first rotation key; with
+ * `moved`, every answer names `moved.to` as the PDS where it said `moved.from`.
+ */
+function lyingPlc(c: Ctx, p: string, moved?: { from: string; to: string }): void {
+  c.plc.lie('*', (real) => {
+    if (real.json === undefined) return undefined
+    const json = moved ? JSON.parse(JSON.stringify(real.json).replaceAll(JSON.stringify(moved.from).slice(1, -1), moved.to)) : real.json
+    return { json: poison(json, p, ['alsoKnownAs', 'rotationKeys', 'serviceEndpoint', ...(moved ? [] : ['endpoint'])]) }
+  })
+}
+
+/** A second lying server in front of the same PDS: `account migrate`'s other side. */
+async function otherPds(c: Ctx): Promise<LyingServer> {
+  const other = await startLyingServer({ upstream: c.w.bed.url })
+  c.later(() => other.close())
+  return other
+}
+
+async function newDidKey(): Promise<string> {
+  const { Secp256k1Keypair } = await import('@atproto/crypto')
+  return (await Secp256k1Keypair.create()).did()
+}
 
 function envQuote(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
@@ -615,10 +876,13 @@ export async function hostileSmtp(c: Ctx, say: { rcpt?: string; auth?: (user: st
 }
 
 /** A fake cluster whose objects carry the payload (an event's reason and message, a pod's waiting reason). */
-async function hostileKube(c: Ctx, p: string): Promise<FakeKube> {
+async function hostileKube(c: Ctx, p: string, backendPort = c.w.bed.port): Promise<FakeKube> {
   const now = new Date().toISOString()
   const f = await startFakeKube({
-    backendPort: c.w.bed.port,
+    backendPort,
+    // The admin password from the Secret the Deployment reads (as `kubectl pds` finds it).
+    containerEnv: [{ name: 'PDS_ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'pds-secrets', key: 'adminPassword' } } }],
+    secrets: { 'pds-secrets': { adminPassword: c.adminPassword } },
     rewrite: (req, body) => {
       const b = body as { kind?: string; items?: Array<Record<string, any>> }
       if (!Array.isArray(b?.items)) return body
@@ -665,8 +929,12 @@ export async function runTerminalCase(w: HostileWorld, spec: CommandSpec, where:
     const make = spec[where]!
     const setup = await make(c, PAYLOADS[kind])
     const args = [...setup.args, ...(json ? ['--json'] : [])]
-    const run = screen === 'pty' ? await runOnPty(args, setup.env ?? {}, 90_000, setup.stdin) : await spawnCli(args, setup.env ?? {}, 90_000, setup.stdin)
-    assertTerminalSafe(`${spec.name} [${where}, ${kind}]${json ? ' --json' : ''} ${screen}`, run, json, { codes: spec.expect[where]!, shown: spec.shown?.[where], tsvFields: where === 'data' ? spec.tsvFields : undefined, layoutKept: spec.layoutKept })
+    const run = screen === 'pty' ? await runOnPty(args, setup.env ?? {}, 90_000, setup.stdin, setup.bin) : await spawnCli(args, setup.env ?? {}, 90_000, setup.stdin, setup.bin)
+    const label = `${spec.name} [${where}, ${kind}]${json ? ' --json' : ''} ${screen}`
+    // Debugging a row: HOSTILE_SHOW=1 prints what each case's pdsctl printed.
+    if (process.env.HOSTILE_SHOW) process.stderr.write(`\n=== ${label} exit ${run.code}\n--- stdout\n${JSON.stringify(run.stdout.slice(0, 3000))}\n--- stderr\n${JSON.stringify(run.stderr.slice(0, 3000))}\n`)
+    assertTerminalSafe(label, run, json, { codes: spec.expect[where]!, shown: spec.shown?.[where], tsvFields: where === 'data' ? spec.tsvFields : undefined, layoutKept: spec.layoutKept })
+    if (setup.secrets?.length) assertNoSecret(label, run, setup.secrets)
   } finally {
     await c.close()
   }
@@ -690,7 +958,8 @@ export function terminalTable(name: string, line: PdsLine, screen: Screen, gate:
     for (const spec of COMMANDS.filter(filter)) {
       for (const where of ['data', 'error'] as const) {
         if (!spec[where]) continue
-        for (const kind of payloadsOf(spec)) {
+        for (const kind of where === 'error' && spec.errorPayloads ? spec.errorPayloads : payloadsOf(spec)) {
+          if (screen === 'pty' && spec.ptyPayloads && !spec.ptyPayloads.includes(kind)) continue
           for (const json of [false, true]) {
             hostileCase(tally, `${spec.name} [${where}, ${kind}]${json ? ' --json' : ''} ${screen}`, () => runTerminalCase(w, spec, where, kind, json, screen))
           }

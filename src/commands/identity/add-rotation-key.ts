@@ -96,13 +96,15 @@ JSON: {did, handle, status: "sent"|"added"|"unchanged", before, after, operation
     const lines = ['The operation to sign (rotation keys, highest priority first):']
     for (let i = 0; i < after.length; i++) lines.push(`  ${i + 1}. ${after[i]}${before.includes(after[i]) ? '' : '   (new)'}`)
     lines.push(`  after ${op.prev}; handle, PDS and signing key unchanged.`)
-    lines.push(JSON.stringify(op, null, 2))
-    this.out.status(lines.join('\n'))
+    // One status line each: a status line is one line whatever it holds (its newlines would show as \n).
+    lines.push(...JSON.stringify(op, null, 2).split('\n'))
+    for (const line of lines) this.out.status(line)
   }
 
   private async print(r: AddRotationKeyResult): Promise<AddRotationKeyResult> {
     if (this.out.json) await this.out.printJson(r)
-    else if (this.out.mode === 'tsv') await this.out.line([r.did, r.handle ?? '', r.status, r.cid ?? ''].join('\t'))
+    // Through tsvRows: the handle is the directory's, and a tab or newline in it must not add a field or a row.
+    else if (this.out.mode === 'tsv') await this.out.tsvRows([[r.did, r.handle ?? '', r.status, r.cid ?? '']])
     return r
   }
 }

@@ -327,11 +327,12 @@ export async function resolveDid(client: PdsClient, ref: AccountRef | string, op
   try {
     const res = await client.query('com.atproto.identity.resolveHandle', { handle: r.handle }, 'none')
     if (typeof res?.did !== 'string') throw new PdsctlError('the PDS answered com.atproto.identity.resolveHandle without did')
-    return res.did
+    // It names requests, rows and (account migrate) a state file: a DID that parses, or a broken answer.
+    return (await import('../pds/identifiers.js')).parseServerDid(res.did, 'com.atproto.identity.resolveHandle')
   } catch (err) {
     if (err instanceof XrpcError && err.status === 400 && opts.admin) {
       const did = (await inactiveHandles(client)).get(r.handle)
-      if (did) return did
+      if (did) return (await import('../pds/identifiers.js')).parseServerDid(did, 'com.atproto.admin.getAccountInfos')
     }
     if (err instanceof XrpcError && err.status === 400) {
       throw new NotFoundError(`no account with handle ${r.handle} on this PDS (${err.xrpcName}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})`, {

@@ -307,6 +307,14 @@ export function hostAdvice(r: RelayHostStatus, hostname: string, bin = 'pdsctl')
         : `Ask the relay's operator to raise it (on a relay you run: \`RELAY_HOST=${r.relay} goat relay admin host config --account-limit N ${hostname}\`), with the throttled DIDs: ${list}`,
     })
   }
+  if (r.accountLimitError) {
+    // Said, not only in --json and --debug: a silent failure here reads as "no limit".
+    out.push({
+      severity: 'warn',
+      problem: `could not check whether ${r.relay} limits ${hostname}'s accounts: ${r.accountLimitError}`,
+      fix: `Try again later, or list the throttled accounts one by one: \`${bin} relay accounts --relay ${r.relay} --problem throttled\``,
+    })
+  }
   switch (r.status) {
     case 'active':
       break

@@ -10,7 +10,50 @@ import { CID } from 'multiformats/cid'
 const utf8 = new TextEncoder()
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 
-function header(major: number, n: number, out: number[]): void {
+/**
+ * The encoder's output: headers and short values byte by byte, long strings and bytes as
+ * whole chunks (a lying PLC directory's 3 MB field pushed byte by byte into a number[] took
+ * seconds; as a chunk, a copy).
+ */
+class Sink {
+  private chunks: Uint8Array[] = []
+  private small: number[] = []
+  private size = 0
+
+  push(...bytes: number[]): void {
+    for (const b of bytes) this.small.push(b)
+  }
+
+  bytes(b: Uint8Array): void {
+    if (b.length < 64) {
+      for (const x of b) this.small.push(x)
+      return
+    }
+    this.flush()
+    this.chunks.push(b)
+    this.size += b.length
+  }
+
+  private flush(): void {
+    if (!this.small.length) return
+    this.chunks.push(Uint8Array.from(this.small))
+    this.size += this.small.length
+    this.small = []
+  }
+
+  result(): Uint8Array {
+    this.flush()
+    const out = new Uint8Array(this.size)
+    let at = 0
+    for (const c of this.chunks) {
+      out.set(c, at)
+      at += c.length
+    }
+    return out
+  }
+}
+
+function header(major: number, n: number, out: Sink): void {
   const m = major << 5
   if (n < 24) out.push(m | n)
   else if (n < 0x100) out.push(m | 24, n)
@@ -23,11 +66,11 @@ function header(major: number, n: number, out: number[]): void {
   }
 }
 
-function pushBytes(bytes: Uint8Array, out: number[]): void {
-  for (const b of bytes) out.push(b)
+function pushBytes(bytes: Uint8Array, out: Sink): void {
+  out.bytes(bytes)
 }
 
-function encodeInto(value: unknown, out: number[]): void {
+function encodeInto(value: unknown, out: Sink): void {
   if (value === null) out.push(0xf6)
   else if (value === true) out.push(0xf5)
   else if (value === false) out.push(0xf4)
@@ -67,9 +110,9 @@ function encodeInto(value: unknown, out: number[]): void {
 
 /** The canonical DAG-CBOR bytes of a value (CIDs as multiformats CID objects, bytes as Uint8Array). */
 export function encodeDagCbor(value: unknown): Uint8Array {
-  const out: number[] = []
+  const out = new Sink()
   encodeInto(value, out)
-  return Uint8Array.from(out)
+  return out.result()
 }
 
 export class DagCborError extends Error {}

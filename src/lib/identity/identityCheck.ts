@@ -13,6 +13,7 @@
 // Every request to the directory goes through PlcDirectory (bounded, Retry-After honoured);
 // everything else through the PDS. Network failures throw (the check cannot be trusted
 // then); what is wrong with one account is a finding in its report.
+import { isValidHandle } from '@atproto/syntax'
 import { NotFoundError, PdsctlError, XrpcError } from '../errors.js'
 import { Pool } from '../admin/accounts.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
@@ -282,6 +283,13 @@ export async function checkIdentity(ctx: IdentityContext, account: AccountOnPds,
   // The handle, through the PDS (and publicly with --public).
   if (!doc.handle) {
     problems.push({ id: 'handle', message: 'the DID document claims no handle', fix: `Set one: pdsctl account update ${did} --handle HANDLE (the PDS writes it to the DID document)` })
+  } else if (!isValidHandle(doc.handle)) {
+    // Never resolved: a directory that claims a 3 MB "handle" would have it sent in a URL (and refused there, failing the whole check).
+    problems.push({
+      id: 'handle',
+      message: `the DID document's handle "${doc.handle.length > 300 ? `${doc.handle.slice(0, 150)}…${doc.handle.slice(-150)}` : doc.handle}" is not a valid handle: nothing can resolve it`,
+      fix: `Set a valid one: pdsctl account update ${did} --handle HANDLE (the PDS writes it to the DID document)`,
+    })
   } else if (!active) {
     skipped.push(`handle: the account is ${status} here (the PDS resolves the handles of active accounts only)`)
   } else {

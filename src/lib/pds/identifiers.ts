@@ -1,6 +1,6 @@
 // Input checks that run before any network call: DIDs, handles, emails, URLs.
 import { isValidHandle, ensureValidDid, normalizeHandle } from '@atproto/syntax'
-import { UsageError } from '../errors.js'
+import { BadResponseError, UsageError } from '../errors.js'
 
 /** An account as the user named it: by DID, or by handle (to be resolved through the PDS). */
 export type AccountRef = { kind: 'did'; did: string } | { kind: 'handle'; handle: string }
@@ -24,6 +24,21 @@ export function parseAccountRef(input: string): AccountRef {
     })
   }
   return { kind: 'handle', handle }
+}
+
+/**
+ * A DID a server answered (resolveHandle) before it names a request, a row or a file: a
+ * did:plc or did:web that parses, else the server's answer is broken (exit 1, not the usage
+ * error a user's typo gets).
+ */
+export function parseServerDid(value: unknown, what: string): string {
+  const did = typeof value === 'string' ? value : ''
+  try {
+    ensureValidDid(did)
+    return parseHostedDid(did, did)
+  } catch {
+    throw new BadResponseError(`${what} answered "${String(value).slice(0, 200)}", which is not a did:plc or did:web DID`)
+  }
 }
 
 /**

@@ -103,3 +103,14 @@ test("the fix for bsky.network's limit names how Bluesky asks operators to reque
   // A look-alike host is not Bluesky's.
   assert.doesNotMatch(hostAdvice(row('https://evilbsky.network'), 'pds.example.com')[0].fix, /Ask Bluesky/)
 })
+
+test('a host-limit check that failed is said (a warning), not left to --json: silence would read as "no limit"', async () => {
+  const { hostAdvice } = await import('../../../src/lib/federation/relays.js')
+  const row = { relay: 'https://relay.example.org', ok: true, known: true, status: 'active', accountCount: 120, seq: 5, seqBehind: 0, accountLimit: null, accountLimitError: 'getRepoStatus: InternalServerError (HTTP 500)', error: null }
+  const advice = hostAdvice(row, 'pds.example.com')
+  assert.equal(advice.length, 1)
+  assert.equal(advice[0].severity, 'warn')
+  assert.equal(advice[0].problem, "could not check whether https://relay.example.org limits pds.example.com's accounts: getRepoStatus: InternalServerError (HTTP 500)")
+  assert.match(advice[0].fix, /`pdsctl relay accounts --relay https:\/\/relay\.example\.org --problem throttled`/)
+  assert.deepEqual(hostAdvice({ ...row, accountLimitError: null }, 'pds.example.com'), [])
+})

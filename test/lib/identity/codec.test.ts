@@ -115,3 +115,11 @@ describe('ECDSA with OpenSSL', () => {
     assert.equal(didKeyOfPrivateKey(Buffer.from(N_K256.toString(16), 'hex'), 'secp256k1'), null)
   })
 })
+
+test('DAG-CBOR: long strings and bytes (a lying directory sends 3 MB fields) encode as @atproto/common does (written as whole chunks)', async () => {
+  const { cborEncode, cborDecode } = await import('@atproto/common')
+  const ipld = { encode: cborEncode, decode: cborDecode }
+  const value = { alsoKnownAs: ['at://' + 'h'.repeat(3 * 1024 * 1024)], rotationKeys: ['did:key:z' + 'é'.repeat(70_000), 'k'], sig: new Uint8Array(100_000).fill(7), prev: null, n: 300 }
+  assert.deepEqual(Buffer.from(encodeDagCbor(value)), Buffer.from(ipld.encode(value)))
+  assert.deepEqual(decodeDagCbor(encodeDagCbor(value)), ipld.decode(ipld.encode(value)))
+})
