@@ -241,7 +241,8 @@ if (want('binary')) {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-binary.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
   }
   if (!existsSync(BINARY)) {
-    report(`binary: skipped, ${BINARY} not found (build it with \`npm run build:binary\`, then \`node --import tsx bench/bench.ts --only binary\`; or --only binary, which builds it)`, undefined)
+    const how = opt.binary ? 'the --binary file' : 'build it with `npm run build:binary`, then `node --import tsx bench/bench.ts --only binary`; or `npm run bench -- --only binary`, which builds it'
+    report(`binary: skipped, ${BINARY} not found (${how})`, undefined)
   } else {
     const { SEA_NODE_VERSION } = await import('../scripts/build-binary.mjs')
     const node26 = execFileSync('bash', [path.join(ROOT, 'scripts', 'fetch-node.sh'), SEA_NODE_VERSION], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
