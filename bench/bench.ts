@@ -12,13 +12,19 @@
 //                           sweep (pool width × batch size of the listing, loopback and proxy),
 //                           identity (identity check over --identity accounts, synthetic PDS and PLC),
 //                           migrate (account migrate vs its node:http floor; bench/migrate.ts),
-//                           backup (backup DIR and its incremental rerun vs a durable floor; bench/backup.ts)
+//                           backup (backup DIR and its incremental rerun vs a durable floor; bench/backup.ts),
+//                           binary (the single executable's start-up vs bin/run.js on its Node and on this
+//                           one: --version and health --json; skipped when the file is missing, unless
+//                           --only names it: then built with scripts/build-binary.mjs, as `npm run bench`
+//                           has just emptied dist/)
 //   --identity 10000        accounts in the identity check section
 //   --migrate-mb 200        blob megabytes of the migrated account (and --migrate-records 1000)
 //   --no-targets            report only, exit 0 (CI's smoke run: test/bench.test.ts)
 //   --bin PATH              time another build's bin/run.js instead
 //   --before PATH           also time another build (e.g. the previous commit) on each pair
-import { existsSync, writeFileSync } from 'node:fs'
+//   --binary PATH           the single executable to time (default dist/binary/pdsctl-linux-<arch>)
+import { execFileSync } from 'node:child_process'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -46,6 +52,7 @@ const { values: opt } = parseArgs({
     before: { type: 'string' },
     'migrate-mb': { type: 'string', default: '200' },
     'migrate-records': { type: 'string', default: '1000' },
+    binary: { type: 'string' },
   },
 })
 const sizes = opt.accounts.split(',').map(Number).sort((a, b) => a - b)
@@ -223,6 +230,41 @@ if (want('relay')) {
   if (peak.length >= 2) report(`peak RSS of relay accounts: ${peak[0].toFixed(1)} MiB at ${relaySizes[0]} → ${peak.at(-1)!.toFixed(1)} MiB at ${relaySizes.at(-1)} accounts (+${(peak.at(-1)! - peak[0]).toFixed(1)} MiB)`, undefined)
 }
 
+// The single executable (issue 21: start-up within 1.3x of bin/run.js). Timed against
+// bin/run.js on the Node inside it (the same V8, so the difference is the packaging) and on
+// this bench's Node (what an operator with Node installed runs instead).
+const BINARY = opt.binary ? path.resolve(opt.binary) : path.join(ROOT, 'dist', 'binary', `pdsctl-linux-${process.arch}`)
+let binary: { file: string; node26: string; node26Version: string; nodeVersion: string } | undefined
+if (want('binary')) {
+  if (!existsSync(BINARY) && !opt.binary && only?.has('binary')) {
+    log(`binary: ${path.relative(ROOT, BINARY)} is missing (npm run bench rebuilds dist/): building it with scripts/build-binary.mjs…`)
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-binary.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
+  }
+  if (!existsSync(BINARY)) {
+    const how = opt.binary ? 'the --binary file' : 'build it with `npm run build:binary`, then `node --import tsx bench/bench.ts --only binary`; or `npm run bench -- --only binary`, which builds it'
+    report(`binary: skipped, ${BINARY} not found (${how})`, undefined)
+  } else {
+    const { SEA_NODE_VERSION } = await import('../scripts/build-binary.mjs')
+    const node26 = execFileSync('bash', [path.join(ROOT, 'scripts', 'fetch-node.sh'), SEA_NODE_VERSION], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+    const nodeVersion = execFileSync(NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+    binary = { file: BINARY, node26, node26Version: SEA_NODE_VERSION, nodeVersion }
+    report(`binary: ${path.relative(ROOT, BINARY)}, ${(statSync(BINARY).size / 1048576).toFixed(1)} MiB (Node ${SEA_NODE_VERSION} inside)`, undefined)
+  }
+}
+/** The binary against bin/run.js on Node 26 (inside it) and on this bench's Node: one alternated pair each. */
+async function binaryPairs(what: string, args: string[], env: Record<string, string>, check?: (r: ShellRun) => void) {
+  const b = binary!
+  for (const [node, version] of [[b.node26, b.node26Version], ...(b.nodeVersion === b.node26Version ? [] : [[NODE, b.nodeVersion]])]) {
+    const p = await pair(`binary ${what}`, RUNS, () => shellTime([b.file, ...args], env), () => shellTime([node, BIN, ...args], env), check)
+    report(`single executable ${what}: ${fmt(p)} vs bin/run.js on Node ${version} (target <= 1.3)`, p.ratio <= 1.3)
+  }
+}
+if (binary) {
+  await binaryPairs('--version', ['--version'], cleanEnv(), (r) => {
+    if (!/^pdsctl\/\S+ linux-\w+ node-v\d+\.\d+\.\d+\n$/.test(r.stdout)) throw new Error(`--version printed ${JSON.stringify(r.stdout)}`)
+  })
+}
+
 if (want('version')) {
   await forBins(async (label) => {
     const v = await pair('--version', RUNS, () => shellTime(pdsctl('--version'), cleanEnv()), () => shellTime([NODE, '-e', '0'], cleanEnv()))
@@ -230,7 +272,7 @@ if (want('version')) {
   })
 }
 
-const needBed = ['list', 'proxy', 'health', 'batch', 'kube', 'sweep'].some(want)
+const needBed = ['list', 'proxy', 'health', 'batch', 'kube', 'sweep'].some(want) || binary !== undefined
 if (needBed) {
   log(`Starting the test-bed PDS…`)
   const bed: TestBed = await startTestBed()
@@ -257,6 +299,11 @@ if (needBed) {
       await forBins(async (label) => {
         const h = await pair('health', RUNS, () => shellTime(pdsctl('health', '--json'), env), () => shellTime([NODE, bench('floor-health-http.mjs')], env))
         report(`${label}health --json: ${fmt(h)} vs the node:http script (target <= 1.6)`, h.ratio <= 1.6)
+      })
+    }
+    if (binary) {
+      await binaryPairs('health --json', ['health', '--json'], env, (r) => {
+        if ((JSON.parse(r.stdout) as { healthy?: unknown }).healthy !== true) throw new Error(`health --json: ${r.stdout.slice(0, 300)}`)
       })
     }
     if (want('batch')) {
