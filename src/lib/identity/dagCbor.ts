@@ -142,38 +142,48 @@ export function decodeDagCbor(bytes: Uint8Array): unknown {
     pos += n
     return b
   }
+  // One byte, and big-endian integers, read in place: a subarray per header byte was most of
+  // what decoding a commit allocated.
+  const byte = (): number => {
+    if (pos >= bytes.length) fail('truncated')
+    return bytes[pos++]
+  }
+  const uint = (size: number): number => {
+    if (size > bytes.length - pos) fail('truncated')
+    let n = 0
+    for (let i = 0; i < size; i++) n = n * 256 + bytes[pos++]
+    return n
+  }
   const arg = (info: number): number => {
     if (info < 24) return info
     if (info === 24) {
-      const n = take(1)[0]
+      const n = byte()
       if (n < 24) fail('non-minimal integer')
       return n
     }
     if (info === 25) {
-      const b = take(2)
-      const n = (b[0] << 8) | b[1]
+      const n = uint(2)
       if (n < 0x100) fail('non-minimal integer')
       return n
     }
     if (info === 26) {
-      const b = take(4)
-      const n = ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3]
+      const n = uint(4)
       if (n < 0x10000) fail('non-minimal integer')
       return n
     }
     if (info === 27) {
-      const b = take(8)
-      let n = 0n
-      for (const x of b) n = (n << 8n) | BigInt(x)
-      if (n < 0x100000000n) fail('non-minimal integer')
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) fail('integer too large')
-      return Number(n)
+      // In two halves: a double holds the high word times 2^32 exactly only up to 2^53.
+      const high = uint(4)
+      const low = uint(4)
+      if (high === 0) fail('non-minimal integer')
+      if (high > 0x1fffff) fail('integer too large')
+      return high * 0x100000000 + low
     }
     return fail(info === 31 ? 'indefinite length' : 'reserved additional information')
   }
   const item = (depth: number): unknown => {
     if (depth > MAX_DEPTH) fail('nested too deeply')
-    const first = take(1)[0]
+    const first = byte()
     const major = first >> 5
     const info = first & 0x1f
     switch (major) {
@@ -203,7 +213,7 @@ export function decodeDagCbor(bytes: Uint8Array): unknown {
         const m: Record<string, unknown> = {}
         let previous: Uint8Array | undefined
         for (let i = 0; i < n; i++) {
-          const kFirst = take(1)[0]
+          const kFirst = byte()
           if (kFirst >> 5 !== 3) fail('a map key that is not text')
           const kBytes = take(arg(kFirst & 0x1f))
           if (previous && (previous.length > kBytes.length || (previous.length === kBytes.length && Buffer.compare(previous, kBytes) >= 0))) fail('map keys out of order or repeated')
@@ -215,7 +225,8 @@ export function decodeDagCbor(bytes: Uint8Array): unknown {
             return fail('a map key that is not UTF-8')
           }
           // Defined, not assigned: a key "__proto__" is data like any other.
-          Object.defineProperty(m, key, { value: item(depth + 1), enumerable: true, writable: true, configurable: true })
+          if (key === '__proto__') Object.defineProperty(m, key, { value: item(depth + 1), enumerable: true, writable: true, configurable: true })
+          else m[key] = item(depth + 1)
         }
         return m
       }
