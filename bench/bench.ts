@@ -159,7 +159,7 @@ if (want('rss') || want('first')) {
 
 // identity check at scale (issue 18): every account's audit log from a synthetic PLC
 // directory, its handle resolved twice and its latest commit's signature verified through a
-// synthetic PDS. Streamed: peak RSS must stay under 100 MiB at 10,000 accounts.
+// synthetic PDS. Streamed: peak RSS must stay under 100 MB (issue 18; decimal: 95.4 MiB) at 10,000 accounts.
 if (want('identity')) {
   const n = Number(opt.identity)
   const { Secp256k1Keypair } = await import('@atproto/crypto')
@@ -182,8 +182,8 @@ if (want('identity')) {
       }
       const rss = median(runs.map((r) => r.maxRssKiB / 1024))
       report(
-        `${label}identity check, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB [${Math.min(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}–${Math.max(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}] (target < 100 MiB)`,
-        rss < 100,
+        `${label}identity check, ${n} synthetic accounts: ${median(runs.map((r) => r.ms)).toFixed(0)} ms (cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms), peak RSS ${rss.toFixed(1)} MiB [${Math.min(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}–${Math.max(...runs.map((r) => r.maxRssKiB / 1024)).toFixed(1)}] (target < 100 MB = 95.4 MiB)`,
+        rss < 100e6 / 1048576,
       )
     })
   } finally {

@@ -5,7 +5,7 @@
 // r||s signature, and low-S unless the caller accepts malleable ones (old PLC operations).
 // OpenSSL builds without secp256k1 exist (some distributions drop it): then the answer is
 // `undefined` and the caller uses @atproto/crypto instead.
-import { createHash, createPrivateKey, createPublicKey, getCurves, verify, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, getCurves, verify } from 'node:crypto'
 import { base58btc } from 'multiformats/bases/base58'
 import type { KeyType } from './keys.js'
 
@@ -18,8 +18,12 @@ interface Curve {
   oid: Buffer
   /** The group order n. */
   order: bigint
+  /** n >> 1, 32 bytes big-endian (the low-S bound). */
+  halfOrder: Uint8Array
   openssl: string
 }
+
+const halfOf = (order: bigint): Uint8Array => Buffer.from((order >> 1n).toString(16).padStart(64, '0'), 'hex')
 
 const CURVES: Record<KeyType, Curve> = {
   secp256k1: {
@@ -27,6 +31,7 @@ const CURVES: Record<KeyType, Curve> = {
     spki: Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex'),
     oid: Buffer.from('06052b8104000a', 'hex'),
     order: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+    halfOrder: halfOf(0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n),
     openssl: 'secp256k1',
   },
   p256: {
@@ -34,6 +39,7 @@ const CURVES: Record<KeyType, Curve> = {
     spki: Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
     oid: Buffer.from('06082a8648ce3d030107', 'hex'),
     order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    halfOrder: halfOf(0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n),
     openssl: 'prime256v1',
   },
 }
@@ -60,13 +66,10 @@ function decodeDidKey(didKey: string): { type: KeyType; point: Uint8Array } | un
   return undefined
 }
 
-function publicKey(type: KeyType, point: Uint8Array): KeyObject | null {
-  try {
-    // OpenSSL decompresses the point and refuses one that is not on the curve.
-    return createPublicKey({ key: Buffer.concat([CURVES[type].spki, point]), format: 'der', type: 'spki' })
-  } catch {
-    return null
-  }
+/** Whether s (32 bytes, big-endian) is above n/2 (32 bytes), compared bytewise: no BigInt per signature. */
+function isHighS(s: Uint8Array, halfOrder: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (s[i] !== halfOrder[i]) return s[i] > halfOrder[i]
+  return false
 }
 
 /**
@@ -76,15 +79,14 @@ function publicKey(type: KeyType, point: Uint8Array): KeyObject | null {
 export function verifyEcdsa(didKey: string, data: Uint8Array, sig: Uint8Array, opts: { allowMalleableSig?: boolean } = {}): boolean | undefined {
   const decoded = decodeDidKey(didKey)
   if (!decoded || !supported(decoded.type)) return undefined
-  const key = publicKey(decoded.type, decoded.point)
-  if (!key) return false
   if (sig.length !== 64) return false
-  if (!opts.allowMalleableSig) {
-    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).toString('hex'))
-    if (s > CURVES[decoded.type].order >> 1n) return false
-  }
+  if (!opts.allowMalleableSig && isHighS(sig.subarray(32), CURVES[decoded.type].halfOrder)) return false
   try {
-    return verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig)
+    // The key as DER, straight to verify (no KeyObject per signature: identity check verifies
+    // one per account). OpenSSL decompresses the point and refuses one that is not on the
+    // curve: a throw, so false.
+    const spki = Buffer.concat([CURVES[decoded.type].spki, decoded.point])
+    return verify('sha256', data, { key: spki, format: 'der', type: 'spki', dsaEncoding: 'ieee-p1363' }, sig)
   } catch {
     return false
   }

@@ -35,6 +35,33 @@ describe('DAG-CBOR decoding', () => {
     assert.equal(hex(encodeDagCbor(mine)), hex(bytes))
   })
 
+  test('encodes as @atproto/repo does at every length boundary (text, bytes, integers, arrays, maps)', async () => {
+    // Text whose UTF-8 length crosses a header size (23/24, 255/256, 65535/65536 bytes) while
+    // its UTF-16 length does not, in ASCII, 2-, 3- and 4-byte characters.
+    const texts: string[] = []
+    for (const ch of ['a', 'é', '€', '😀']) {
+      const bytesPer = Buffer.byteLength(ch)
+      for (const edge of [23, 24, 255, 256, 65535, 65536]) {
+        for (const d of [-1, 0, 1]) {
+          const units = Math.max(0, Math.floor((edge + d * bytesPer) / bytesPer))
+          texts.push(ch.repeat(units), 'x'.repeat((edge + d) % bytesPer) + ch.repeat(units))
+        }
+      }
+    }
+    const ints = [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -24, -25, -256, -257, -(2 ** 32), -(2 ** 32) - 1, -(2 ** 53 - 1)]
+    const value = {
+      texts,
+      ints,
+      bytes: [0, 23, 24, 255, 256, 65536].map((n) => new Uint8Array(n).fill(7)),
+      nested: { z: 1, yy: [null, true, false], 'é': 'key of two bytes', b: { a: {} } },
+      link: (await commitBlock(await Secp256k1Keypair.create())).cid,
+    }
+    const blocks = new BlockMap()
+    const cid = await blocks.add(value as never)
+    assert.equal(hex(encodeDagCbor(value)), hex(blocks.get(cid)!))
+    assert.deepEqual(decodeDagCbor(encodeDagCbor(value)), value)
+  })
+
   test('round trips, and what is not canonical DAG-CBOR is refused', () => {
     const v = { a: [1, -1, 255, 65536, -70000, 2 ** 40], b: new Uint8Array([1, 2]), cc: 'é', d: null, e: true, f: false, __proto__x: {} }
     assert.deepEqual(decodeDagCbor(encodeDagCbor(v)), v)
