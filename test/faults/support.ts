@@ -689,7 +689,7 @@ interface SignalRun {
 /** Spawn bin/run.js under the signal timer; `signal(name)` sends it, timed there. */
 function spawnTimedCli(args: string[], env: Record<string, string | undefined>, killAfterMs: number): { done: Promise<SignalRun>; signal(name: NodeJS.Signals): void } {
   const fullEnv = cleanEnv(env)
-  const worker = new Worker(SIGNAL_TIMER, { eval: true, workerData: { execPath: process.execPath, args: [BIN, ...args], cwd: ROOT, env: fullEnv, killAfterMs } })
+  const worker = new Worker(SIGNAL_TIMER, { eval: true, workerData: { execPath: CLI_NODE, args: [BIN, ...args], cwd: ROOT, env: fullEnv, killAfterMs } })
   const done = new Promise<SignalRun>((resolve, reject) => {
     worker.once('message', (run: SignalRun) => resolve(run))
     worker.once('error', reject)

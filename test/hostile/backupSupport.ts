@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startLyingServer, type LyingServer } from '../bed/lying.js'
-import { BIN, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js'
 import { createPost, session, uploadBlob } from '../commands/backup/fixtures.js'
 import { crc32, deflateSync } from 'node:zlib'
 
@@ -262,7 +262,7 @@ export function pdsctl(args: string[], opts: { env?: Record<string, string | und
   if (opts.umask === undefined) return runCli(args, { env: opts.env, stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? 120_000 })
   const env = cleanEnv(opts.env)
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `umask ${opts.umask!.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, '--', BIN, ...args], {
+    const child = spawn('/bin/sh', ['-c', `umask ${opts.umask!.toString(8).padStart(3, '0')} && exec "$0" "$@"`, CLI_NODE, '--', BIN, ...args], {
       cwd: ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],

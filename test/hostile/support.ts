@@ -26,7 +26,7 @@ import { startLyingServer, type Lie, type LyingServer } from '../bed/lying.js'
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import { startDnsServer, type DnsServer } from '../bed/dns.js'
 import { startFakeKube, type FakeKube } from '../bed/fakeKube.js'
-import { BIN, ROOT, cleanEnv } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
 
 // ---- What a hostile server sends ----
 
@@ -181,7 +181,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   // Debugging a slow case: HOSTILE_PROF=DIR writes each pdsctl's CPU profile there.
   if (process.env.HOSTILE_PROF) fullEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${process.env.HOSTILE_PROF}`
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(CLI_NODE, [bin, ...args], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let killed = false
@@ -210,7 +210,7 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 export function runOnPty(args: string[], env: Record<string, string | undefined>, killAfterMs = 60_000, stdin?: string, bin = BIN): Promise<Run> {
   const fullEnv = cleanEnv(env)
   const input = stdin === undefined ? '' : `printf '%s' ${shellQuote(stdin)} | `
-  const cmd = `stty cols 120 rows 50 && ${input}exec ${[process.execPath, bin, ...args].map(shellQuote).join(' ')}`
+  const cmd = `stty cols 120 rows 50 && ${input}exec ${[CLI_NODE, bin, ...args].map(shellQuote).join(' ')}`
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: ROOT, env: { ...fullEnv, SHELL: '/bin/sh', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
     const chunks: Buffer[] = []

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { SeededAccount, TestBed } from '../../bed/pds.js'
 import type { TwoPdses } from '../../bed/twoPds.js'
-import { BIN, cleanEnv, runCli, type CliResult } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, cleanEnv, runCli, type CliResult } from '../../helpers/cli.js'
 
 export interface Xrpc {
   status: number
@@ -197,7 +197,7 @@ export function startMigrate(pair: TwoPdses, account: string, run: MigrateRun, a
   const connected = run.direction === 'in' ? newUrl : oldUrl
   const where = run.direction === 'in' ? ['--from', oldUrl] : ['--to', newUrl]
   const env = cleanEnv({ PDS_URL: connected, PDS_ADMIN_PASSWORD: pair.old.adminPassword, HOME: run.home, XDG_CONFIG_HOME: path.join(run.home, '.config'), ...opts.env })
-  const child = spawn(process.execPath, ['--', BIN, 'account', 'migrate', account, ...where, '--plc-url', pair.plcUrl, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(CLI_NODE, ['--', BIN, 'account', 'migrate', account, ...where, '--plc-url', pair.plcUrl, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
