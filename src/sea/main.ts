@@ -1,7 +1,9 @@
 // The single executable's entry (`npm run build:binary`, scripts/build-binary.mjs): that
-// build bundles this module, every command, what they load and the manifests into one
-// file, which Node's single-executable-application builder puts into a node binary. It
-// does what bin/run.js does, without reading a file of its own:
+// build bundles this module and the manifests into the executable's main script, and each
+// command (and oclif, src/sea/oclif.ts) with what it loads into an asset of its own, which
+// the main script compiles only when it is run; Node's single-executable-application
+// builder puts them into a node binary. It does what bin/run.js does, without reading a
+// file of its own:
 // - `--version`: the same line (oclif's userAgent), without oclif;
 // - a command: its bundled class, run with the CliConfig of the package.json built in
 //   (src/base/command.ts), without oclif;
@@ -24,7 +26,7 @@ type Module = Record<string, unknown>
 export interface BundledPackage {
   pjson: Interfaces.PJSON
   manifest: Interfaces.Manifest
-  /** Each command id's module (bundled: importing it reads no file). */
+  /** Each command id's module (an asset of the executable: loading it reads no file and compiles that command only). */
   commands: Record<string, () => Promise<Module>>
 }
 
@@ -33,6 +35,8 @@ export interface SeaContents {
   root: BundledPackage
   /** The oclif plugins package.json lists (help, autocomplete). */
   plugins: BundledPackage[]
+  /** oclif, the Help class and the not-found hook (src/sea/oclif.ts): loaded for help, completion and unknown commands only. */
+  oclif: () => Promise<typeof import('./oclif.js')>
 }
 
 const commandClass = (mod: Module): (typeof OclifCommand & { id?: string }) | undefined =>
@@ -120,7 +124,7 @@ function findCommand(args: string[], commands: SeaContents['root']['commands']):
  * the bundled packages.
  */
 async function viaOclif(contents: SeaContents, argv: string[]): Promise<void> {
-  const { Config, flush, handle } = await import('@oclif/core')
+  const { Config, flush, handle } = await contents.oclif()
   try {
     const root = process.getBuiltinModule('node:path').dirname(process.execPath)
     const plugins = new Map([contents.root, ...contents.plugins].map((p, i) => [p.pjson.name, bundledPlugin(p, root, i === 0)] as const))
@@ -133,8 +137,7 @@ async function viaOclif(contents: SeaContents, argv: string[]): Promise<void> {
 }
 
 async function route(config: Config, argv: string[], contents: SeaContents): Promise<void> {
-  const { getHelpFlagAdditions, normalizeArgv } = await import('@oclif/core/help')
-  const { default: PdsctlHelp } = await import('../base/help.js')
+  const { getHelpFlagAdditions, normalizeArgv, PdsctlHelp, notFound, error, exit } = await contents.oclif()
   const showHelp = (args: string[], all?: boolean) => new PdsctlHelp(config, { ...config.pjson.oclif.helpOptions, ...(all === undefined ? {} : { all }) }).showHelp(args)
   // oclif's run(): `--version` first, then help (no arguments, or a help flag before `--`).
   if (argv[0] === '--version') {
@@ -155,8 +158,6 @@ async function route(config: Config, argv: string[], contents: SeaContents): Pro
       return
     }
     // package.json's command_not_found hook, called as oclif calls a hook.
-    const { default: notFound } = await import('../base/not-found.js')
-    const { error, exit } = await import('@oclif/core/errors')
     const context = { config, debug() {}, error, exit, log: (...a: unknown[]) => process.stdout.write(`${a.join(' ')}\n`), warn: (m: string | Error) => process.stderr.write(`${m}\n`) }
     await notFound.call(context as never, { argv: rest, config, context: context as never, id })
     return
