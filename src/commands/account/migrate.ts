@@ -155,6 +155,7 @@ Defaults: the handle keeps a custom domain and maps one under the old PDS's doma
         concurrency: f.concurrency,
         allowMissingBlobs: f['allow-missing-blobs'],
         signal: this.interruption.signal,
+        oldPasswordGiven: f['password-stdin'],
         oldPassword: async () =>
           f['password-stdin']
             ? this.stdinSecret('old')

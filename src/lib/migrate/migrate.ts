@@ -72,6 +72,8 @@ export interface MigrateOptions {
   signal?: AbortSignal
   /** The old account's password (stdin or a prompt): asked only when a step needs it. */
   oldPassword: () => Promise<string>
+  /** The old password is at hand without asking (stdin): a run logs in to the old PDS while it surveys. */
+  oldPasswordGiven?: boolean
   /** The new account's password for createAccount: read, or generated (then shown once). */
   newPassword: () => Promise<{ password: string; generated: boolean }>
   /** The new account's password when it exists and no saved session works (stdin or a prompt). */
@@ -129,6 +131,8 @@ const DEFAULT_CONCURRENCY = 4
 const DEFAULT_MAX_WAIT_MS = 60_000
 /** A PLC token mailed less than this long ago is still good (the PDS's email tokens last 15 minutes). */
 const TOKEN_FRESH_MS = 15 * 60_000
+/** A fact this run read less than this long ago is used again rather than read again (the gates). */
+const FRESH_MS = 60_000
 
 /** Two URLs name the same server: same origin, or the same port on loopback (localhost, 127.0.0.1, ::1). */
 export function sameServer(a: string | undefined | null, b: string | undefined | null): boolean {
@@ -165,6 +169,7 @@ class Stop extends Error {
 export class Migration {
   state!: MigrationState
   private oldS?: AccountSession
+  private oldLogin?: Promise<void>
   private newS?: AccountSession
   private facts: Facts = {}
   private oldDesc?: { did: string; availableUserDomains: string[]; inviteCodeRequired?: boolean }
@@ -178,6 +183,13 @@ export class Migration {
   private oldEmail?: string | null
   /** When the deactivation's gate last read everything (the verification then reads only what changed). */
   private gateSurveyAt?: number
+  /** When this run last read the old repository's commit (the identity's gate reads it again only when older). */
+  private oldCommitAt?: number
+  /** Each PDS's getRecommendedDidCredentials, read once per run (nothing a step does changes them). */
+  private recNew?: Recommended
+  private recOld?: Recommended
+  /** When this run compared the preferences (the deactivation's gate compares again only when older). */
+  private prefsComparedAt?: number
 
   constructor(
     private readonly sides: MigrationSides,
@@ -316,6 +328,7 @@ export class Migration {
     }
     await Promise.all(tasks)
     if (f.oldCheck) f.oldCommit = { cid: f.oldCheck.repoCommit, rev: f.oldCheck.repoRev }
+    if (f.oldCommit) this.oldCommitAt = Date.now()
   }
 
   /**
@@ -332,8 +345,12 @@ export class Migration {
           ? this.check(this.oldS).then((c) => {
               f.oldCheck = c
               f.oldCommit = { cid: c.repoCommit, rev: c.repoRev }
+              this.oldCommitAt = Date.now()
             })
-          : this.latestCommit(this.sides.old).then((c) => (f.oldCommit = c)),
+          : this.latestCommit(this.sides.old).then((c) => {
+              f.oldCommit = c
+              if (c) this.oldCommitAt = Date.now()
+            }),
       )
     }
     if (this.newS && f.newRepo?.exists) {
@@ -341,6 +358,11 @@ export class Migration {
       if (what.missing) tasks.push(countMissing(this.newS).then((n) => (f.missing = n)))
     }
     await Promise.all(tasks)
+  }
+
+  /** Read by this run less than a minute ago. */
+  private fresh(at: number | undefined): boolean {
+    return at !== undefined && Date.now() - at < FRESH_MS
   }
 
   private repoInSync(): boolean | undefined {
@@ -567,6 +589,10 @@ export class Migration {
   async run(): Promise<MigrationReport> {
     this.mode = 'run'
     await this.load()
+    // A password on stdin needs no asking: the old PDS's login (~400 ms, a password hash on a
+    // busy PDS) runs while the survey reads; its error, if any, is the account step's, as before.
+    const earlyLogin = this.opts.oldPasswordGiven ? this.loginOld() : undefined
+    earlyLogin?.catch(() => {})
     await this.resumeNewSession()
     await this.survey()
     const planned = this.report()
@@ -632,9 +658,13 @@ export class Migration {
     await this.save()
   }
 
-  /** The old account's session: needed by every step but activation and verification. */
-  private async loginOld(): Promise<void> {
-    if (this.oldS) return
+  /** The old account's session: needed by every step but activation and verification. One login per run. */
+  private loginOld(): Promise<void> {
+    this.oldLogin ??= this.doLoginOld()
+    return this.oldLogin
+  }
+
+  private async doLoginOld(): Promise<void> {
     const password = await this.opts.oldPassword()
     this.sides.old.addSecret(password)
     this.oldS = await AccountSession.login(this.sides.old, 'the old PDS', this.did, password)
@@ -683,9 +713,12 @@ export class Migration {
   }
 
   private async stepAccount(): Promise<void> {
-    this.facts.newRepo = await this.repoStatus(this.sides.new)
-    this.newDesc ??= await this.describe(this.sides.new)
-    this.state.newPdsDid ??= this.newDesc.did
+    // The run's survey read it (nothing since changed it).
+    this.facts.newRepo ??= await this.repoStatus(this.sides.new)
+    if (!this.facts.newRepo.exists || !this.state.newPdsDid) {
+      this.newDesc ??= await this.describe(this.sides.new)
+      this.state.newPdsDid ??= this.newDesc.did
+    }
     if (this.facts.newRepo.exists) {
       await this.loginNew()
       this.say(`${this.n('account')}: done before (${this.sides.new.url} has ${this.did})`)
@@ -693,6 +726,7 @@ export class Migration {
       return
     }
     this.oldDesc ??= await this.describe(this.sides.old)
+    this.newDesc ??= await this.describe(this.sides.new)
     const oldHandle = this.state.oldHandle ?? this.oldS!.info.handle
     const handle =
       this.opts.handle ??
@@ -753,6 +787,8 @@ export class Migration {
   private async learnEndpoints(): Promise<void> {
     const rec = async (s: AccountSession) => recommended(await s.call({ method: 'GET', path: '/xrpc/com.atproto.identity.getRecommendedDidCredentials', name: 'com.atproto.identity.getRecommendedDidCredentials' }))
     const [n, o] = await Promise.all([rec(this.newS!), this.oldS ? rec(this.oldS).catch(() => undefined) : undefined])
+    this.recNew = n
+    this.recOld = o
     this.state.endpoints = { ...this.state.endpoints, new: n.endpoint ?? this.state.endpoints?.new, ...(o?.endpoint ? { old: o.endpoint } : {}) }
     if (n.signingKey) this.state.newSigningKey = n.signingKey
     await this.save()
@@ -780,6 +816,11 @@ export class Migration {
     this.facts.newCheck = after
     this.facts.missing = await countMissing(this.newS!)
     const oldNow = this.oldS ? await this.check(this.oldS) : undefined
+    if (oldNow) {
+      this.facts.oldCheck = oldNow
+      this.facts.oldCommit = { cid: oldNow.repoCommit, rev: oldNow.repoRev }
+      this.oldCommitAt = Date.now()
+    }
     const want = oldNow?.repoCommit ?? old.cid
     // The import is recorded as what was sent (the old commit it carried), with the new PDS's rev right after.
     this.state.imported = { commit: after.repoCommit, rev: oldNow && oldNow.repoCommit === after.repoCommit ? oldNow.repoRev : old.rev, newRev: after.repoRev, at: new Date().toISOString() }
@@ -906,12 +947,14 @@ export class Migration {
     if (oldPrefs === undefined) {
       this.say(`${this.n('preferences')}: the old PDS serves no preferences (no App View configured): nothing to copy`)
       this.facts.prefsEqual = true
+      this.prefsComparedAt = Date.now()
       this.state.preferencesSyncedAt = new Date().toISOString()
       await this.save()
       return
     }
     if (newPrefs !== undefined && canonical(oldPrefs) === canonical(newPrefs)) {
       this.facts.prefsEqual = true
+      this.prefsComparedAt = Date.now()
       this.state.preferencesSyncedAt = new Date().toISOString()
       await this.save()
       this.say(`${this.n('preferences')}: done (${oldPrefs.length} the same on both PDSes)`)
@@ -923,6 +966,7 @@ export class Migration {
     const after = await this.preferences(this.newS!)
     if (canonical(after ?? []) !== canonical(oldPrefs)) throw new PdsctlError('the new PDS holds other preferences than it was sent')
     this.facts.prefsEqual = true
+    this.prefsComparedAt = Date.now()
     this.state.preferencesSyncedAt = new Date().toISOString()
     await this.save()
     this.say(`${this.n('preferences')}: done`)
@@ -931,7 +975,8 @@ export class Migration {
   /** The gate of the identity step: the new PDS holds everything before the DID document moves. */
   private async dataGate(step: string): Promise<void> {
     // The old commit again: a post made on the old PDS since the import must come along first.
-    await this.refresh({ oldCommit: true, missing: this.facts.missing === undefined })
+    // (Read less than a minute ago in this run, it stands: the deactivation's gate reads it again.)
+    await this.refresh({ oldCommit: !this.fresh(this.oldCommitAt), missing: this.facts.missing === undefined })
     if (this.repoInSync() === false && this.facts.newRepo?.exists) {
       this.say(`the old repository has changed since the import: copying the changes before ${step}`)
       await this.stepRepo()
@@ -944,7 +989,8 @@ export class Migration {
   }
 
   private async stepIdentity(): Promise<void> {
-    await this.readDoc()
+    // The run's survey read the document, and no step before this one changes it.
+    if (!this.facts.doc) await this.readDoc()
     if (!this.state.endpoints?.new) await this.learnEndpoints()
     if (this.identityDone()) {
       this.say(`${this.n('identity')}: done (the DID document points at ${this.facts.doc?.pdsEndpoint})`)
@@ -952,8 +998,11 @@ export class Migration {
     }
     await this.dataGate('the identity moves')
     if (this.did.startsWith('did:web:')) return this.identityDidWeb()
-    const rec = recommended(await this.newS!.call({ method: 'GET', path: '/xrpc/com.atproto.identity.getRecommendedDidCredentials', name: 'com.atproto.identity.getRecommendedDidCredentials' }))
+    const rec = this.recNew ?? recommended(await this.newS!.call({ method: 'GET', path: '/xrpc/com.atproto.identity.getRecommendedDidCredentials', name: 'com.atproto.identity.getRecommendedDidCredentials' }))
     if (!rec.endpoint || !rec.signingKey || !rec.rotationKeys.length) throw new PdsctlError(`${this.sides.new.url} answered getRecommendedDidCredentials without an endpoint, a signing key and rotation keys`)
+    // With --token at hand the operation's data is read alongside its head (one round trip to the directory, not two).
+    const early = this.opts.token ? readPlcData(this.sides.plc, this.did) : undefined
+    early?.catch(() => {})
     const head = await lastPlcOperationCid(this.sides.plc, this.did)
     const saved = this.state.plc?.signed
     if (saved && saved.prev === head) {
@@ -982,8 +1031,8 @@ export class Migration {
       }
     }
     this.sides.old.addSecret(token)
-    const plcData = await readPlcData(this.sides.plc, this.did)
-    const oldRec = recommended(await this.oldS!.call({ method: 'GET', path: '/xrpc/com.atproto.identity.getRecommendedDidCredentials', name: 'com.atproto.identity.getRecommendedDidCredentials' }))
+    const plcData = await (early ?? readPlcData(this.sides.plc, this.did))
+    const oldRec = this.recOld ?? recommended(await this.oldS!.call({ method: 'GET', path: '/xrpc/com.atproto.identity.getRecommendedDidCredentials', name: 'com.atproto.identity.getRecommendedDidCredentials' }))
     // Rotation keys the account holds itself (in the document, not the old PDS's) stay, ahead
     // of the new PDS's: they keep their power to undo an operation within 72 hours.
     const own = plcData.rotationKeys.filter((k) => !oldRec.rotationKeys.includes(k) && !rec.rotationKeys.includes(k))
@@ -1053,12 +1102,14 @@ export class Migration {
   }
 
   private async stepActivate(): Promise<void> {
-    this.facts.newRepo = await this.repoStatus(this.sides.new)
+    // Read by this run's survey (or after its own account creation): only this step activates it.
+    this.facts.newRepo ??= await this.repoStatus(this.sides.new)
     if (this.facts.newRepo.active) {
       this.say(`${this.n('activate')}: done (the new account is active)`)
       return
     }
-    await this.readDoc()
+    // The document as the identity step left it (read after its submission); read again only if it is not there yet.
+    if (!this.identityDone()) await this.readDoc()
     if (!this.identityDone()) throw new PdsctlError('the DID document does not point at the new PDS yet')
     this.say(`${this.n('activate')}: activating the account on ${this.sides.new.url}…`)
     try {
@@ -1075,14 +1126,18 @@ export class Migration {
   }
 
   private async stepDeactivate(): Promise<void> {
-    this.facts.oldRepo = await this.repoStatus(this.sides.old)
+    // Read by this run's survey: only this step deactivates it.
+    this.facts.oldRepo ??= await this.repoStatus(this.sides.old)
     if (this.facts.oldRepo.exists && !this.facts.oldRepo.active) {
       this.say(`${this.n('deactivate')}: done (the old account is ${this.facts.oldRepo.status ?? 'inactive'})`)
       return
     }
     // Everything holds on the new side first: repository (posts made on the old PDS during
-    // the migration included), blobs, preferences, identity, activation.
-    await this.survey()
+    // the migration included), blobs, preferences, identity, activation. What may have moved
+    // without this run (the old commit: the account may post there; the new account's check)
+    // is read again; what this run read after its own writes (the DID document after the PLC
+    // operation, the new account's status after activation, the blobs after the copy) stands.
+    await this.refresh({ oldCommit: true, newCheck: true, missing: this.facts.missing === undefined })
     this.gateSurveyAt = Date.now()
     if (!this.repoInSync()) {
       this.say(`${this.n('deactivate')}: the old repository has changed since the import: copying the changes first`)
@@ -1090,8 +1145,10 @@ export class Migration {
       await this.stepBlobs()
       await this.survey()
     }
-    const [oldPrefs, newPrefs] = await Promise.all([this.preferences(this.oldS!), this.preferences(this.newS!)])
-    if (oldPrefs !== undefined && canonical(oldPrefs) !== canonical(newPrefs ?? [])) await this.stepPreferences()
+    if (!this.fresh(this.prefsComparedAt)) {
+      const [oldPrefs, newPrefs] = await Promise.all([this.preferences(this.oldS!), this.preferences(this.newS!)])
+      if (oldPrefs !== undefined && canonical(oldPrefs) !== canonical(newPrefs ?? [])) await this.stepPreferences()
+    }
     const gaps: string[] = []
     if (!this.repoInSync()) gaps.push('the repository')
     if (!this.blobsDone()) gaps.push('every blob')
@@ -1114,12 +1171,11 @@ export class Migration {
 
   private async stepVerify(): Promise<void> {
     this.say(`${this.n('verify')}: checking both PDSes and the DID document…`)
-    if (this.gateSurveyAt !== undefined && Date.now() - this.gateSurveyAt < 60_000) {
-      // The deactivation's gate read both repositories and the blobs a moment ago (nothing
-      // moves them since: the old account is deactivated now); read again what it changed.
-      const [oldRepo, newRepo] = await Promise.all([this.repoStatus(this.sides.old), this.repoStatus(this.sides.new), this.readDoc()])
-      Object.assign(this.facts, { oldRepo, newRepo })
-    } else await this.survey()
+    // The deactivation's gate read both repositories and the blobs a moment ago, and the
+    // deactivation read the old account's status after its change; the new account's status
+    // (after activation) and the DID document (after the PLC operation) were read after this
+    // run's own writes. Nothing moves them since: a run that did not pass the gate reads all.
+    if (!this.fresh(this.gateSurveyAt)) await this.survey()
     const problems: MigrationReport['problems'] = []
     const rerun = this.opts.commands.rerun()
     const { newCheck, oldCheck, doc } = this.facts
@@ -1161,7 +1217,7 @@ export class Migration {
         if (resolved !== this.did) {
           problems.push({
             problem: `the handle ${handle} does not resolve to ${this.did} through the new PDS (${resolved})`,
-            fix: handle.endsWith(this.newDesc?.availableUserDomains[0] ?? '\0') ? rerun : `point _atproto.${handle} (DNS TXT did=${this.did}) or https://${handle}/.well-known/atproto-did at the DID`,
+            fix: handle.endsWith((this.newDesc ??= await this.describe(this.sides.new).catch(() => undefined))?.availableUserDomains[0] ?? '\0') ? rerun : `point _atproto.${handle} (DNS TXT did=${this.did}) or https://${handle}/.well-known/atproto-did at the DID`,
           })
         }
       }
