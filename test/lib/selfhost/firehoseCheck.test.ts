@@ -14,7 +14,10 @@ let admin: PdsClient
 let alice: SeededAccount
 before(async () => {
   ;[bed, other] = await Promise.all([startTestBed(), startTestBed()])
-  ;[alice] = await bed.seed(2, 'fh')
+  const seeded = await bed.seed(2, 'fh')
+  // The check writes for the account listRepos names first (the PDS's order, not the seed's).
+  const first = ((await (await fetch(`${bed.url}/xrpc/com.atproto.sync.listRepos?limit=1`)).json()) as { repos: Array<{ did: string }> }).repos[0].did
+  alice = seeded.find((a) => a.did === first)!
   admin = new PdsClient({ target: directTarget(bed.url), adminPassword: async () => bed.adminPassword, timeoutMs: 10_000 })
 })
 after(async () => {
