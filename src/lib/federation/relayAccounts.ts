@@ -9,7 +9,7 @@
 // Memory stays flat: a page of accounts (and the next page's request), and a window of
 // accounts under way at a time (see accountRows).
 import { PdsctlError, InterruptedError, XrpcError } from '../errors.js'
-import { retryAfterMs, type PdsClient } from '../pds/xrpcClient.js'
+import { retryAfterMs, sleepUnlessInterrupted, type PdsClient } from '../pds/xrpcClient.js'
 import { Pool } from '../admin/accounts.js'
 import { listRepoPages, type RepoListing } from './repoPages.js'
 import { compareTids, isTid, tidTimestampMs } from './tid.js'
@@ -125,7 +125,7 @@ export class RelayLane {
     for (let waits = 0; ; ) {
       if (this.stopped) return { kind: 'error', error: `not asked: ${this.stopped}` }
       const wait = this.pausedUntil - now()
-      if (wait > 0) await sleep(wait, this.o.signal)
+      if (wait > 0) await sleepUnlessInterrupted(wait, this.o.signal)
       if (this.stopped) return { kind: 'error', error: `not asked: ${this.stopped}` }
       let res
       try {
@@ -303,20 +303,6 @@ async function latestRev(pds: PdsClient, did: string): Promise<string | null> {
     if (err instanceof XrpcError) return null
     throw err
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason instanceof PdsctlError ? signal.reason : new InterruptedError())
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      if (signal?.aborted) reject(signal.reason instanceof PdsctlError ? signal.reason : new InterruptedError())
-      else resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
 
 /** What to do about accounts in each problem state (the text output's fix column and its notes). */

@@ -5,9 +5,9 @@
 // pauses every request to the directory for as long as its Retry-After asks (up to
 // `maxRateLimitWaitMs`, `maxRateLimitRetries` times), so a check of many accounts slows
 // down instead of failing or hammering the directory.
-import { BadResponseError, InterruptedError, NotFoundError, PdsctlError, XrpcError } from '../errors.js'
+import { BadResponseError, NotFoundError, PdsctlError, XrpcError } from '../errors.js'
 import { Pool } from '../admin/accounts.js'
-import { retryAfterMs, type PdsClient, type RawRequest, type RawResponse } from '../pds/xrpcClient.js'
+import { retryAfterMs, sleepUnlessInterrupted, type PdsClient, type RawRequest, type RawResponse } from '../pds/xrpcClient.js'
 import { parseAuditLog, parseDataResponse, type AnyPlcOperation, type AuditEntry, type PlcData } from './plcOperation.js'
 
 export interface PlcDirectoryOptions {
@@ -64,7 +64,7 @@ export class PlcDirectory {
     for (;;) {
       const wait = this.pausedUntil - Date.now()
       if (wait <= 0) return
-      await sleep(wait, this.opts.signal)
+      await sleepUnlessInterrupted(wait, this.opts.signal)
     }
   }
 
@@ -116,21 +116,4 @@ export class PlcDirectory {
     }
     return this.client.errorFor(req, res)
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason instanceof PdsctlError ? signal.reason : new InterruptedError())
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }
-    function onAbort() {
-      clearTimeout(t)
-      reject(signal!.reason instanceof PdsctlError ? signal!.reason : new InterruptedError())
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -325,18 +325,8 @@ export class PdsClient {
   }
 
   /** Sleep, but wake (and throw) at once when interrupted. */
-  private async sleep(ms: number): Promise<void> {
-    const s = this.opts.signal
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms)
-      function done() {
-        clearTimeout(t)
-        s?.removeEventListener('abort', done)
-        resolve()
-      }
-      s?.addEventListener('abort', done, { once: true })
-    })
-    this.throwIfInterrupted()
+  private sleep(ms: number): Promise<void> {
+    return sleepUnlessInterrupted(ms, this.opts.signal)
   }
 
   private async authHeader(auth: Auth): Promise<string | undefined> {
@@ -680,4 +670,21 @@ function registerBodySecrets(body: unknown): void {
   for (const k of ['password', 'accessJwt', 'refreshJwt']) if (typeof b[k] === 'string') registerSecret(b[k] as string)
 }
 
-
+/**
+ * Wait `ms`, but wake at once when `signal` aborts and throw what it was aborted with (a
+ * PdsctlError), else InterruptedError. The one interruptible wait of the client, the relay
+ * lanes and the PLC directory's rate-limit pauses.
+ */
+export async function sleepUnlessInterrupted(ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+  if (signal?.aborted) throw signal.reason instanceof PdsctlError ? signal.reason : new InterruptedError()
+}
