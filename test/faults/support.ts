@@ -9,6 +9,7 @@ import path from 'node:path'
 import assert from 'node:assert/strict'
 import { crc32 } from 'node:zlib'
 import { Worker } from 'node:worker_threads'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, describe, test } from 'node:test'
 import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
@@ -39,8 +40,23 @@ export const HANG_MODES: FaultMode[] = ['no-answer', 'slow-headers', 'slow-body'
 /** Modes of paginated listings. */
 export const LISTING_MODES: FaultMode[] = ['endless-cursor', 'page2-fails']
 
-/** `--timeout` given to every case, in seconds. */
+/** `--timeout` given to every hang case, in seconds: the deadline those cases wait for. */
 export const TIMEOUT_S = 2
+/**
+ * `--timeout` given to the cases of every other mode: their faults answer at once, so no case
+ * waits for it, but the requests the fault server passes through go to the test-bed PDS, which
+ * shares this thread's event loop (synchronous SQLite) and was measured late by more than 2 s
+ * on a busy machine: a 2 s deadline there failed health and email status [retry-after-short]
+ * in a CI run at load 10-15 for want of an answer the PDS was still working on.
+ */
+export const ANSWER_TIMEOUT_S = 15
+/**
+ * A hang case whose hung request never reached the fault server did not test its deadline: a
+ * request before it, passed through to the busy test-bed PDS (or not yet read by this thread's
+ * event loop), was not answered within TIMEOUT_S. It runs again, up to this many times, and
+ * the runs it took are reported (a pdsctl that never sends the request fails every run).
+ */
+export const HANG_CASE_RUNS = 3
 /**
  * Hard kill: a case still running after this needed SIGKILL, which is a failure. Generous,
  * because start-up on a loaded machine takes seconds; the deadline itself is measured from
@@ -529,12 +545,13 @@ export async function faultFor(w: World, spec: CommandSpec, mode: FaultMode): Pr
   return startFaultServer({ upstream, paths: { [key]: mode } })
 }
 
-export function caseArgs(w: World, spec: CommandSpec, subject: Subject, fault: FaultServer, json: boolean): { args: string[]; env: Record<string, string> } {
+export function caseArgs(w: World, spec: CommandSpec, subject: Subject, fault: FaultServer, json: boolean, mode: FaultMode): { args: string[]; env: Record<string, string> } {
   const args = subject.args.map((a) => (a === 'RELAY' ? fault.url : a))
   const env: Record<string, string> = { PDS_URL: spec.relay ? w.bed.url : fault.url, PDS_ADMIN_PASSWORD: w.admin }
   // Whatever this variable says, pdsctl verifies TLS (README).
   if (fault.url.startsWith('https:')) env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
-  return { args: [...args, '--timeout', String(TIMEOUT_S), ...(json ? ['--json'] : [])], env }
+  const timeout = HANG_MODES.includes(mode) ? TIMEOUT_S : ANSWER_TIMEOUT_S
+  return { args: [...args, '--timeout', String(timeout), ...(json ? ['--json'] : [])], env }
 }
 
 const BAD_OUTPUT = [
@@ -580,15 +597,17 @@ export interface Tally {
   failed: string[]
   gapsStillFailing: string[]
   gapsNowPassing: string[]
+  /** Hang cases that passed on a later run (HANG_CASE_RUNS). */
+  rerun: string[]
 }
 
 export function newTally(file: string): Tally {
-  return { file, run: 0, passed: 0, failed: [], gapsStillFailing: [], gapsNowPassing: [] }
+  return { file, run: 0, passed: 0, failed: [], gapsStillFailing: [], gapsNowPassing: [], rerun: [] }
 }
 
 /** The summary line the lead quotes. */
 export function printTally(t: Tally): void {
-  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass`
+  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass${t.rerun.length ? `; ${t.rerun.length} hang case(s) passed on a later run, their hung request not reached before (${t.rerun.join(' | ')})` : ''}`
   process.stdout.write(`# ${line}\n`)
   if (t.gapsNowPassing.length) process.stdout.write(`# now passing, remove from EXPECTED_GAPS: ${t.gapsNowPassing.join(' | ')}\n`)
 }
@@ -597,12 +616,15 @@ export function printTally(t: Tally): void {
  * Register one case as a node:test test. A case listed in `gaps` is a real, failing
  * assertion waiting for a fix elsewhere: it runs as `todo` (reported, not failing the run).
  */
-export function faultCase(tally: Tally, gaps: Map<string, string>, id: string, body: () => Promise<void>): void {
+export function faultCase(tally: Tally, gaps: Map<string, string>, id: string, body: (note: (line: string) => void) => Promise<void>): void {
   const gap = gaps.get(id)
-  test(id, gap ? { todo: gap } : {}, async () => {
+  test(id, gap ? { todo: gap } : {}, async (t) => {
     tally.run++
     try {
-      await body()
+      await body((line) => {
+        tally.rerun.push(id)
+        t.diagnostic(line)
+      })
       tally.passed++
       if (gap) tally.gapsNowPassing.push(id)
     } catch (err) {
@@ -618,13 +640,38 @@ export function modesOf(spec: CommandSpec, modes: FaultMode[]): FaultMode[] {
   return [...modes, ...(spec.listing ? LISTING_MODES : [])].filter((m) => !(spec.noOutput && (m === 'missing-fields' || m === 'null-fields')))
 }
 
-/** One command against one fault: run it, check the output, then check the PDS. */
-export async function runFaultCase(w: World, spec: CommandSpec, mode: FaultMode, json: boolean, killAfterMs: number): Promise<void> {
+/** A hang case that did not reach its hung request (HANG_CASE_RUNS): not a verdict on pdsctl. */
+class HangNotReached extends Error {}
+
+/**
+ * One command against one fault: run it, check the output, then check the PDS. A hang case
+ * whose hung request never arrived runs again (HANG_CASE_RUNS); the runs it took are noted.
+ */
+export async function runFaultCase(w: World, spec: CommandSpec, mode: FaultMode, json: boolean, killAfterMs: number, note?: (line: string) => void): Promise<void> {
+  const notReached: string[] = []
+  for (;;) {
+    try {
+      await runFaultCaseOnce(w, spec, mode, json, killAfterMs)
+      if (notReached.length) note?.(`run ${notReached.length + 1} of ${HANG_CASE_RUNS}: the hung request never reached the fault server in run(s) before (${notReached.join(' | ')})`)
+      return
+    } catch (err) {
+      if (!(err instanceof HangNotReached) || notReached.length + 1 >= HANG_CASE_RUNS) throw err
+      notReached.push(err.message.split('\n').slice(1).join(' ').trim())
+    }
+  }
+}
+
+async function runFaultCaseOnce(w: World, spec: CommandSpec, mode: FaultMode, json: boolean, killAfterMs: number): Promise<void> {
   const subject = await spec.subject(w, mode)
   const fault = await faultFor(w, spec, mode)
   try {
-    const { args, env } = caseArgs(w, spec, subject, fault, json)
-    const run = await spawnCli(args, env, killAfterMs)
+    const { args, env } = caseArgs(w, spec, subject, fault, json, mode)
+    // Both ends of a hang case's wait (the hung request's arrival, the child's exit) are seen
+    // by this thread, whose event loop the test-bed PDS shares: how late it ran during the case
+    // is added to the limit, so a busy machine is not counted against pdsctl.
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+    loopDelay.enable()
+    const run = await spawnCli(args, env, killAfterMs).finally(() => loopDelay.disable())
     const expected = spec.expect ? spec.expect(mode) : defaultExpect(spec, mode)
     assertCleanFailure(spec, mode, run, json, expected)
     const label = `${spec.name} [${mode}]${json ? ' --json' : ''}`
@@ -639,9 +686,11 @@ export async function runFaultCase(w: World, spec: CommandSpec, mode: FaultMode,
     if (mode === 'endless-cursor') assert.ok(fault.hits(spec.key) <= 3, `${label}: followed the same cursor ${fault.hits(spec.key)} times`)
     if (HANG_MODES.includes(mode)) {
       const stuck = fault.requests.filter((r) => r.mode === mode)
-      assert.ok(stuck.length > 0, `${label}: the request never reached the fault server\n${run.stderr}`)
+      if (stuck.length === 0) throw new HangNotReached(`${label}: the hung request never reached the fault server in ${HANG_CASE_RUNS} runs\n${run.stderr}`)
       const waited = run.endedAt - stuck[stuck.length - 1].at
-      assert.ok(waited <= TIMEOUT_S * 1000 + DEADLINE_SLACK_MS, `${label}: ended ${waited} ms after its last request arrived (--timeout ${TIMEOUT_S}: limit ${TIMEOUT_S * 1000 + DEADLINE_SLACK_MS} ms)\n${run.stderr}`)
+      const lateMs = Math.round(loopDelay.max / 1e6)
+      const limit = TIMEOUT_S * 1000 + DEADLINE_SLACK_MS + lateMs
+      assert.ok(waited <= limit, `${label}: ended ${waited} ms after its last request arrived (--timeout ${TIMEOUT_S}: limit ${limit} ms, ${lateMs} of them this thread's event loop running late)\n${run.stderr}`)
     }
   } finally {
     await fault.close()
@@ -708,7 +757,7 @@ export async function runSignalCase(w: World, spec: CommandSpec, signal: 'SIGTER
   const fault = await startFaultServer({ upstream: spec.relay ? w.relay.url : w.bed.url, paths: { [spec.key]: 'no-answer' } })
   const label = `${spec.name} [${signal} while waiting]`
   try {
-    const { args, env } = caseArgs(w, spec, subject, fault, false)
+    const { args, env } = caseArgs(w, spec, subject, fault, false, 'no-answer')
     // A long --timeout: only the signal can end it.
     args.splice(args.indexOf('--timeout') + 1, 1, '600')
     const child = spawnTimedCli(args, env, 15_000)
@@ -763,7 +812,7 @@ export function faultTable(kind: 'reads' | 'writes' | 'hangs', line: PdsLine, ga
       for (const mode of table.modes(spec)) {
         for (const json of [false, true]) {
           const id = `${spec.name} [${mode}]${json ? ' --json' : ''}`
-          faultCase(tally, gaps, id, () => runFaultCase(w, spec, mode, json, table.killAfterMs))
+          faultCase(tally, gaps, id, (note) => runFaultCase(w, spec, mode, json, table.killAfterMs, note))
         }
       }
     }
