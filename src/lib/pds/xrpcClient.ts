@@ -90,6 +90,14 @@ export interface RawRequest {
   /** [identity] The Host header, when not the target's (the PDS's /.well-known/atproto-did for a handle). */
   host?: string
   /**
+   * [identity] A 2xx answer that is neither a page nor JSON is handed over as its bytes (body:
+   * a Buffer): a small binary answer (getBlocks' CAR of one commit) read whole like any other,
+   * without a stream per request.
+   */
+  binary?: boolean
+  /** [identity] The largest answer accepted for this request, in bytes (default: the client's cap). */
+  maxBytes?: number
+  /**
    * A 429 is returned as it came instead of being waited out here: for a caller that paces
    * many requests to one server itself (`relay accounts` pauses all of a relay's requests).
    */
@@ -213,11 +221,11 @@ export class PdsClient {
         const started = monotonicMs()
         let answer: BufferedResponse
         try {
-          answer = await this.transport.exchange(this.prepare(req, url, authHeader), { deadlineMs: this.deadlineMs, maxBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, signal: this.opts.signal })
+          answer = await this.transport.exchange(this.prepare(req, url, authHeader), { deadlineMs: this.deadlineMs, maxBytes: this.maxBytes(req), signal: this.opts.signal })
         } catch (err) {
           throw this.exchangeFailure(req, err)
         }
-        const res = this.answer(url, started, answer)
+        const res = this.answer(req, url, started, answer)
         if (safe && RETRYABLE_STATUS.has(res.status) && attempt < maxRetries) {
           this.debug(`retrying ${req.name ?? req.path} after HTTP ${res.status}`)
           await this.target.recover?.()
@@ -303,14 +311,21 @@ export class PdsClient {
     return { url, method: req.method, headers, body }
   }
 
-  /** One try's answer, its body parsed when it is JSON. */
-  private answer(url: URL, started: number, res: BufferedResponse): RawResponse {
+  private maxBytes(req: RawRequest): number {
+    return req.maxBytes ?? this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  }
+
+  /** One try's answer, its body parsed when it is JSON (or its bytes, for a binary request). */
+  private answer(req: RawRequest, url: URL, started: number, res: BufferedResponse): RawResponse {
     this.firstAnswer()
     const size = res.body.length
-    const text = res.body.toString('utf8')
     const ms = Math.round(monotonicMs() - started)
     if (this.opts.debug) this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms, ${size} bytes)`)
     const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
+    if (req.binary && res.statusCode >= 200 && res.statusCode < 300 && size > 0 && !contentType.includes('html') && !contentType.includes('json')) {
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body, json: false, contentType, ms }
+    }
+    const text = res.body.toString('utf8')
     let parsed: unknown = text.length === 0 ? undefined : text
     let json = false
     if (text.length > 0 && contentType.includes('json')) {
@@ -340,13 +355,16 @@ export class PdsClient {
         cause: err,
       })
     }
-    if (code === 'TOO_LARGE') return this.tooLarge(req, this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)
+    if (code === 'TOO_LARGE') return this.tooLarge(req, this.maxBytes(req))
     return err
   }
 
   private tooLarge(req: RawRequest, max: number): BadResponseError {
-    return new BadResponseError(`${req.name ?? req.path}: the answer from ${hostOf(this.url)} is larger than ${Math.round(max / 1024 / 1024)} MiB`, {
-      hint: 'Something in front of the PDS may be misbehaving; if the answer is expected to be that large, raise --max-response-mb',
+    const size = max >= 1024 * 1024 ? `${Math.round(max / 1024 / 1024)} MiB` : `${Math.round(max / 1024)} KiB`
+    return new BadResponseError(`${req.name ?? req.path}: the answer from ${hostOf(this.url)} is larger than ${size}`, {
+      hint: req.maxBytes !== undefined
+        ? 'No valid answer to it is that large: something in front of the PDS may be misbehaving'
+        : 'Something in front of the PDS may be misbehaving; if the answer is expected to be that large, raise --max-response-mb',
     })
   }
 
