@@ -265,24 +265,39 @@ export class HttpTransport {
     ;(agent as unknown as { createConnection: typeof make }).createConnection = make
   }
 
-  /** The request, on its way (no listener of ours yet); its body is sent by `send`. */
+  /**
+   * The request, on its way (no listener of ours yet); its body is sent by `send`. The
+   * headers go as a flat array (http.request's documented rawHeaders form), Host included
+   * (the URL's host, unless the caller names one): node:http then writes them as they are
+   * instead of validating and storing each through setHeader, and keeps no header map per
+   * request. A POST's Content-Length is the caller's (else the body goes chunked).
+   */
   private open(r: TransportRequest): HttpModule.ClientRequest {
     const protocol = r.url.protocol
     if (protocol !== 'http:' && protocol !== 'https:') throw new TransportError(`unsupported protocol ${protocol}`, 'UNSUPPORTED_PROTOCOL')
     const hostname = r.url.hostname
+    const headers: string[] = []
+    let host = false
+    for (const name in r.headers) {
+      if (name.length === 4 && name.toLowerCase() === 'host') host = true
+      headers.push(name, r.headers[name])
+    }
+    if (!host) headers.push('host', r.url.host)
     const options: HttpsModule.RequestOptions = {
       protocol,
       // URL keeps IPv6 literals in brackets; the socket wants the bare address.
       hostname: hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname,
-      port: r.url.port || undefined,
       path: r.url.pathname + r.url.search,
       method: r.method,
-      headers: r.headers,
+      headers: headers as unknown as HttpModule.OutgoingHttpHeaders,
       agent: this.agentFor(protocol, proxyFor(r.url, this.proxySettings())),
-      lookup: this.opts.lookup,
-      // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
-      rejectUnauthorized: protocol === 'https:' ? true : undefined,
     }
+    // Set only when they apply: node:http copies every option into two objects per request.
+    const port = r.url.port
+    if (port) options.port = port
+    if (this.opts.lookup) options.lookup = this.opts.lookup
+    // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
+    if (protocol === 'https:') options.rejectUnauthorized = true
     return protocol === 'https:' ? nodeHttps().request(options) : nodeHttp().request(options)
   }
 
@@ -367,8 +382,9 @@ export class HttpTransport {
       if (idleMs < opts.deadlineMs) {
         req.setTimeout(idleMs, () => finish(new TransportError(`nothing received for ${idleMs} ms`, 'IDLE_TIMEOUT')))
       }
-      req.once('error', finish)
-      req.once('response', (response: HttpModule.IncomingMessage) => {
+      // `on`, not `once`: each once() is a wrapper and its state per request, and finish() runs once anyway.
+      req.on('error', finish)
+      req.on('response', (response: HttpModule.IncomingMessage) => {
         res = response
         if (done) return response.destroy()
         const statusCode = response.statusCode ?? 0
@@ -381,8 +397,8 @@ export class HttpTransport {
           if (size > opts.maxBytes) finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
           else chunks.push(chunk)
         })
-        response.once('end', () => finish(undefined, { statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }))
-        response.once('error', (err: Error & { code?: string }) =>
+        response.on('end', () => finish(undefined, { statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }))
+        response.on('error', (err: Error & { code?: string }) =>
           finish(err.code === 'ECONNRESET' ? Object.assign(new TransportError('the answer was cut off', 'RESPONSE_CUT_OFF'), { cause: err }) : err),
         )
       })
