@@ -284,15 +284,16 @@ export class HttpTransport {
     }
     if (!host) headers.push('host', r.url.host)
     const options: HttpsModule.RequestOptions = {
-      protocol,
       // URL keeps IPv6 literals in brackets; the socket wants the bare address.
       hostname: hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname,
       path: r.url.pathname + r.url.search,
-      method: r.method,
       headers: headers as unknown as HttpModule.OutgoingHttpHeaders,
+      // The protocol is the module's (node:http or node:https, below) and the agent's.
       agent: this.agentFor(protocol, proxyFor(r.url, this.proxySettings())),
     }
-    // Set only when they apply: node:http copies every option into two objects per request.
+    // Set only when they differ from node:http's defaults (GET, the protocol's port): it
+    // copies the options into three dictionaries per request, the agent's added to the last.
+    if (r.method !== 'GET') options.method = r.method
     const port = r.url.port
     if (port) options.port = port
     if (this.opts.lookup) options.lookup = this.opts.lookup
