@@ -67,7 +67,7 @@ JSON: {plcUrl, publicUrl, pdsRotationKey, accounts: [the identity show report of
     // Pages of 25, not listRepos' 100: a page lives until its last account is checked, and one
     // of 100 outlived several young-generation collections, each copying it (V8 grows the young
     // generation by what survives them; measured at 10,000 accounts: ~131 KB surviving each, 112 with pages of 20).
-    const reports = mapInOrder(listRepoPages(ctx.pds, { pageSize: 25 }), concurrency * 2, (repo) => checkIdentity(ctx, { did: repo.did, head: repo.head, active: repo.active, status: repo.status }))
+    const reports = mapInOrder(listRepoPages(ctx.pds, { pageSize: 10 }), concurrency * 2, (repo) => checkIdentity(ctx, { did: repo.did, head: repo.head, active: repo.active, status: repo.status }))
     const out = this.out
     const pages = (async function* () {
       let page: IdentityReport[] = []

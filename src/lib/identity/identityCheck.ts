@@ -120,13 +120,19 @@ export interface AccountOnPds {
 
 export const RECOVERY_WINDOW_MS = 72 * 3600 * 1000
 
+/** The last URL asked and its origin: a check asks for this PDS's and, mostly, the same endpoint for every account. */
+const lastOrigins: Array<[string, string | undefined]> = []
 const originOf = (url: string | undefined): string | undefined => {
   if (!url) return undefined
+  for (const [u, o] of lastOrigins) if (u === url) return o
+  let origin: string | undefined
   try {
-    return new URL(url).origin
+    origin = new URL(url).origin
   } catch {
-    return undefined
+    origin = undefined
   }
+  if (lastOrigins.unshift([url, origin]) > 2) lastOrigins.pop()
+  return origin
 }
 
 /** What the document says: from the directory's log (did:plc) or the domain's did.json (did:web). */
