@@ -319,7 +319,8 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
         timeoutMs: settings.timeoutMs,
         signal: this.interruption.signal,
         maxResponseBytes: settings.maxResponseBytes,
-        debug: this.debugLog,
+        // Only with --debug: the client builds its debug lines only for a listener.
+        debug: this.flags?.debug ? this.debugLog : undefined,
         userAgent: `pdsctl/${this.config.version}`,
       })
       this.onCleanup(() => client.close())
@@ -336,7 +337,7 @@ export abstract class PdsCommand<T extends CommandClass> extends BaseCommand<T> 
       timeoutMs: settings.timeoutMs,
       signal: this.interruption.signal,
       maxResponseBytes: settings.maxResponseBytes,
-      debug: this.debugLog,
+      debug: this.flags?.debug ? this.debugLog : undefined,
       userAgent: `pdsctl/${this.config.version}`,
       role,
     })

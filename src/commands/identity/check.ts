@@ -63,11 +63,17 @@ JSON: {plcUrl, publicUrl, pdsRotationKey, accounts: [the identity show report of
     const wanted = this.flags.problem
     const keep = (r: IdentityReport) => (wanted ? r.problems.some((p) => p.id === wanted) : this.flags.output === 'did' ? r.problems.length > 0 : this.flags.all || r.problems.length > 0 || r.warnings.length > 0)
     const tty = process.stderr.isTTY
-    // Accounts in flight: twice the directory's pool, so the PDS's requests overlap the directory's.
-    // Pages of 25, not listRepos' 100: a page lives until its last account is checked, and one
+    // Accounts in flight: one and a half times the directory's pool, so the PDS's requests
+    // overlap the directory's. Not twice (until 2026-12): every account in flight is alive at
+    // each young-generation collection, and what survives them grows V8's young generation
+    // (10,000 accounts, --concurrency 4: 8 in flight ~70 KB surviving each collection, at the
+    // edge of V8 doubling its 8 MiB semi-spaces; 6 in flight ~58 KB). With the directory slower
+    // than the PDS (plc.directory, a PDS nearby), 2 accounts at the PDS keep up with 4 at it.
+    // Pages of 10, not listRepos' 100: a page lives until its last account is checked, and one
     // of 100 outlived several young-generation collections, each copying it (V8 grows the young
-    // generation by what survives them; measured at 10,000 accounts: ~131 KB surviving each, 112 with pages of 20).
-    const reports = mapInOrder(listRepoPages(ctx.pds, { pageSize: 25 }), concurrency * 2, (repo) => checkIdentity(ctx, { did: repo.did, head: repo.head, active: repo.active, status: repo.status }))
+    // generation by what survives them; measured at 10,000 accounts: ~131 KB surviving each, 112
+    // with pages of 20; after the client's cuts, 72 with pages of 25 and 69 with pages of 10).
+    const reports = mapInOrder(listRepoPages(ctx.pds, { pageSize: 10 }), concurrency + Math.ceil(concurrency / 2), (repo) => checkIdentity(ctx, { did: repo.did, head: repo.head, active: repo.active, status: repo.status }))
     const out = this.out
     const pages = (async function* () {
       let page: IdentityReport[] = []

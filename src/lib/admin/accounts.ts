@@ -261,10 +261,27 @@ export class Pool {
     try {
       return await task()
     } finally {
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.active--
+      this.release()
     }
+  }
+
+  /**
+   * A slot for a caller that holds it itself (no frame of run() around its task): undefined
+   * when one is free at once, else a promise of one. Give it back with release().
+   */
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.width) {
+      this.active++
+      return undefined
+    }
+    return new Promise<void>((r) => this.waiting.push(r))
+  }
+
+  /** Give a slot back: to the next waiter, if any. */
+  release(): void {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.active--
   }
 }
 

@@ -8,8 +8,7 @@
 // (keys.ts): @atproto/repo would load ~15 MiB (and @atproto/crypto ~20 MiB) into a check
 // that must stay flat over every account.
 import { BadResponseError, XrpcError } from '../errors.js'
-import type { Readable } from 'node:stream'
-import type { PdsClient } from '../pds/xrpcClient.js'
+import type { PdsClient, RawRequest, RawResponse } from '../pds/xrpcClient.js'
 import { readCar } from './car.js'
 import { decodeDagCbor, encodeDagCbor } from './dagCbor.js'
 import { verifyWithDidKey } from './keys.js'
@@ -29,55 +28,34 @@ export async function latestCommit(client: PdsClient, did: string): Promise<{ ci
   return { cid, rev }
 }
 
-/** The bytes of one block of the account's repository (com.atproto.sync.getBlocks), checked against its CID. */
-export async function fetchBlock(client: PdsClient, did: string, cid: string): Promise<Uint8Array> {
-  const req = { method: 'GET' as const, path: '/xrpc/com.atproto.sync.getBlocks', query: { did, cids: [cid] }, name: 'com.atproto.sync.getBlocks' }
-  const res = await client.stream(req)
-  const car = await readSmallBody(res.body, MAX_COMMIT_CAR_BYTES)
-  if (!car) throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} sent more than ${MAX_COMMIT_CAR_BYTES / 1024} KiB for one commit block`)
+/**
+ * The bytes of one block of the account's repository (com.atproto.sync.getBlocks), checked
+ * against its CID. Read whole through the client's buffered path (one promise and one timer
+ * per request, its deadline, retries of a safe read), capped at MAX_COMMIT_CAR_BYTES: a
+ * stream per account cost a signal listener, an idle timer and a reader more, for every
+ * account a check reads.
+ */
+export function fetchBlock(client: PdsClient, did: string, cid: string): Promise<Uint8Array> {
+  const req = { method: 'GET' as const, path: '/xrpc/com.atproto.sync.getBlocks', query: { did, cids: [cid] }, name: 'com.atproto.sync.getBlocks', binary: true, maxBytes: MAX_COMMIT_CAR_BYTES }
+  return client.send(req).then((res) => blockOf(client, req, res, did, cid))
+}
+
+function blockOf(client: PdsClient, req: RawRequest, res: RawResponse, did: string, cid: string): Uint8Array {
+  if (res.status < 200 || res.status >= 300) throw client.errorFor(req, res)
+  if (!Buffer.isBuffer(res.body)) {
+    throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} did not send a CAR (${res.contentType || 'no content type'})`, {
+      hint: 'Is --url really a PDS, and is nothing in front of it rewriting answers?',
+    })
+  }
   let blocks
   try {
     // readCar checks every block against its CID.
-    blocks = readCar(car).blocks
+    blocks = readCar(res.body).blocks
   } catch (err) {
     throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} did not send a valid CAR (${(err as Error).message})`)
   }
   for (const block of blocks) if (block.cid.toString() === cid) return block.bytes
   throw new BadResponseError(`com.atproto.sync.getBlocks for ${did} did not send the block ${cid}`)
-}
-
-/**
- * A small body read whole: its bytes, or undefined (and the body destroyed) past `max`.
- * With events, not an async iterator: the iterator's promises per chunk were a fifth of
- * what fetching a commit block allocated, for every account a check reads.
- */
-function readSmallBody(body: Readable, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let settled = false
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= max) return void chunks.push(chunk)
-      settled = true
-      body.off('data', onData)
-      body.destroy()
-      resolve(undefined)
-    }
-    body.on('data', onData)
-    body.once('end', () => {
-      settled = true
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
-    })
-    body.once('error', (err) => {
-      settled = true
-      reject(err)
-    })
-    // Closed before its end without an error: what an async iterator reports as a premature close.
-    body.once('close', () => {
-      if (!settled) reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
-    })
-  })
 }
 
 /**

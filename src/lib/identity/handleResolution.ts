@@ -123,24 +123,21 @@ export function underDomains(handle: string, domains: string[]): boolean {
  * Host. Network failures throw; an answer that names no DID is a Resolution with an error.
  */
 export async function resolveThroughPds(client: PdsClient, handle: string, opts: { wellKnown: boolean }): Promise<{ resolveHandle: Resolution; wellKnown?: Resolution }> {
-  const resolveHandle = await (async (): Promise<Resolution> => {
-    try {
-      const res = await client.call({ method: 'GET', path: '/xrpc/com.atproto.identity.resolveHandle', query: { handle }, name: 'com.atproto.identity.resolveHandle', requires: ['did'] })
-      const did = (res.body as { did: unknown }).did
-      return typeof did === 'string' && isDid(did) ? { did } : { error: 'resolveHandle answered something that is not a DID' }
-    } catch (err) {
-      if (err instanceof XrpcError && err.status === 400) return { error: `the PDS does not resolve it (${err.xrpcName ?? 'HTTP 400'}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})` }
-      throw err
-    }
-  })()
+  // Straight-line awaits in one function (identity check runs this for every account: each
+  // async helper would be one more suspended frame per account in flight).
+  let resolveHandle: Resolution
+  try {
+    const res = await client.call({ method: 'GET', path: '/xrpc/com.atproto.identity.resolveHandle', query: { handle }, name: 'com.atproto.identity.resolveHandle', requires: ['did'] })
+    const did = (res.body as { did: unknown }).did
+    resolveHandle = typeof did === 'string' && isDid(did) ? { did } : { error: 'resolveHandle answered something that is not a DID' }
+  } catch (err) {
+    if (!(err instanceof XrpcError && err.status === 400)) throw err
+    resolveHandle = { error: `the PDS does not resolve it (${err.xrpcName ?? 'HTTP 400'}${err.xrpcMessage ? `: ${err.xrpcMessage}` : ''})` }
+  }
   if (!opts.wellKnown) return { resolveHandle }
-  const wellKnown = await (async (): Promise<Resolution> => {
-    const res = await client.send({ method: 'GET', path: '/.well-known/atproto-did', host: handle, name: `/.well-known/atproto-did for ${handle}` })
-    if (res.status === 404) return { error: 'the PDS answers /.well-known/atproto-did with 404 for it' }
-    if (res.status !== 200) throw client.errorFor({ method: 'GET', path: '/.well-known/atproto-did', name: `/.well-known/atproto-did for ${handle}` }, res)
-    const text = typeof res.body === 'string' ? res.body.trim() : ''
-    return isDid(text) ? { did: text } : { error: '/.well-known/atproto-did answered something that is not a DID' }
-  })()
-  return { resolveHandle, wellKnown }
+  const res = await client.send({ method: 'GET', path: '/.well-known/atproto-did', host: handle, name: `/.well-known/atproto-did for ${handle}` })
+  if (res.status === 404) return { resolveHandle, wellKnown: { error: 'the PDS answers /.well-known/atproto-did with 404 for it' } }
+  if (res.status !== 200) throw client.errorFor({ method: 'GET', path: '/.well-known/atproto-did', name: `/.well-known/atproto-did for ${handle}` }, res)
+  const text = typeof res.body === 'string' ? res.body.trim() : ''
+  return { resolveHandle, wellKnown: isDid(text) ? { did: text } : { error: '/.well-known/atproto-did answered something that is not a DID' } }
 }
-

@@ -15,7 +15,6 @@
 // then); what is wrong with one account is a finding in its report.
 import { isValidHandle } from '@atproto/syntax'
 import { NotFoundError, PdsctlError, XrpcError } from '../errors.js'
-import { Pool } from '../admin/accounts.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { resolveDidDocument } from './didDocument.js'
 import { verifyCommit } from './commitCheck.js'
@@ -121,13 +120,19 @@ export interface AccountOnPds {
 
 export const RECOVERY_WINDOW_MS = 72 * 3600 * 1000
 
+/** The last URL asked and its origin: a check asks for this PDS's and, mostly, the same endpoint for every account. */
+const lastOrigins: Array<[string, string | undefined]> = []
 const originOf = (url: string | undefined): string | undefined => {
   if (!url) return undefined
+  for (const [u, o] of lastOrigins) if (u === url) return o
+  let origin: string | undefined
   try {
-    return new URL(url).origin
+    origin = new URL(url).origin
   } catch {
-    return undefined
+    origin = undefined
   }
+  if (lastOrigins.unshift([url, origin]) > 2) lastOrigins.pop()
+  return origin
 }
 
 /** What the document says: from the directory's log (did:plc) or the domain's did.json (did:web). */
@@ -280,46 +285,55 @@ export async function checkIdentity(ctx: IdentityContext, account: AccountOnPds,
     }
   }
 
+  // The rest asks the PDS, holding only what it needs of the document: the log and the
+  // data are let go here (returned, not awaited), not kept alive through three more requests.
+  return checkOnPds(ctx, account, report, doc.handle, doc.signingKey)
+}
+
+/** The handle and the signing key against the PDS: the checks of an account that need its answers. */
+async function checkOnPds(ctx: IdentityContext, account: AccountOnPds, report: IdentityReport, handle: string | undefined, signingKey: string | undefined): Promise<IdentityReport> {
+  const { did, status, problems, skipped } = report
+  const active = account.hosted !== false && account.active !== false
   // The handle, through the PDS (and publicly with --public).
-  if (!doc.handle) {
+  if (!handle) {
     problems.push({ id: 'handle', message: 'the DID document claims no handle', fix: `Set one: pdsctl account update ${did} --handle HANDLE (the PDS writes it to the DID document)` })
-  } else if (!isValidHandle(doc.handle)) {
+  } else if (!isValidHandle(handle)) {
     // Never resolved: a directory that claims a 3 MB "handle" would have it sent in a URL (and refused there, failing the whole check).
     problems.push({
       id: 'handle',
-      message: `the DID document's handle "${doc.handle.length > 300 ? `${doc.handle.slice(0, 150)}…${doc.handle.slice(-150)}` : doc.handle}" is not a valid handle: nothing can resolve it`,
+      message: `the DID document's handle "${handle.length > 300 ? `${handle.slice(0, 150)}…${handle.slice(-150)}` : handle}" is not a valid handle: nothing can resolve it`,
       fix: `Set a valid one: pdsctl account update ${did} --handle HANDLE (the PDS writes it to the DID document)`,
     })
   } else if (!active) {
     skipped.push(`handle: the account is ${status} here (the PDS resolves the handles of active accounts only)`)
   } else {
-    const own = underDomains(doc.handle, ctx.userDomains)
-    const viaPds = await resolveThroughPds(ctx.pds, doc.handle, { wellKnown: own })
+    const own = underDomains(handle, ctx.userDomains)
+    const viaPds = await resolveThroughPds(ctx.pds, handle, { wellKnown: own })
     const failures: string[] = []
     if (viaPds.resolveHandle.did !== did) failures.push(`resolveHandle ${viaPds.resolveHandle.did ? `gives ${viaPds.resolveHandle.did}` : viaPds.resolveHandle.error}`)
     if (viaPds.wellKnown && viaPds.wellKnown.did !== did) failures.push(`its /.well-known/atproto-did ${viaPds.wellKnown.did ? `gives ${viaPds.wellKnown.did}` : viaPds.wellKnown.error}`)
     if (ctx.public) {
-      const pub = await resolvePublicly(ctx.public, doc.handle)
+      const pub = await resolvePublicly(ctx.public, handle)
       if (pub.error || pub.did !== did) failures.push(`publicly ${pub.did && !pub.error ? `it resolves to ${pub.did}` : pub.error}`)
     }
     if (failures.length) {
       problems.push({
         id: 'handle',
-        message: `${doc.handle} does not resolve back to ${did}: ${failures.join('; ')}`,
+        message: `${handle} does not resolve back to ${did}: ${failures.join('; ')}`,
         fix: own
-          ? `Give the account this handle on the PDS: pdsctl account update ${did} --handle ${doc.handle} (or set the handle it has, which rewrites the DID document)`
-          : `Point DNS TXT _atproto.${doc.handle} at did=${did} (or serve it at https://${doc.handle}/.well-known/atproto-did), then: pdsctl account update ${did} --handle ${doc.handle}`,
+          ? `Give the account this handle on the PDS: pdsctl account update ${did} --handle ${handle} (or set the handle it has, which rewrites the DID document)`
+          : `Point DNS TXT _atproto.${handle} at did=${did} (or serve it at https://${handle}/.well-known/atproto-did), then: pdsctl account update ${did} --handle ${handle}`,
       })
     }
   }
 
   // The signing key against the latest commit.
-  if (!doc.signingKey) {
+  if (!signingKey) {
     problems.push({ id: 'signing-key', message: 'the DID document has no #atproto signing key: nobody can verify the account\'s commits', fix: 'A rotation key holder must set verificationMethods.atproto to the key the PDS holds for the account (its com.atproto.identity.getRecommendedDidCredentials names it)' })
   } else if (!active) {
     skipped.push(`signing key: the account is ${status} here (its repository is not served)`)
   } else {
-    const verdict = await verifyCommit(ctx.pds, did, doc.signingKey, account.head)
+    const verdict = await verifyCommit(ctx.pds, did, signingKey, account.head)
     report.latestCommit = verdict.cid ? { cid: verdict.cid, rev: verdict.ok ? verdict.rev : null } : null
     if (!verdict.ok) {
       problems.push({
@@ -386,19 +400,38 @@ export async function inferPdsRotationKey(pds: PdsClient, plc: PlcDirectory, opt
  * `fn` over every item of `pages`, `width` at a time, results in the order of the items:
  * at most twice `width` results wait for the consumer, so memory stays flat however many
  * items there are. A failure ends the stream (items in flight finish unobserved).
+ * An item is started only when a slot is free (no task queued ahead, each with its own
+ * suspended frame and promises: what V8's young-generation collections copy while they
+ * wait), and a result is handed on as soon as those before it are.
  */
 export async function* mapInOrder<T, R>(pages: AsyncIterable<T[]>, width: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
-  const pool = new Pool(width)
-  const queue: Array<Promise<R>> = []
+  const queue: Array<{ result: Promise<R>; done: boolean }> = []
+  let running = 0
+  let wake: (() => void) | undefined
+  const start = (item: T) => {
+    running++
+    const entry = { result: fn(item), done: false }
+    const settled = () => {
+      entry.done = true
+      running--
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    entry.result.then(settled, settled)
+    queue.push(entry)
+  }
   for await (const page of pages) {
     for (const item of page) {
-      const p = pool.run(() => fn(item))
-      p.catch(() => {})
-      queue.push(p)
-      while (queue.length >= width * 2) yield await queue.shift()!
+      for (;;) {
+        while (queue.length && queue[0].done) yield await queue.shift()!.result
+        if (running < width && queue.length < width * 2) break
+        await new Promise<void>((r) => (wake = r))
+      }
+      start(item)
     }
   }
-  while (queue.length) yield await queue.shift()!
+  while (queue.length) yield await queue.shift()!.result
 }
 
 /** Counts over a check: what `identity check` sums up at the end. */

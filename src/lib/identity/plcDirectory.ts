@@ -48,11 +48,12 @@ export class PlcDirectory {
   }
 
   /** Every operation of the DID, nullified ones included, oldest first. */
-  async auditLog(did: string): Promise<AuditEntry[]> {
-    const res = await this.request({ method: 'GET', path: `/${did}/log/audit`, name: `the PLC audit log of ${did}` }, did)
-    const log = parseAuditLog(did, res.body)
-    if (log.length === 0) throw new NotFoundError(`the PLC directory (${this.url}) has no operations for ${did}`)
-    return log
+  auditLog(did: string): Promise<AuditEntry[]> {
+    return this.request({ method: 'GET', path: `/${did}/log/audit`, name: `the PLC audit log of ${did}` }, did).then((res) => {
+      const log = parseAuditLog(did, res.body)
+      if (log.length === 0) throw new NotFoundError(`the PLC directory (${this.url}) has no operations for ${did}`)
+      return log
+    })
   }
 
   /** Send a signed operation. The directory's refusal (its `message`) is the error. */
@@ -72,12 +73,20 @@ export class PlcDirectory {
     const maxRetries = this.opts.maxRateLimitRetries ?? 5
     const maxWait = this.opts.maxRateLimitWaitMs ?? 120_000
     for (let attempt = 0; ; attempt++) {
-      await this.gate()
-      const res = await this.pool.run(async () => {
+      // Awaited only while paused: an await is a promise and a suspended frame more for
+      // every request (identity check asks the directory once per account).
+      if (this.pausedUntil > Date.now()) await this.gate()
+      // The pool's slot held here, not through pool.run(): a frame less per request.
+      const slot = this.pool.acquire()
+      if (slot) await slot
+      let res: RawResponse
+      try {
         // Another request may have been told to wait while this one queued.
-        await this.gate()
-        return this.client.send(req)
-      })
+        if (this.pausedUntil > Date.now()) await this.gate()
+        res = await this.client.send(req)
+      } finally {
+        this.pool.release()
+      }
       if (res.status === 429) {
         this.rateLimited++
         const wait = retryAfterMs(res.headers) ?? this.opts.defaultRateLimitWaitMs ?? 5_000

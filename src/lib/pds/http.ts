@@ -213,9 +213,30 @@ export class HttpTransport {
       const options = { keepAlive: true, maxSockets: this.opts.connections ?? 8, scheduling: 'lifo' as const }
       agent = protocol === 'https:' ? new (nodeHttps().Agent)(options) : new (nodeHttp().Agent)(options)
       if (proxy) this.tunnelThrough(agent, protocol, proxy)
+      else this.timeConnections(agent, protocol)
       this.agents.set(key, agent)
     }
     return agent
+  }
+
+  /**
+   * Connecting (TCP, and TLS for https) must finish within connectTimeoutMs: timed where
+   * the agent makes a socket (Agent#createConnection, which custom agents may override), once
+   * per connection, not with a listener and a timer on every request that reuses one. A
+   * socket destroyed with an error fails the request that waits for it with that error.
+   */
+  private timeConnections(agent: HttpModule.Agent, protocol: 'http:' | 'https:'): void {
+    const connectMs = this.opts.connectTimeoutMs ?? 10_000
+    const create = (agent as unknown as { createConnection: (...args: unknown[]) => Socket | undefined }).createConnection
+    ;(agent as unknown as { createConnection: (...args: unknown[]) => Socket | undefined }).createConnection = function (this: HttpModule.Agent, ...args: unknown[]) {
+      const socket = create.apply(this, args)
+      if (!socket?.connecting) return socket
+      const timer = setTimeout(() => socket.destroy(new TransportError(`timed out connecting after ${connectMs} ms`, 'CONNECT_TIMEOUT')), connectMs)
+      const clear = () => clearTimeout(timer)
+      socket.once(protocol === 'https:' ? 'secureConnect' : 'connect', clear)
+      socket.once('close', clear)
+      return socket
+    }
   }
 
   /**
@@ -244,41 +265,66 @@ export class HttpTransport {
     ;(agent as unknown as { createConnection: typeof make }).createConnection = make
   }
 
+  /**
+   * The request, on its way (no listener of ours yet); its body is sent by `send`. The
+   * headers go as a flat array (http.request's documented rawHeaders form), Host included
+   * (the URL's host, unless the caller names one): node:http then writes them as they are
+   * instead of validating and storing each through setHeader, and keeps no header map per
+   * request. A POST's Content-Length is the caller's (else the body goes chunked).
+   */
+  private open(r: TransportRequest): HttpModule.ClientRequest {
+    const protocol = r.url.protocol
+    if (protocol !== 'http:' && protocol !== 'https:') throw new TransportError(`unsupported protocol ${protocol}`, 'UNSUPPORTED_PROTOCOL')
+    const hostname = r.url.hostname
+    const headers: string[] = []
+    let host = false
+    for (const name in r.headers) {
+      if (name.length === 4 && name.toLowerCase() === 'host') host = true
+      headers.push(name, r.headers[name])
+    }
+    if (!host) headers.push('host', r.url.host)
+    const options: HttpsModule.RequestOptions = {
+      // URL keeps IPv6 literals in brackets; the socket wants the bare address.
+      hostname: hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname,
+      path: r.url.pathname + r.url.search,
+      headers: headers as unknown as HttpModule.OutgoingHttpHeaders,
+      // The protocol is the module's (node:http or node:https, below) and the agent's.
+      agent: this.agentFor(protocol, proxyFor(r.url, this.proxySettings())),
+    }
+    // Set only when they differ from node:http's defaults (GET, the protocol's port): it
+    // copies the options into three dictionaries per request, the agent's added to the last.
+    if (r.method !== 'GET') options.method = r.method
+    const port = r.url.port
+    if (port) options.port = port
+    if (this.opts.lookup) options.lookup = this.opts.lookup
+    // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
+    if (protocol === 'https:') options.rejectUnauthorized = true
+    return protocol === 'https:' ? nodeHttps().request(options) : nodeHttp().request(options)
+  }
+
+  private static send(req: HttpModule.ClientRequest, body: TransportRequest['body']): void {
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body)
+    else {
+      body.once('error', (err) => req.destroy(err))
+      body.pipe(req)
+    }
+  }
+
   /** Send one request; resolves with the status and headers once they arrive. No redirect is followed. */
   request(r: TransportRequest, onRequest?: (req: HttpModule.ClientRequest) => void): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
-      const protocol = r.url.protocol
-      if (protocol !== 'http:' && protocol !== 'https:') {
-        reject(new TransportError(`unsupported protocol ${protocol}`, 'UNSUPPORTED_PROTOCOL'))
-        return
+      let req: HttpModule.ClientRequest
+      try {
+        req = this.open(r)
+      } catch (err) {
+        return reject(err)
       }
-      const options: HttpsModule.RequestOptions = {
-        protocol,
-        // URL keeps IPv6 literals in brackets; the socket wants the bare address.
-        hostname: r.url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: r.url.port || undefined,
-        path: r.url.pathname + r.url.search,
-        method: r.method,
-        headers: r.headers,
-        agent: this.agentFor(protocol, proxyFor(r.url, this.proxySettings())),
-        ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
-        // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off.
-        ...(protocol === 'https:' ? { rejectUnauthorized: true } : {}),
-      }
-      const req = protocol === 'https:' ? nodeHttps().request(options) : nodeHttp().request(options)
       onRequest?.(req)
       // The signal ends the request, and its body while it is read (as node:http's `signal`
       // option would, but through onAbort: one listener per signal, not one per request).
       const signal = r.signal
       if (signal?.aborted) req.destroy(abortError(signal))
       else if (signal) req.once('close', onAbort(signal, () => req.destroy(abortError(signal))))
-      const connectMs = this.opts.connectTimeoutMs ?? 10_000
-      req.once('socket', (socket: Socket) => {
-        if (!socket.connecting) return
-        const timer = setTimeout(() => req.destroy(new TransportError(`timed out connecting after ${connectMs} ms`, 'CONNECT_TIMEOUT')), connectMs)
-        socket.once(protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer))
-        socket.once('close', () => clearTimeout(timer))
-      })
       const idleMs = this.opts.idleTimeoutMs ?? 30_000
       let response: HttpModule.IncomingMessage | undefined
       req.setTimeout(idleMs, () => {
@@ -292,12 +338,7 @@ export class HttpTransport {
         response = res
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res })
       })
-      const body = r.body
-      if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body)
-      else {
-        body.once('error', (err) => req.destroy(err))
-        body.pipe(req)
-      }
+      HttpTransport.send(req, r.body)
     })
   }
 
@@ -307,12 +348,22 @@ export class HttpTransport {
    * reason), a size cap (TOO_LARGE), and a body that ends early (RESPONSE_CUT_OFF) all end
    * it; plain events and one timer instead of an AbortController, a signal listener in
    * node:http and an async iterator over the body per call (measured: a third of the
-   * client's CPU per request in a 500-write batch).
+   * client's CPU per request in a 500-write batch). One promise and no per-request idle
+   * timer when the deadline comes first anyway (idle >= deadline, as the client sets them):
+   * what each request keeps alive while it waits is what V8's young-generation collections
+   * copy, and what makes the young generation grow (`identity check`, four requests per account).
    */
   exchange(r: Omit<TransportRequest, 'signal'>, opts: { deadlineMs: number; maxBytes: number; signal?: AbortSignal }): Promise<BufferedResponse> {
     return new Promise<BufferedResponse>((resolve, reject) => {
+      const signal = opts.signal
+      if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new TransportError('aborted', 'ABORTED'))
+      let req: HttpModule.ClientRequest
+      try {
+        req = this.open(r)
+      } catch (err) {
+        return reject(err)
+      }
       let done = false
-      let req: HttpModule.ClientRequest | undefined
       let res: HttpModule.IncomingMessage | undefined
       let unwatch: (() => void) | undefined
       const finish = (err: Error | undefined, value?: BufferedResponse) => {
@@ -322,33 +373,37 @@ export class HttpTransport {
         unwatch?.()
         if (err) {
           res?.destroy()
-          req?.destroy()
+          req.destroy()
           reject(err)
         } else resolve(value!)
       }
       const timer = setTimeout(() => finish(new TransportError(`no complete answer within ${opts.deadlineMs} ms`, 'DEADLINE')), opts.deadlineMs)
-      const aborted = () => finish(opts.signal!.reason instanceof Error ? opts.signal!.reason : new TransportError('aborted', 'ABORTED'))
-      if (opts.signal?.aborted) return aborted()
-      if (opts.signal) unwatch = onAbort(opts.signal, aborted)
-      this.request(r, (request) => (req = request)).then((response) => {
-        res = response.body
-        if (done) return response.body.destroy()
-        const tooLarge = () => new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE')
-        if (Number(response.headers['content-length']) > opts.maxBytes) return finish(tooLarge())
+      if (signal) unwatch = onAbort(signal, () => finish(signal.reason instanceof Error ? signal.reason : new TransportError('aborted', 'ABORTED')))
+      const idleMs = this.opts.idleTimeoutMs ?? 30_000
+      if (idleMs < opts.deadlineMs) {
+        req.setTimeout(idleMs, () => finish(new TransportError(`nothing received for ${idleMs} ms`, 'IDLE_TIMEOUT')))
+      }
+      // `on`, not `once`: each once() is a wrapper and its state per request, and finish() runs once anyway.
+      req.on('error', finish)
+      req.on('response', (response: HttpModule.IncomingMessage) => {
+        res = response
+        if (done) return response.destroy()
+        const statusCode = response.statusCode ?? 0
+        const headers = response.headers
+        if (Number(headers['content-length']) > opts.maxBytes) return finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
         const chunks: Buffer[] = []
         let size = 0
-        response.body.on('data', (chunk: Buffer) => {
+        response.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size > opts.maxBytes) finish(tooLarge())
+          if (size > opts.maxBytes) finish(new TransportError(`answer larger than ${opts.maxBytes} bytes`, 'TOO_LARGE'))
           else chunks.push(chunk)
         })
-        response.body.once('end', () =>
-          finish(undefined, { statusCode: response.statusCode, headers: response.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }),
-        )
-        response.body.once('error', (err: Error & { code?: string }) =>
+        response.on('end', () => finish(undefined, { statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }))
+        response.on('error', (err: Error & { code?: string }) =>
           finish(err.code === 'ECONNRESET' ? Object.assign(new TransportError('the answer was cut off', 'RESPONSE_CUT_OFF'), { cause: err }) : err),
         )
-      }, (err: Error) => finish(err))
+      })
+      HttpTransport.send(req, r.body)
     })
   }
 

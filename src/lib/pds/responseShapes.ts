@@ -29,6 +29,18 @@ export const REQUIRED_OUTPUT_FIELDS: Record<string, FieldRule[]> = {
   'com.atproto.identity.resolveHandle': ['did'],
 }
 
+/** Rules parsed once (a rule is checked on every answer: no regex match and strings per request). */
+const parsedRules = new Map<string, [string, boolean, string | undefined] | null>()
+function parseRule(rule: string): [string, boolean, string | undefined] | null {
+  let parsed = parsedRules.get(rule)
+  if (parsed === undefined) {
+    const m = /^([^[.]+)(\[\])?(?:\.(.+))?$/.exec(rule)
+    parsed = m ? [m[1], m[2] !== undefined, m[3]] : null
+    parsedRules.set(rule, parsed)
+  }
+  return parsed
+}
+
 /**
  * The first rule the body breaks, as "FIELD" (missing) or "FIELD (not an array)"; undefined
  * when the body has everything the rules ask for.
@@ -37,9 +49,11 @@ export function missingField(body: unknown, rules: FieldRule[]): string | undefi
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'a JSON object'
   const obj = body as Record<string, unknown>
   for (const rule of rules) {
-    const m = /^([^[.]+)(\[\])?(?:\.(.+))?$/.exec(rule)
-    if (!m) continue
-    const [, field, isArray, itemField] = m
+    const parsed = parseRule(rule)
+    if (!parsed) continue
+    const field = parsed[0]
+    const isArray = parsed[1]
+    const itemField = parsed[2]
     const v = obj[field]
     if (v === undefined || v === null) return field
     if (!isArray) continue

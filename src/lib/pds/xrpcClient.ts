@@ -14,7 +14,7 @@
 // - every request has a deadline from start to last byte (--timeout) and is aborted at
 //   once when the command is interrupted (the `signal`);
 // - TLS is verified whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-import { HttpTransport, ProxyError, readText } from './http.js'
+import { HttpTransport, ProxyError, readText, type BufferedResponse } from './http.js'
 import {
   AuthError,
   BadResponseError,
@@ -90,6 +90,14 @@ export interface RawRequest {
   /** [identity] The Host header, when not the target's (the PDS's /.well-known/atproto-did for a handle). */
   host?: string
   /**
+   * [identity] A 2xx answer that is neither a page nor JSON is handed over as its bytes (body:
+   * a Buffer): a small binary answer (getBlocks' CAR of one commit) read whole like any other,
+   * without a stream per request.
+   */
+  binary?: boolean
+  /** [identity] The largest answer accepted for this request, in bytes (default: the client's cap). */
+  maxBytes?: number
+  /**
    * A 429 is returned as it came instead of being waited out here: for a caller that paces
    * many requests to one server itself (`relay accounts` pauses all of a relay's requests).
    */
@@ -142,22 +150,29 @@ export class PdsClient {
     return this.target.url
   }
 
-  async query<N extends keyof Queries>(nsid: N, params: Queries[N]['params'], auth: Auth = 'none'): Promise<Queries[N]['output']> {
-    const res = await this.call({ method: 'GET', path: `/xrpc/${nsid}`, query: params as RawRequest['query'], auth, name: nsid })
-    return res.body as Queries[N]['output']
+  query<N extends keyof Queries>(nsid: N, params: Queries[N]['params'], auth: Auth = 'none'): Promise<Queries[N]['output']> {
+    return this.attempts({ method: 'GET', path: `/xrpc/${nsid}`, query: params as RawRequest['query'], auth, name: nsid }, true).then(bodyOf) as Promise<Queries[N]['output']>
   }
 
-  async procedure<N extends keyof Procedures>(nsid: N, input: Procedures[N]['input'], auth: Auth = 'none'): Promise<Procedures[N]['output']> {
-    const res = await this.call({ method: 'POST', path: `/xrpc/${nsid}`, body: input, auth, name: nsid })
-    return res.body as Procedures[N]['output']
+  procedure<N extends keyof Procedures>(nsid: N, input: Procedures[N]['input'], auth: Auth = 'none'): Promise<Procedures[N]['output']> {
+    return this.attempts({ method: 'POST', path: `/xrpc/${nsid}`, body: input, auth, name: nsid }, true).then(bodyOf) as Promise<Procedures[N]['output']>
   }
 
   /**
    * One request with the retry policy and the response contract: a 2xx with a JSON body
    * holding the fields this call reads, or a typed error.
    */
-  async call(req: RawRequest): Promise<RawResponse> {
-    const res = await this.send(req)
+  call(req: RawRequest): Promise<RawResponse> {
+    return this.attempts(req, true)
+  }
+
+  /** One request with the retry policy but no error mapping for HTTP statuses (health checks want the status). */
+  send(req: RawRequest): Promise<RawResponse> {
+    return this.attempts(req, false)
+  }
+
+  /** The response contract of call(): the answer, or the typed error for it. */
+  private checked(req: RawRequest, res: RawResponse): RawResponse {
     if (res.status < 200 || res.status >= 300) throw this.toError(req, res)
     const name = req.name ?? req.path
     const emptyOk = req.emptyOk ?? req.method === 'POST'
@@ -182,18 +197,35 @@ export class PdsClient {
     return res
   }
 
-  /** One request with the retry policy but no error mapping for HTTP statuses (health checks want the status). */
-  async send(req: RawRequest): Promise<RawResponse> {
+  /**
+   * send() and call() (`checked`): the retry loop, each try's request and its answer read in
+   * one async function. One suspended frame per request in flight, not one per layer
+   * (call, send, sendOnce): a frame, its promise and its await closures are what V8's
+   * young-generation collections copy while a request waits, and what grows the young
+   * generation when many are in flight (`identity check`, `relay accounts`).
+   */
+  private async attempts(req: RawRequest, checked: boolean): Promise<RawResponse> {
     const safe = req.method === 'GET' || req.idempotent === true
     const maxRetries = safe ? (this.opts.readRetries ?? 2) : 1
     // Resolved before the first try: a prompt for it is not a network request, and its
-    // interruption must not be reported as one.
-    const authHeader = await this.authHeader(req.auth ?? 'none')
+    // interruption must not be reported as one. (No await without one: each await is a
+    // promise and a suspended frame more per request.)
+    const auth = req.auth ?? 'none'
+    const authHeader = auth === 'none' ? undefined : await this.authHeader(auth)
     registerBodySecrets(req.body)
     for (let attempt = 0; ; attempt++) {
       this.throwIfInterrupted()
+      let answered: RawResponse
       try {
-        const res = await this.sendOnce(req, authHeader)
+        const url = this.urlFor(req)
+        const started = monotonicMs()
+        let answer: BufferedResponse
+        try {
+          answer = await this.transport.exchange(this.prepare(req, url, authHeader), { deadlineMs: this.deadlineMs, maxBytes: this.maxBytes(req), signal: this.opts.signal })
+        } catch (err) {
+          throw this.exchangeFailure(req, err)
+        }
+        const res = this.answer(req, url, started, answer)
         if (safe && RETRYABLE_STATUS.has(res.status) && attempt < maxRetries) {
           this.debug(`retrying ${req.name ?? req.path} after HTTP ${res.status}`)
           await this.target.recover?.()
@@ -208,7 +240,8 @@ export class PdsClient {
             continue
           }
         }
-        return res
+        if (!checked) return res
+        answered = res
       } catch (err) {
         if (err instanceof PdsctlError) throw err
         const code = errorCode(err)
@@ -220,30 +253,45 @@ export class PdsClient {
         if (code === 'ECONNREFUSED' && !recovered) throw await this.networkError(req, err)
         this.debug(`retrying ${req.name ?? req.path} after ${code}${recovered ? ' (target re-established)' : ''}`)
         await this.sleep(RETRY_DELAYS_MS[attempt])
+        continue
       }
+      // Outside the try: the contract's errors are the answer's, never retried.
+      return this.checked(req, answered)
     }
+  }
+
+  private originCache?: { url: string; origin: string }
+
+  /** The target's origin (the target's URL can change: a port-forward re-established). */
+  private origin(): string {
+    const url = this.target.url
+    if (this.originCache?.url !== url) this.originCache = { url, origin: new URL(url).origin }
+    return this.originCache.origin
   }
 
   /** The request's URL at the target: path plus query (arrays repeat their key). */
   private urlFor(req: RawRequest): URL {
-    const url = new URL(req.path, this.target.url)
-    // Built as a string and set once: each append to url.searchParams re-serialises the
+    // Built as a string and parsed once (not a base parsed per request, nor a search set
+    // after: each is a parse more): each append to url.searchParams re-serialises the
     // whole query (quadratic in a getAccountInfos call's 100 DIDs), and URLSearchParams'
     // own encoder costs twice encodeURIComponent (measured: ~8% of a listing's CPU).
-    const parts: string[] = []
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      if (v === undefined) continue
-      const key = encodeURIComponent(k)
-      if (Array.isArray(v)) for (const item of v) parts.push(`${key}=${encodeURIComponent(item)}`)
-      else parts.push(`${key}=${encodeURIComponent(String(v))}`)
+    // The path is absolute, so the target's own path (if any) is replaced, as before.
+    let query = ''
+    const q = req.query
+    if (q) {
+      for (const k in q) {
+        const v = q[k]
+        if (v === undefined) continue
+        const key = encodeURIComponent(k)
+        if (Array.isArray(v)) for (const item of v) query += `${query ? '&' : '?'}${key}=${encodeURIComponent(item)}`
+        else query += `${query ? '&' : '?'}${key}=${encodeURIComponent(String(v))}`
+      }
     }
-    if (parts.length) url.search = parts.join('&')
-    return url
+    return req.path.startsWith('/') ? new URL(this.origin() + req.path + query) : new URL(req.path + query, this.target.url)
   }
 
-  private async sendOnce(req: RawRequest, authHeader: string | undefined): Promise<RawResponse> {
-    const base = this.target.url
-    const url = this.urlFor(req)
+  /** One try's request: headers, body; credentials only to the PDS's own origin. */
+  private prepare(req: RawRequest, url: URL, authHeader: string | undefined): { url: URL; method: string; headers: Record<string, string>; body?: string | Buffer } {
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': this.opts.userAgent ?? 'pdsctl',
@@ -255,53 +303,68 @@ export class PdsClient {
       headers['content-length'] = String(Buffer.byteLength(body))
     }
     // Credentials only ever go to the PDS's own origin.
-    if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
+    if (authHeader && url.origin === this.origin()) headers.authorization = authHeader
     this.addPdsOnlyHeaders(url, headers) // [backup] x-ratelimit-bypass, PDS origin only
     if (req.host) headers.host = req.host // [identity]
+    // Debug lines are built only with --debug: they would be garbage on every request.
+    if (this.opts.debug) this.debug(`→ ${req.method} ${url.pathname}${url.search}${this.via(url)}`)
+    return { url, method: req.method, headers, body }
+  }
 
-    // One deadline from start to last byte, and the command's interruption, end the request.
-    const timeoutMs = this.deadlineMs
-    const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
-    const outer = this.opts.signal
-    const started = monotonicMs()
-    this.debug(`→ ${req.method} ${url.pathname}${url.search}${this.via(url)}`)
-    try {
-      const res = await this.transport.exchange({ url, method: req.method, headers, body }, { deadlineMs: timeoutMs, maxBytes: max, signal: outer })
-      this.firstAnswer()
-      const size = res.body.length
-      const text = res.body.toString('utf8')
-      const ms = Math.round(monotonicMs() - started)
-      this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms, ${size} bytes)`)
-      const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
-      let parsed: unknown = text.length === 0 ? undefined : text
-      let json = false
-      if (text.length > 0 && contentType.includes('json')) {
-        try {
-          parsed = JSON.parse(text)
-          json = true
-        } catch {
-          parsed = text
-        }
-      }
-      if (json) registerBodySecrets(parsed)
-      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json, contentType, ms }
-    } catch (err) {
-      if (outer?.aborted) throw outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
-      const code = errorCode(err)
-      if (code === 'DEADLINE') {
-        throw new NetworkError(`${req.name ?? req.path}: ${this.opts.role ?? 'the PDS'} at ${this.target.description} did not answer within ${fmtSeconds(timeoutMs)}`, {
-          hint: 'Try again, or raise --timeout',
-          cause: err,
-        })
-      }
-      if (code === 'TOO_LARGE') throw this.tooLarge(req, max)
-      throw err
+  private maxBytes(req: RawRequest): number {
+    return req.maxBytes ?? this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  }
+
+  /** One try's answer, its body parsed when it is JSON (or its bytes, for a binary request). */
+  private answer(req: RawRequest, url: URL, started: number, res: BufferedResponse): RawResponse {
+    this.firstAnswer()
+    const size = res.body.length
+    const ms = Math.round(monotonicMs() - started)
+    if (this.opts.debug) this.debug(`← ${res.statusCode} ${url.pathname} (${ms} ms, ${size} bytes)`)
+    const contentType = String(res.headers['content-type'] ?? '').toLowerCase()
+    if (req.binary && res.statusCode >= 200 && res.statusCode < 300 && size > 0 && !contentType.includes('html') && !contentType.includes('json')) {
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body, json: false, contentType, ms }
     }
+    const text = res.body.toString('utf8')
+    let parsed: unknown = text.length === 0 ? undefined : text
+    let json = false
+    if (text.length > 0 && contentType.includes('json')) {
+      try {
+        parsed = JSON.parse(text)
+        json = true
+      } catch {
+        parsed = text
+      }
+    }
+    if (json) registerBodySecrets(parsed)
+    return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: parsed, json, contentType, ms }
+  }
+
+  /**
+   * What a failed exchange is: the interruption, one deadline from start to last byte
+   * (--timeout), the size cap; anything else (the connection's failure) is mapped by the
+   * retry loop.
+   */
+  private exchangeFailure(req: RawRequest, err: unknown): unknown {
+    const outer = this.opts.signal
+    if (outer?.aborted) return outer.reason instanceof PdsctlError ? outer.reason : new InterruptedError()
+    const code = errorCode(err)
+    if (code === 'DEADLINE') {
+      return new NetworkError(`${req.name ?? req.path}: ${this.opts.role ?? 'the PDS'} at ${this.target.description} did not answer within ${fmtSeconds(this.deadlineMs)}`, {
+        hint: 'Try again, or raise --timeout',
+        cause: err,
+      })
+    }
+    if (code === 'TOO_LARGE') return this.tooLarge(req, this.maxBytes(req))
+    return err
   }
 
   private tooLarge(req: RawRequest, max: number): BadResponseError {
-    return new BadResponseError(`${req.name ?? req.path}: the answer from ${hostOf(this.url)} is larger than ${Math.round(max / 1024 / 1024)} MiB`, {
-      hint: 'Something in front of the PDS may be misbehaving; if the answer is expected to be that large, raise --max-response-mb',
+    const size = max >= 1024 * 1024 ? `${Math.round(max / 1024 / 1024)} MiB` : `${Math.round(max / 1024)} KiB`
+    return new BadResponseError(`${req.name ?? req.path}: the answer from ${hostOf(this.url)} is larger than ${size}`, {
+      hint: req.maxBytes !== undefined
+        ? 'No valid answer to it is that large: something in front of the PDS may be misbehaving'
+        : 'Something in front of the PDS may be misbehaving; if the answer is expected to be that large, raise --max-response-mb',
     })
   }
 
@@ -494,7 +557,7 @@ export class PdsClient {
   }
 
   private addPdsOnlyHeaders(url: URL, headers: Record<string, string>): void {
-    if (this.rateLimitBypassKey && url.origin === new URL(this.target.url).origin) headers['x-ratelimit-bypass'] = this.rateLimitBypassKey
+    if (this.rateLimitBypassKey && url.origin === this.origin()) headers['x-ratelimit-bypass'] = this.rateLimitBypassKey
   }
 
   /** The typed error for a non-2xx answer got through `send()` (same mapping as `call()`). */
@@ -512,7 +575,6 @@ export class PdsClient {
     req: RawRequest,
     opts: { body?: Readable | Buffer; contentLength?: number; signal?: AbortSignal } = {},
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Readable }> {
-    const base = this.target.url
     const url = this.urlFor(req)
     const headers: Record<string, string> = { accept: '*/*', 'user-agent': this.opts.userAgent ?? 'pdsctl' }
     if (req.method === 'POST') {
@@ -521,11 +583,12 @@ export class PdsClient {
       else if (opts.body && opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength)
       else if (!opts.body) headers['content-length'] = '0'
     }
-    const authHeader = await this.authHeader(req.auth ?? 'none')
-    if (authHeader && url.origin === new URL(base).origin) headers.authorization = authHeader
+    const auth = req.auth ?? 'none'
+    const authHeader = auth === 'none' ? undefined : await this.authHeader(auth)
+    if (authHeader && url.origin === this.origin()) headers.authorization = authHeader
     this.addPdsOnlyHeaders(url, headers)
     const started = monotonicMs()
-    this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)${this.via(url)}`)
+    if (this.opts.debug) this.debug(`→ ${req.method} ${url.pathname}${url.search} (streamed)${this.via(url)}`)
     let res
     try {
       res = await this.transport.request({
@@ -541,7 +604,7 @@ export class PdsClient {
       throw await this.networkError(req, err)
     }
     this.firstAnswer()
-    this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(monotonicMs() - started)} ms to headers)`)
+    if (this.opts.debug) this.debug(`← ${res.statusCode} ${url.pathname} (${Math.round(monotonicMs() - started)} ms to headers)`)
     const streamType = String(res.headers['content-type'] ?? '').toLowerCase()
     if (res.statusCode >= 200 && res.statusCode < 300 && !streamType.includes('html')) {
       return { status: res.statusCode, headers: res.headers as RawResponse['headers'], body: res.body }
@@ -591,6 +654,8 @@ function proxyFailure(err: ProxyError, reaching: string): PdsctlError {
       })
   }
 }
+
+const bodyOf = (res: RawResponse): unknown => res.body
 
 /** [backup] Retry-After as seconds or an HTTP date, in ms. */
 export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
@@ -664,10 +729,11 @@ function describeBody(body: unknown): string {
  * Secrets in a request or answer body: an account password pdsctl sends (createAccount,
  * createSession, updateAccountPassword), the session tokens a server returns.
  */
+const BODY_SECRETS = ['password', 'accessJwt', 'refreshJwt']
 function registerBodySecrets(body: unknown): void {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return
   const b = body as Record<string, unknown>
-  for (const k of ['password', 'accessJwt', 'refreshJwt']) if (typeof b[k] === 'string') registerSecret(b[k] as string)
+  for (const k of BODY_SECRETS) if (typeof b[k] === 'string') registerSecret(b[k] as string)
 }
 
 /**
