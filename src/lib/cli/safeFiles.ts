@@ -12,8 +12,14 @@
 //   and deleted only after lstat says they are regular files;
 // - modes are set explicitly (a mode passed to open/mkdir is only narrowed by the umask,
 //   and a umask of 000 leaves 0777 folders): chmod after creation.
+//
+// The `…Sync` twins keep the same rules with synchronous calls, for code that makes many
+// small metadata calls (the backup: a few per file, hundreds per run): an lstat, open or
+// chmod is a few microseconds on the main thread, where each promise call goes through
+// the thread pool and back (~30-60 us of CPU, and ~0.3 ms for a FileHandle's open and
+// close). Data writes and fsync stay asynchronous in their callers: those can block.
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs'
 import { chmod, lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { UsageError } from '../errors.js'
@@ -112,6 +118,77 @@ export async function ensurePrivateFolder(abs: string, shown: string, where: str
   if ((st.mode & 0o777) !== 0o700) await chmod(abs, 0o700)
 }
 
+/** ensurePrivateFolder with synchronous calls (see the top of this file): the same checks, the same errors. */
+export function ensurePrivateFolderSync(abs: string, shown: string, where: string): void {
+  let st = lstatSync(abs, { throwIfNoEntry: false })
+  if (!st) {
+    try {
+      mkdirSync(abs, { mode: 0o700 })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    st = lstatSync(abs)
+  }
+  if (st.isSymbolicLink()) throw new LinkRefusedError(shown, where)
+  if (!st.isDirectory()) throw new UsageError(`${shown} is not a folder`, { hint: 'Move it away and run again' })
+  const uid = ownUid()
+  if (uid !== undefined && st.uid !== uid) throw new UsageError(`${shown} belongs to user ${st.uid}, not to the user running pdsctl (${uid})`, { hint: `chown -R ${uid} ${shown}` })
+  if ((st.mode & 0o777) !== 0o700) chmodSync(abs, 0o700)
+}
+
+/** lstat, or undefined when nothing is there (synchronous). */
+export function lstatSyncIfAny(file: string): Stats | undefined {
+  return lstatSync(file, { throwIfNoEntry: false })
+}
+
+/**
+ * createExclusive as a file descriptor, synchronously: `file` must not exist (no link
+ * followed, even a dangling one), its mode exactly `mode`. The caller closes it.
+ */
+export function createExclusiveFd(file: string, mode: number): number {
+  const fd = openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
+  try {
+    fchmodSync(fd, mode)
+  } catch (err) {
+    closeSync(fd)
+    throw err
+  }
+  return fd
+}
+
+/** readFileNoFollow, synchronously: a link or anything but a regular file is refused; undefined when missing. */
+export function readFileNoFollowSync(file: string, shown: string, where: string): Buffer | undefined {
+  let fd: number
+  try {
+    fd = openSync(file, O_RDONLY | O_NOFOLLOW)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    if (code === 'ELOOP') throw new LinkRefusedError(shown, where)
+    throw err
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new UsageError(`${shown} is not a regular file`, { hint: 'Move it away and run again' })
+    return readFileSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** removeRegularFile, synchronously: lstat first; a link or anything but a regular file is refused, never deleted. */
+export function removeRegularFileSync(file: string, shown: string, where: string): boolean {
+  const st = lstatSync(file, { throwIfNoEntry: false })
+  if (!st) return false
+  if (st.isSymbolicLink()) throw new LinkRefusedError(shown, where)
+  if (!st.isFile()) throw new UsageError(`${shown} is not a regular file; not deleted`)
+  try {
+    unlinkSync(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  return true
+}
+
 /** lstat, or undefined when nothing is there. */
 export async function lstatIfAny(file: string): Promise<import('node:fs').Stats | undefined> {
   try {
@@ -131,7 +208,8 @@ export function tempPath(file: string): string {
 export async function createExclusive(file: string, mode: number): Promise<FileHandle> {
   const fh = await open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
   try {
-    await fh.chmod(mode)
+    // On the descriptor, synchronously: a metadata call of microseconds (see the top of this file).
+    fchmodSync(fh.fd, mode)
   } catch (err) {
     await fh.close().catch(() => {})
     throw err

@@ -3,10 +3,24 @@
 // refuse links, deletes only of regular files, paths that must stay inside their root.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, readFileNoFollow, removeRegularFile, resolveInside, writeFileReplacing } from '../../../src/lib/cli/safeFiles.js'
+import {
+  LinkRefusedError,
+  checkOwnFolder,
+  createExclusive,
+  createExclusiveFd,
+  ensurePrivateFolder,
+  ensurePrivateFolderSync,
+  lstatSyncIfAny,
+  readFileNoFollow,
+  readFileNoFollowSync,
+  removeRegularFile,
+  removeRegularFileSync,
+  resolveInside,
+  writeFileReplacing,
+} from '../../../src/lib/cli/safeFiles.js'
 import { UsageError } from '../../../src/lib/errors.js'
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'pdsctl-safefiles-'))
@@ -82,6 +96,50 @@ test('reads and deletes refuse links; deletes only regular files', async () => {
   assert.equal(await readFileNoFollow(path.join(root, 'missing'), 'missing', 'the test'), undefined)
   assert.equal(await removeRegularFile(path.join(root, 'missing'), 'missing', 'the test'), false)
   assert.equal(await removeRegularFile(path.join(root, 'target'), 'target', 'the test'), true)
+  assert.equal(existsSync(path.join(root, 'target')), false)
+})
+
+test('the synchronous twins keep the same rules: 0700 folders and exact 0600 files under umask 000, links refused and never followed, deletes only of regular files', () => {
+  const root = tmp()
+  const old = process.umask(0)
+  try {
+    ensurePrivateFolderSync(path.join(root, 'a'), 'a', 'the test')
+    assert.equal(statSync(path.join(root, 'a')).mode & 0o777, 0o700)
+    closeSync(createExclusiveFd(path.join(root, 'a', 'f'), 0o600))
+    assert.equal(statSync(path.join(root, 'a', 'f')).mode & 0o777, 0o600)
+  } finally {
+    process.umask(old)
+  }
+  assert.throws(() => createExclusiveFd(path.join(root, 'a', 'f'), 0o600), { code: 'EEXIST' })
+  mkdirSync(path.join(root, 'b'))
+  chmodSync(path.join(root, 'b'), 0o777)
+  ensurePrivateFolderSync(path.join(root, 'b'), 'b', 'the test')
+  assert.equal(statSync(path.join(root, 'b')).mode & 0o777, 0o700)
+  symlinkSync(path.join(root, 'b'), path.join(root, 'c'))
+  assert.throws(() => ensurePrivateFolderSync(path.join(root, 'c'), 'SHOWN/c', 'the test'), (e: Error) => e instanceof LinkRefusedError && e.message.includes('SHOWN/c is a symbolic link'))
+  writeFileSync(path.join(root, 'notdir'), '')
+  assert.throws(() => ensurePrivateFolderSync(path.join(root, 'notdir'), 'notdir', 'the test'), /is not a folder/)
+
+  // A dangling link where a file is to be made: refused, nothing made at its target.
+  const victim = path.join(root, 'victim')
+  symlinkSync(victim, path.join(root, 'dangling'))
+  assert.throws(() => createExclusiveFd(path.join(root, 'dangling'), 0o600), { code: 'EEXIST' })
+  assert.equal(existsSync(victim), false)
+
+  writeFileSync(path.join(root, 'target'), 'keep me')
+  symlinkSync(path.join(root, 'target'), path.join(root, 'link'))
+  assert.throws(() => readFileNoFollowSync(path.join(root, 'link'), 'link', 'the test'), LinkRefusedError)
+  assert.throws(() => removeRegularFileSync(path.join(root, 'link'), 'link', 'the test'), LinkRefusedError)
+  assert.throws(() => removeRegularFileSync(path.join(root, 'b'), 'b', 'the test'), /not a regular file; not deleted/)
+  assert.throws(() => readFileNoFollowSync(path.join(root, 'b'), 'b', 'the test'), /is not a regular file|EISDIR/)
+  assert.equal(readFileSync(path.join(root, 'target'), 'utf8'), 'keep me')
+  assert.equal(lstatSync(path.join(root, 'link')).isSymbolicLink(), true)
+  assert.equal(readFileNoFollowSync(path.join(root, 'target'), 'target', 'the test')?.toString(), 'keep me')
+  assert.equal(readFileNoFollowSync(path.join(root, 'missing'), 'missing', 'the test'), undefined)
+  assert.equal(lstatSyncIfAny(path.join(root, 'missing')), undefined)
+  assert.equal(lstatSyncIfAny(path.join(root, 'link'))?.isSymbolicLink(), true)
+  assert.equal(removeRegularFileSync(path.join(root, 'missing'), 'missing', 'the test'), false)
+  assert.equal(removeRegularFileSync(path.join(root, 'target'), 'target', 'the test'), true)
   assert.equal(existsSync(path.join(root, 'target')), false)
 })
 
