@@ -18,7 +18,7 @@
 // chmod is a few microseconds on the main thread, where each promise call goes through
 // the thread pool and back (~30-60 us of CPU, and ~0.3 ms for a FileHandle's open and
 // close). Data writes and fsync stay asynchronous in their callers: those can block.
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs'
 import { chmod, lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
@@ -201,7 +201,10 @@ export async function lstatIfAny(file: string): Promise<import('node:fs').Stats 
 
 /** A name for a temporary file beside `file`, unguessable (a link cannot be planted at it in advance). */
 export function tempPath(file: string): string {
-  return `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  // 32 random bits, as randomBytes(4) gave, from randomUUID (a v4 UUID's first 8 hex digits
+  // are random): it draws from a cache of random data Node keeps, ~1 us against ~15-20 us
+  // for a call into the CSPRNG, and a backup makes a temp name per file.
+  return `${file}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`
 }
 
 /** Create `file`, which must not exist (no link followed, even a dangling one), with exactly `mode`. */
