@@ -27,7 +27,7 @@
 //   nothing inside DIR is followed if it is a link; folders 0700, files 0600 whatever the
 //   umask; clean-up deletes only temp files and the diffs a previous state named.
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { chmod, mkdir, opendir, rename } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -48,6 +48,7 @@ import {
   readFileNoFollowSync,
   removeRegularFileSync,
   resolveInside,
+  setExactMode,
 } from '../cli/safeFiles.js'
 import { readCarCommitFd } from './carCommit.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
@@ -670,7 +671,7 @@ function writeHintFile(file: string, data: string): void {
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   try {
     try {
-      fchmodSync(fd, 0o600)
+      setExactMode(fd, 0o600)
       writeSync(fd, data)
     } finally {
       closeSync(fd)

@@ -142,13 +142,22 @@ export function lstatSyncIfAny(file: string): Stats | undefined {
 }
 
 /**
+ * Make a file pdsctl just created (O_EXCL: its own) exactly `mode`: the mode given to open
+ * is only narrowed by the umask. The usual umasks (022, 077) leave 0600 as it is: an fstat
+ * (no write) says so, and the chmod, which dirties the inode (a journal entry), is skipped.
+ */
+export function setExactMode(fd: number, mode: number): void {
+  if ((fstatSync(fd).mode & 0o7777) !== mode) fchmodSync(fd, mode)
+}
+
+/**
  * createExclusive as a file descriptor, synchronously: `file` must not exist (no link
  * followed, even a dangling one), its mode exactly `mode`. The caller closes it.
  */
 export function createExclusiveFd(file: string, mode: number): number {
   const fd = openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
   try {
-    fchmodSync(fd, mode)
+    setExactMode(fd, mode)
   } catch (err) {
     closeSync(fd)
     throw err
@@ -211,8 +220,8 @@ export function tempPath(file: string): string {
 export async function createExclusive(file: string, mode: number): Promise<FileHandle> {
   const fh = await open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
   try {
-    // On the descriptor, synchronously: a metadata call of microseconds (see the top of this file).
-    fchmodSync(fh.fd, mode)
+    // On the descriptor, synchronously: metadata calls of microseconds (see the top of this file).
+    setExactMode(fh.fd, mode)
   } catch (err) {
     await fh.close().catch(() => {})
     throw err

@@ -111,6 +111,14 @@ test('the synchronous twins keep the same rules: 0700 folders and exact 0600 fil
     process.umask(old)
   }
   assert.throws(() => createExclusiveFd(path.join(root, 'a', 'f'), 0o600), { code: 'EEXIST' })
+  // A umask that narrows 0600 (to 0400 here): the mode is set back to exactly 0600.
+  const narrow = process.umask(0o277)
+  try {
+    closeSync(createExclusiveFd(path.join(root, 'a', 'g'), 0o600))
+  } finally {
+    process.umask(narrow)
+  }
+  assert.equal(statSync(path.join(root, 'a', 'g')).mode & 0o777, 0o600)
   mkdirSync(path.join(root, 'b'))
   chmodSync(path.join(root, 'b'), 0o777)
   ensurePrivateFolderSync(path.join(root, 'b'), 'b', 'the test')
