@@ -42,11 +42,10 @@ import {
   checkOwnFolder,
   createExclusive,
   ensurePrivateFolder,
-  ensurePrivateFolderSync,
   lstatIfAny,
   lstatSyncIfAny,
   readFileNoFollowSync,
-  removeRegularFileSync,
+  removeRegularFile,
   resolveInside,
   setExactMode,
 } from '../cli/safeFiles.js'
@@ -298,11 +297,12 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   // The folder's checks and reads below are synchronous calls (safeFiles.ts, layout.ts): a
   // few microseconds each on the main thread, where each promise call cost a thread-pool
   // round trip (~30-60 us of CPU; a FileHandle's open and close ~0.3 ms), and an account
-  // makes dozens of them. The same checks as ever: lstat, no link followed, 0700/0600.
-  ensurePrivateFolderSync(abs, shown(), IN_BACKUP)
-  ensurePrivateFolderSync(path.join(abs, 'blobs'), shown('blobs'), IN_BACKUP)
-  ensurePrivateFolderSync(path.join(abs, 'diffs'), shown('diffs'), IN_BACKUP)
-  const blobsOnDisk = scanAccountFolder(abs, shown)
+  // makes dozens of them. What changes the disk (mkdir, create, rename, unlink) stays
+  // asynchronous (see safeFiles.ts). The same checks as ever: lstat, no link followed, 0700/0600.
+  await ensurePrivateFolder(abs, shown(), IN_BACKUP)
+  await ensurePrivateFolder(path.join(abs, 'blobs'), shown('blobs'), IN_BACKUP)
+  await ensurePrivateFolder(path.join(abs, 'diffs'), shown('diffs'), IN_BACKUP)
+  const blobsOnDisk = await scanAccountFolder(abs, shown)
   let prev: AccountState | undefined
   try {
     prev = readJsonSync<AccountState>(path.join(abs, 'state.json'), shown('state.json'))
@@ -393,7 +393,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     } else {
       const got = await fetchCar(ctx, ref.did, undefined, abs)
       temps.push(got.abs)
-      renameSync(got.abs, inDir(backupPaths.repo(ref.did)))
+      await rename(got.abs, inDir(backupPaths.repo(ref.did)))
       repo = { path: backupPaths.repo(ref.did), size: got.size, sha256: got.sha256, rev: got.commit.rev }
       diffs = []
       head = got.root
@@ -445,19 +445,19 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       blobs: [...blobs.values()].sort((a, b) => (a.cid < b.cid ? -1 : 1)),
       backedUpAt: new Date().toISOString(),
     }
-    if (infoTmp) renameSync(infoTmp, infoPath)
+    if (infoTmp) await rename(infoTmp, infoPath)
     // Nothing new for this account (same files, same status and handle): its state.json, and
     // when its data last changed, stand; else it is written (after every file it names).
     const unchanged = prev !== undefined && !newDiff && sameState(prev, state) && isPrivateFile(inDir(backupPaths.state(ref.did)))
     if (!unchanged) await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
     // The state names the new diff before it is on disk: killed in between, the next run
     // finds it missing and takes a full copy; a diff on disk is never one no state names.
-    if (newDiff) renameSync(newDiff.tmp, newDiff.final)
+    if (newDiff) await rename(newDiff.tmp, newDiff.final)
     temps.length = 0
     // Clean-up: only the diffs the previous state named and the new one no longer does.
     const kept = new Set(diffs.map((d) => d.path))
     for (const d of usable?.diffs ?? prevDiffsIfValid(prev, ref.did)) {
-      if (!kept.has(d.path)) removeRegularFileSync(inDir(d.path), path.join(ctx.shown, d.path), IN_BACKUP)
+      if (!kept.has(d.path)) await removeRegularFile(inDir(d.path), path.join(ctx.shown, d.path), IN_BACKUP)
     }
   } finally {
     for (const t of temps) unlinkQuietlySync(t)
@@ -500,16 +500,18 @@ function allPresent(dir: string, files: FileEntry[]): boolean {
  * listing of each folder; returns the names in blobs/ that are regular files (what is
  * not among them is not on disk: no lstat needed to know it).
  */
-function scanAccountFolder(abs: string, shown: (...parts: string[]) => string): Set<string> {
+async function scanAccountFolder(abs: string, shown: (...parts: string[]) => string): Promise<Set<string>> {
   const blobs = new Set<string>()
+  const temps: Array<[string, string]> = []
   for (const sub of ['', 'blobs', 'diffs']) {
     const d = path.join(abs, sub)
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.isSymbolicLink()) throw new LinkRefusedError(shown(sub, entry.name), IN_BACKUP)
-      if (entry.isFile() && isTempName(entry.name)) removeRegularFileSync(path.join(d, entry.name), shown(sub, entry.name), IN_BACKUP)
+      if (entry.isFile() && isTempName(entry.name)) temps.push([path.join(d, entry.name), shown(sub, entry.name)])
       else if (sub === 'blobs' && entry.isFile()) blobs.add(entry.name)
     }
   }
+  for (const [file, named] of temps) await removeRegularFile(file, named, IN_BACKUP)
   return blobs
 }
 
@@ -572,7 +574,7 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
     throw new PdsctlError(`blob ${cidStr} of ${did}: the bytes the PDS sent do not match the CID (sha256 ${got.sha256})`)
   }
   try {
-    renameSync(tmp, final)
+    await rename(tmp, final)
   } catch (err) {
     unlinkQuietlySync(tmp)
     throw err

@@ -13,13 +13,16 @@
 // - modes are set explicitly (a mode passed to open/mkdir is only narrowed by the umask,
 //   and a umask of 000 leaves 0777 folders): chmod after creation.
 //
-// The `…Sync` twins keep the same rules with synchronous calls, for code that makes many
-// small metadata calls (the backup: a few per file, hundreds per run): an lstat, open or
-// chmod is a few microseconds on the main thread, where each promise call goes through
-// the thread pool and back (~30-60 us of CPU, and ~0.3 ms for a FileHandle's open and
-// close). Data writes and fsync stay asynchronous in their callers: those can block.
+// Calls that only read metadata (lstat, fstat, a listing, opening a small file to read it)
+// are synchronous: a few microseconds on the main thread, where each promise call goes
+// through the thread pool and back (~30-60 us of CPU, ~0.3 ms for a FileHandle's open and
+// close), and the backup makes hundreds. Calls that change the filesystem (create, rename,
+// mkdir, chmod, unlink) stay asynchronous: they can wait for the filesystem's journal while
+// another thread's fsync commits it, and on the main thread that wait would stall every
+// transfer (a backup measured the same either way on this machine; the journal's waits
+// are longer on a busy disk).
 import { randomUUID } from 'node:crypto'
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs'
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, open as openCb, openSync, readFileSync, type Stats } from 'node:fs'
 import { chmod, lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { UsageError } from '../errors.js'
@@ -101,39 +104,18 @@ export async function checkNewPathChain(target: string): Promise<void> {
  * `shown` is how errors name it.
  */
 export async function ensurePrivateFolder(abs: string, shown: string, where: string): Promise<void> {
-  let st = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined
-    throw err
-  })
+  let st = lstatSync(abs, { throwIfNoEntry: false })
   if (!st) {
     await mkdir(abs, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err
     })
-    st = await lstat(abs)
-  }
-  if (st.isSymbolicLink()) throw new LinkRefusedError(shown, where)
-  if (!st.isDirectory()) throw new UsageError(`${shown} is not a folder`, { hint: 'Move it away and run again' })
-  const uid = ownUid()
-  if (uid !== undefined && st.uid !== uid) throw new UsageError(`${shown} belongs to user ${st.uid}, not to the user running pdsctl (${uid})`, { hint: `chown -R ${uid} ${shown}` })
-  if ((st.mode & 0o777) !== 0o700) await chmod(abs, 0o700)
-}
-
-/** ensurePrivateFolder with synchronous calls (see the top of this file): the same checks, the same errors. */
-export function ensurePrivateFolderSync(abs: string, shown: string, where: string): void {
-  let st = lstatSync(abs, { throwIfNoEntry: false })
-  if (!st) {
-    try {
-      mkdirSync(abs, { mode: 0o700 })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
     st = lstatSync(abs)
   }
   if (st.isSymbolicLink()) throw new LinkRefusedError(shown, where)
   if (!st.isDirectory()) throw new UsageError(`${shown} is not a folder`, { hint: 'Move it away and run again' })
   const uid = ownUid()
   if (uid !== undefined && st.uid !== uid) throw new UsageError(`${shown} belongs to user ${st.uid}, not to the user running pdsctl (${uid})`, { hint: `chown -R ${uid} ${shown}` })
-  if ((st.mode & 0o777) !== 0o700) chmodSync(abs, 0o700)
+  if ((st.mode & 0o777) !== 0o700) await chmod(abs, 0o700)
 }
 
 /** lstat, or undefined when nothing is there (synchronous). */
@@ -151,11 +133,12 @@ export function setExactMode(fd: number, mode: number): void {
 }
 
 /**
- * createExclusive as a file descriptor, synchronously: `file` must not exist (no link
- * followed, even a dangling one), its mode exactly `mode`. The caller closes it.
+ * createExclusive as a file descriptor (fs.open's callback form: no FileHandle): `file`
+ * must not exist (no link followed, even a dangling one), its mode exactly `mode`. The
+ * caller closes it.
  */
-export function createExclusiveFd(file: string, mode: number): number {
-  const fd = openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
+export async function createExclusiveFd(file: string, mode: number): Promise<number> {
+  const fd = await new Promise<number>((resolve, reject) => openCb(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode, (err, fd) => (err ? reject(err) : resolve(fd))))
   try {
     setExactMode(fd, mode)
   } catch (err) {
@@ -182,20 +165,6 @@ export function readFileNoFollowSync(file: string, shown: string, where: string)
   } finally {
     closeSync(fd)
   }
-}
-
-/** removeRegularFile, synchronously: lstat first; a link or anything but a regular file is refused, never deleted. */
-export function removeRegularFileSync(file: string, shown: string, where: string): boolean {
-  const st = lstatSync(file, { throwIfNoEntry: false })
-  if (!st) return false
-  if (st.isSymbolicLink()) throw new LinkRefusedError(shown, where)
-  if (!st.isFile()) throw new UsageError(`${shown} is not a regular file; not deleted`)
-  try {
-    unlinkSync(file)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  return true
 }
 
 /** lstat, or undefined when nothing is there. */
