@@ -2,7 +2,9 @@
 // blobs (~47 MB) on the bed PDS against bench/floor-backup-http.mjs (the same calls with
 // node:http, 8 accounts and 4 blobs of each in flight, every body written, hashed and
 // fsynced), each run into a fresh folder; and the incremental rerun (the same command into
-// the folder of the run before: nothing changed) against the same floor.
+// the folder of the run before: nothing changed) against the same floor. With `before`
+// (bench --before PATH), another build runs in each round beside them, against the same
+// floor runs: a pairing on the same bed and at the same hour.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -19,6 +21,8 @@ export interface BackupBenchOptions {
   blobSize: number
   node: string
   pdsctl: (...args: string[]) => string[]
+  /** Another build, timed in each round too (its figures in `before`). */
+  before?: (...args: string[]) => string[]
   floor: string
   log: (line: string) => void
 }
@@ -38,6 +42,8 @@ export interface BackupBenchResult {
   incrementalP75: number
   bytes: number
   rssMiB: number
+  /** The same figures for the `before` build, against the same floor runs. */
+  before?: Omit<BackupBenchResult, 'floorMs' | 'floorCpuMs' | 'bytes' | 'before'>
 }
 
 export async function benchBackup(o: BackupBenchOptions): Promise<BackupBenchResult> {
@@ -69,8 +75,8 @@ export async function benchBackup(o: BackupBenchOptions): Promise<BackupBenchRes
     const env = cleanEnv({ PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword })
     let k = 0
     const fresh = () => path.join(tmp, `run-${k++}`)
-    const runPdsctl = async (dir: string) => {
-      const r = await shellTime(o.pdsctl('backup', dir, '--json'), env)
+    const runPdsctl = async (dir: string, bin = o.pdsctl) => {
+      const r = await shellTime(bin('backup', dir, '--json'), env)
       if (r.code !== 0) throw new Error(`backup exited ${r.code}: ${r.stderr.slice(-800)}`)
       const s = JSON.parse(r.stdout) as { accounts: number }
       if (s.accounts !== o.accounts) throw new Error(`backup saved ${s.accounts} accounts`)
@@ -84,6 +90,8 @@ export async function benchBackup(o: BackupBenchOptions): Promise<BackupBenchRes
     const a: ShellRun[] = []
     const b: ShellRun[] = []
     const inc: ShellRun[] = []
+    const ba: ShellRun[] = []
+    const binc: ShellRun[] = []
     for (let i = 0; i <= o.runs; i++) {
       const pd = fresh()
       const fd = fresh()
@@ -99,31 +107,49 @@ export async function benchBackup(o: BackupBenchOptions): Promise<BackupBenchRes
       const z = await runPdsctl(pd) // the incremental rerun: nothing changed since
       rmSync(pd, { recursive: true, force: true })
       rmSync(fd, { recursive: true, force: true })
+      let bx: ShellRun | undefined
+      let bz: ShellRun | undefined
+      if (o.before) {
+        const bd = fresh()
+        bx = await runPdsctl(bd, o.before)
+        bz = await runPdsctl(bd, o.before)
+        rmSync(bd, { recursive: true, force: true })
+      }
       if (i === 0) continue // warm-up
       a.push(x)
       b.push(y)
       inc.push(z)
-      o.log(`backup run ${i}: pdsctl ${x.ms.toFixed(0)} ms, floor ${y.ms.toFixed(0)} ms, incremental ${z.ms.toFixed(0)} ms`)
+      if (bx && bz) {
+        ba.push(bx)
+        binc.push(bz)
+      }
+      o.log(`backup run ${i}: pdsctl ${x.ms.toFixed(0)} ms, floor ${y.ms.toFixed(0)} ms, incremental ${z.ms.toFixed(0)} ms${bx && bz ? `; before: ${bx.ms.toFixed(0)} ms, incremental ${bz.ms.toFixed(0)} ms` : ''}`)
     }
-    const ratios = a.map((r, i) => r.ms / b[i].ms)
-    const incRatios = inc.map((r, i) => r.ms / b[i].ms)
-    const pdsctlMs = median(a.map((r) => r.ms))
     const floorMs = median(b.map((r) => r.ms))
-    const incrementalMs = median(inc.map((r) => r.ms))
+    const figures = (full: ShellRun[], again: ShellRun[]) => {
+      const ratios = full.map((r, i) => r.ms / b[i].ms)
+      const incRatios = again.map((r, i) => r.ms / b[i].ms)
+      const pdsctlMs = median(full.map((r) => r.ms))
+      const incrementalMs = median(again.map((r) => r.ms))
+      return {
+        pdsctlMs,
+        ratio: pdsctlMs / floorMs,
+        ratioP25: quantile(ratios, 0.25),
+        ratioP75: quantile(ratios, 0.75),
+        pdsctlCpuMs: median(full.map((r) => r.cpuMs)),
+        incrementalMs,
+        incrementalRatio: incrementalMs / floorMs,
+        incrementalP25: quantile(incRatios, 0.25),
+        incrementalP75: quantile(incRatios, 0.75),
+        rssMiB: median(full.map((r) => r.maxRssKiB / 1024)),
+      }
+    }
     return {
-      pdsctlMs,
+      ...figures(a, inc),
       floorMs,
-      ratio: pdsctlMs / floorMs,
-      ratioP25: quantile(ratios, 0.25),
-      ratioP75: quantile(ratios, 0.75),
-      pdsctlCpuMs: median(a.map((r) => r.cpuMs)),
       floorCpuMs: median(b.map((r) => r.cpuMs)),
-      incrementalMs,
-      incrementalRatio: incrementalMs / floorMs,
-      incrementalP25: quantile(incRatios, 0.25),
-      incrementalP75: quantile(incRatios, 0.75),
       bytes,
-      rssMiB: median(a.map((r) => r.maxRssKiB / 1024)),
+      ...(ba.length ? { before: figures(ba, binc) } : {}),
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true })

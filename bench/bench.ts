@@ -380,8 +380,13 @@ if (needBed) {
 if (want('backup')) {
   log('Starting the test-bed PDS for the backup case…')
   const { benchBackup } = await import('./backup.js')
-  const k = await benchBackup({ runs: Math.max(3, Math.ceil(RUNS / 2)), accounts: 20, posts: 40, blobsPerAccount: 8, blobSize: 294_000, node: NODE, pdsctl, floor: bench('floor-backup-http.mjs'), log })
+  const before = opt.before ? (...args: string[]) => [NODE, path.resolve(opt.before as string), ...args] : undefined
+  const k = await benchBackup({ runs: Math.max(3, Math.ceil(RUNS / 2)), accounts: 20, posts: 40, blobsPerAccount: 8, blobSize: 294_000, node: NODE, pdsctl, before, floor: bench('floor-backup-http.mjs'), log })
   const what = `20 accounts × 40 posts × 8 blobs, ${(k.bytes / 1e6).toFixed(0)} MB`
+  if (k.before) {
+    const p = k.before
+    report(`before: backup DIR: ${p.pdsctlMs.toFixed(0)} ms vs ${k.floorMs.toFixed(0)} ms, ratio ${p.ratio.toFixed(2)} [${p.ratioP25.toFixed(2)}–${p.ratioP75.toFixed(2)}] (cpu ${p.pdsctlCpuMs.toFixed(0)} ms, peak RSS ${p.rssMiB.toFixed(0)} MiB); again, nothing changed: ${p.incrementalMs.toFixed(0)} ms, ${p.incrementalRatio.toFixed(2)} [${p.incrementalP25.toFixed(2)}–${p.incrementalP75.toFixed(2)}]`, undefined)
+  }
   report(`backup DIR (${what}): ${k.pdsctlMs.toFixed(0)} ms vs ${k.floorMs.toFixed(0)} ms, ratio ${k.ratio.toFixed(2)} [${k.ratioP25.toFixed(2)}–${k.ratioP75.toFixed(2)}] (cpu ${k.pdsctlCpuMs.toFixed(0)} vs ${k.floorCpuMs.toFixed(0)} ms, peak RSS ${k.rssMiB.toFixed(0)} MiB) vs the durable node:http floor (target <= 1.3)`, k.ratio <= 1.3)
   report(`backup DIR again, nothing changed: ${k.incrementalMs.toFixed(0)} ms, ${k.incrementalRatio.toFixed(2)} [${k.incrementalP25.toFixed(2)}–${k.incrementalP75.toFixed(2)}] of the floor's full run (target < 0.3)`, k.incrementalRatio < 0.3)
 }

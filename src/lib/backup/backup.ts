@@ -27,7 +27,7 @@
 //   nothing inside DIR is followed if it is a link; folders 0700, files 0600 whatever the
 //   umask; clean-up deletes only temp files and the diffs a previous state named.
 import { createHash } from 'node:crypto'
-import { closeSync, constants, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { chmod, mkdir, opendir, rename } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -37,8 +37,19 @@ import { PdsctlError, UsageError, XrpcError } from '../errors.js'
 import { resolveDid } from '../admin/accounts.js'
 import type { PdsClient, RawRequest } from '../pds/xrpcClient.js'
 import { streamBlob } from '../pds/blobStream.js'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, lstatIfAny, openNoFollow, readFileNoFollow, removeRegularFile, resolveInside } from '../cli/safeFiles.js'
-import { readCarCommitFrom } from './carCommit.js'
+import {
+  LinkRefusedError,
+  checkOwnFolder,
+  createExclusive,
+  ensurePrivateFolder,
+  lstatIfAny,
+  lstatSyncIfAny,
+  readFileNoFollowSync,
+  removeRegularFile,
+  resolveInside,
+  setExactMode,
+} from '../cli/safeFiles.js'
+import { readCarCommitFd } from './carCommit.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
 import {
   IN_BACKUP,
@@ -46,10 +57,11 @@ import {
   accountDir,
   entryProblems,
   isTempName,
-  readJson,
-  removeQuietly,
+  readJsonSync,
   tempName,
+  unlinkQuietlySync,
   writeFileAtomic,
+  writeNewFileDurable,
   type AccountState,
   type BlobEntry,
   type FileEntry,
@@ -157,7 +169,9 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
     })
   }
 
-  const pds = await serverIdentity(ctx)
+  // Only the manifest needs it: asked beside the accounts' work, not before it (a round trip
+  // less on the way to the first account; it never rejects: what was not said is null).
+  const pdsIdentity = serverIdentity(ctx)
   const source = opts.accounts ? givenAccounts(ctx, opts.accounts) : listedAccounts(ctx)
   await pool(source, concurrency, async (item) => {
     throwIfAborted(opts.signal)
@@ -178,7 +192,7 @@ export async function runBackup(client: PdsClient, opts: BackupOptions): Promise
   summary.durationMs = Date.now() - started
   await writeManifest(ctx, {
     pdsctl: opts.pdsctlVersion ?? 'unknown',
-    pds: { url: client.url, ...pds },
+    pds: { url: client.url, ...(await pdsIdentity) },
     startedAt,
     endedAt: new Date().toISOString(),
     errors: summary.errors,
@@ -280,14 +294,22 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
   const inDir = (p: string) => resolveInside(ctx.dir, p)
   const abs = inDir(rel)
   const shown = (...parts: string[]) => path.join(ctx.shown, rel, ...parts)
+  // The folder's checks and reads below are synchronous calls (safeFiles.ts, layout.ts): a
+  // few microseconds each on the main thread, where each promise call cost a thread-pool
+  // round trip (~30-60 us of CPU; a FileHandle's open and close ~0.3 ms), and an account
+  // makes dozens of them. What changes the disk (mkdir, create, rename, unlink) stays
+  // asynchronous (see safeFiles.ts). The same checks as ever: lstat, no link followed, 0700/0600.
   await ensurePrivateFolder(abs, shown(), IN_BACKUP)
   await ensurePrivateFolder(path.join(abs, 'blobs'), shown('blobs'), IN_BACKUP)
   await ensurePrivateFolder(path.join(abs, 'diffs'), shown('diffs'), IN_BACKUP)
-  await scanAccountFolder(abs, shown)
-  const prev = await readJson<AccountState>(path.join(abs, 'state.json'), shown('state.json')).catch((err) => {
+  const blobsOnDisk = await scanAccountFolder(abs, shown)
+  let prev: AccountState | undefined
+  try {
+    prev = readJsonSync<AccountState>(path.join(abs, 'state.json'), shown('state.json'))
+  } catch (err) {
     if (err instanceof PdsctlError) throw err // a link or not a file: refused
-    return undefined // not JSON: as if there were none
-  })
+    prev = undefined // not JSON: as if there were none
+  }
   // A saved state counts only when every name in it parses into the paths pdsctl writes
   // (else it is set aside: a full copy is taken, and nothing it names is touched), and while
   // its CARs are still there, whole (deleted because verify called them damaged: fetch a new
@@ -298,13 +320,14 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     if (problems.length) ctx.summary.warnings.push(`${shown('state.json')}: ${problems.slice(0, 3).join('; ')}: set aside, a full copy is taken`)
     else usable = prev
   }
-  if (usable && !(await allPresent(ctx.dir, [usable.repo, ...usable.diffs]))) usable = undefined
+  if (usable && !allPresent(ctx.dir, [usable.repo, ...usable.diffs])) usable = undefined
   // Blobs the state lists but the folder lost: list every blob again to find them.
   let lostBlobs = false
   if (usable) {
     const kept: BlobEntry[] = []
     for (const b of usable.blobs) {
-      if (await sizeIs(path.join(ctx.dir, backupPaths.blob(ref.did, b.cid)), b.size)) kept.push(b)
+      // Not in the folder's listing: lost, without an lstat; listed: its size checked.
+      if (blobsOnDisk.has(b.cid) && sizeIs(path.join(ctx.dir, backupPaths.blob(ref.did, b.cid)), b.size)) kept.push(b)
       else lostBlobs = true
     }
     usable = { ...usable, blobs: kept }
@@ -330,13 +353,13 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       usable !== undefined &&
       usable.account.size === infoSum.size &&
       usable.account.sha256 === infoSum.sha256 &&
-      (await isPrivateFile(infoPath)) &&
-      Boolean((await readFileNoFollow(infoPath, shown('account.json'), IN_BACKUP))?.equals(infoBytes))
+      isPrivateFile(infoPath) &&
+      Boolean(readFileNoFollowSync(infoPath, shown('account.json'), IN_BACKUP)?.equals(infoBytes))
     let infoTmp: string | undefined
     if (!sameInfo) {
       infoTmp = tempName(infoPath)
       temps.push(infoTmp)
-      await writeFileAtomic(infoTmp, infoBytes)
+      await writeNewFileDurable(infoTmp, infoBytes)
       ctx.summary.bytes += infoSum.size
     }
     const infoFile = infoSum
@@ -357,7 +380,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       temps.push(got.abs)
       if (got.commit.rev === since) {
         // Nothing new after all (listRepos raced a write, or reported no rev): drop the empty diff.
-        await removeQuietly(got.abs)
+        unlinkQuietlySync(got.abs)
         ctx.summary.repos.unchanged++
       } else {
         const diffPath = backupPaths.diff(ref.did, got.commit.rev)
@@ -393,7 +416,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
             continue
           }
           const task = (async () => {
-            const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel)
+            const entry = await fetchBlob(ctx, ref.did, cid, path.join(abs, 'blobs'), rel, blobsOnDisk)
             blobs.set(cid, entry)
           })()
           const tracked = task.finally(() => inFlight.delete(tracked))
@@ -425,7 +448,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
     if (infoTmp) await rename(infoTmp, infoPath)
     // Nothing new for this account (same files, same status and handle): its state.json, and
     // when its data last changed, stand; else it is written (after every file it names).
-    const unchanged = prev !== undefined && !newDiff && sameState(prev, state) && (await isPrivateFile(inDir(backupPaths.state(ref.did))))
+    const unchanged = prev !== undefined && !newDiff && sameState(prev, state) && isPrivateFile(inDir(backupPaths.state(ref.did)))
     if (!unchanged) await writeFileAtomic(inDir(backupPaths.state(ref.did)), JSON.stringify(state, null, 1) + '\n')
     // The state names the new diff before it is on disk: killed in between, the next run
     // finds it missing and takes a full copy; a diff on disk is never one no state names.
@@ -437,7 +460,7 @@ async function backupAccount(ctx: Ctx, ref: RepoRef): Promise<void> {
       if (!kept.has(d.path)) await removeRegularFile(inDir(d.path), path.join(ctx.shown, d.path), IN_BACKUP)
     }
   } finally {
-    for (const t of temps) await removeQuietly(t)
+    for (const t of temps) unlinkQuietlySync(t)
   }
 }
 
@@ -455,34 +478,41 @@ function prevDiffsIfValid(prev: AccountState | undefined, did: string): FileEntr
 }
 
 /** A regular file (not a link) of mode 0600: one that may stand as it is (a looser one, left by an older run, is rewritten). */
-async function isPrivateFile(file: string): Promise<boolean> {
-  const st = await lstatIfAny(file)
+function isPrivateFile(file: string): boolean {
+  const st = lstatSyncIfAny(file)
   return Boolean(st?.isFile() && (st.mode & 0o777) === 0o600)
 }
 
 /** A regular file (never through a link) of this size. */
-async function sizeIs(file: string, size: number): Promise<boolean> {
-  const st = await lstatIfAny(file)
+function sizeIs(file: string, size: number): boolean {
+  const st = lstatSyncIfAny(file)
   return Boolean(st?.isFile() && st.size === size)
 }
 
-async function allPresent(dir: string, files: FileEntry[]): Promise<boolean> {
-  for (const f of files) if (!(await sizeIs(path.join(dir, f.path), f.size))) return false
+function allPresent(dir: string, files: FileEntry[]): boolean {
+  for (const f of files) if (!sizeIs(path.join(dir, f.path), f.size)) return false
   return true
 }
 
 /**
  * Before an account is touched: nothing in its folder, its blobs or its diffs is a link
- * (refused, named); temp files left by a killed run are never complete: removed.
+ * (refused, named); temp files left by a killed run are never complete: removed. One
+ * listing of each folder; returns the names in blobs/ that are regular files (what is
+ * not among them is not on disk: no lstat needed to know it).
  */
-async function scanAccountFolder(abs: string, shown: (...parts: string[]) => string): Promise<void> {
+async function scanAccountFolder(abs: string, shown: (...parts: string[]) => string): Promise<Set<string>> {
+  const blobs = new Set<string>()
+  const temps: Array<[string, string]> = []
   for (const sub of ['', 'blobs', 'diffs']) {
     const d = path.join(abs, sub)
-    for await (const entry of await opendir(d)) {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.isSymbolicLink()) throw new LinkRefusedError(shown(sub, entry.name), IN_BACKUP)
-      if (entry.isFile() && isTempName(entry.name)) await removeRegularFile(path.join(d, entry.name), shown(sub, entry.name), IN_BACKUP)
+      if (entry.isFile() && isTempName(entry.name)) temps.push([path.join(d, entry.name), shown(sub, entry.name)])
+      else if (sub === 'blobs' && entry.isFile()) blobs.add(entry.name)
     }
   }
+  for (const [file, named] of temps) await removeRegularFile(file, named, IN_BACKUP)
+  return blobs
 }
 
 // ---------------------------------------------------------------------------------------
@@ -504,46 +534,49 @@ async function fetchCar(ctx: Ctx, did: string, since: string | undefined, folder
   const tmp = tempName(path.join(folder, since ? 'diff.car' : 'repo.car'))
   const req: RawRequest = { method: 'GET', path: '/xrpc/com.atproto.sync.getRepo', query: { did, since }, auth: 'admin', name: 'com.atproto.sync.getRepo' }
   const { size, sha256: digest } = await download(ctx, 'com.atproto.sync.getRepo', async () => ({ body: (await ctx.client.stream(req, { signal: ctx.signal })).body }), tmp)
-  let read: Awaited<ReturnType<typeof readCommit>>
+  let read: ReturnType<typeof readCommitSync>
   try {
-    read = await readCommit(tmp)
+    read = readCommitSync(tmp, tmp)
   } catch (err) {
-    await removeQuietly(tmp)
+    unlinkQuietlySync(tmp)
     throw new PdsctlError(`the repository of ${did} that the PDS sent is not a readable CAR (${(err as Error).message})`)
   }
   try {
     if (read.commit.did !== did) throw new UntrustedDataError(`com.atproto.sync.getRepo for ${did} returned a repository of ${quoted(read.commit.did)}`)
     fileNameFor('rev', read.commit.rev, `com.atproto.sync.getRepo for ${did} sent a commit whose rev`)
   } catch (err) {
-    await removeQuietly(tmp)
+    unlinkQuietlySync(tmp)
     throw err
   }
   return { abs: tmp, size, sha256: digest, root: read.root, commit: read.commit }
 }
 
-async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, rel: string): Promise<BlobEntry> {
+async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, rel: string, onDisk: Set<string>): Promise<BlobEntry> {
   const name = fileNameFor('cid', cidStr, `com.atproto.sync.listBlobs for ${did} listed the blob`)
   const cid = CID.parse(name)
   if (cid.multihash.code !== sha256.code) throw new UntrustedDataError(`blob ${cidStr} of ${did} is not sha256-addressed; pdsctl cannot check it`)
   const final = path.join(folder, name)
-  const existing = await lstatIfAny(final)
+  // Not in the folder's listing (scanAccountFolder, before this account's first request):
+  // not there, no lstat needed (a file appearing since is replaced by the rename below,
+  // never written through). Listed: lstat'ed again before it is trusted.
+  const existing = onDisk.has(name) ? lstatSyncIfAny(final) : undefined
   if (existing?.isSymbolicLink()) throw new LinkRefusedError(path.join(ctx.shown, rel, 'blobs', name), IN_BACKUP)
   if (existing?.isFile()) {
     // Under its final name only after its bytes matched: verified when it got there.
     ctx.summary.blobs.skipped++
-    return { cid: cidStr, size: existing.size, sha256: Buffer.from(cid.multihash.digest).toString('hex'), mimeType: await mimeOf(folder, cidStr) }
+    return { cid: cidStr, size: existing.size, sha256: Buffer.from(cid.multihash.digest).toString('hex'), mimeType: mimeOf(folder, cidStr) }
   }
   const tmp = tempName(final)
   const got = await download(ctx, 'com.atproto.sync.getBlob', () => streamBlob(ctx.client, { did, cid: cidStr, auth: 'admin', signal: ctx.signal }), tmp)
   const want = Buffer.from(cid.multihash.digest).toString('hex')
   if (got.sha256 !== want) {
-    await removeQuietly(tmp)
+    unlinkQuietlySync(tmp)
     throw new PdsctlError(`blob ${cidStr} of ${did}: the bytes the PDS sent do not match the CID (sha256 ${got.sha256})`)
   }
   try {
     await rename(tmp, final)
   } catch (err) {
-    await removeQuietly(tmp)
+    unlinkQuietlySync(tmp)
     throw err
   }
   ctx.summary.blobs.fetched++
@@ -556,20 +589,14 @@ async function fetchBlob(ctx: Ctx, did: string, cidStr: string, folder: string, 
   return { cid: cidStr, size: got.size, sha256: got.sha256, mimeType }
 }
 
-async function mimeOf(folder: string, cid: string): Promise<string | null> {
-  return (await readText(path.join(folder, `${cid}.mime`))) ?? null
+function mimeOf(folder: string, cid: string): string | null {
+  return readText(path.join(folder, `${cid}.mime`)) ?? null
 }
 
 /** A small text file (never through a link: a link is as if there were none). */
-async function readText(file: string): Promise<string | undefined> {
+function readText(file: string): string | undefined {
   try {
-    const fh = await openNoFollow(file, file, IN_BACKUP)
-    if (!fh) return undefined
-    try {
-      return (await fh.readFile('utf8')).trim() || undefined
-    } finally {
-      await fh.close()
-    }
+    return readFileNoFollowSync(file, file, IN_BACKUP)?.toString('utf8').trim() || undefined
   } catch {
     return undefined
   }
@@ -591,6 +618,9 @@ async function* listBlobs(ctx: Ctx, did: string, since: string | undefined): Asy
  * umask: createExclusive), hashing it, then fsync it; retried on 429 / a dropped connection.
  * Each chunk is written with the file handle as it arrives and the same handle is fsynced
  * (no stream pipeline, no second open): the floor's own way, measured in bench/backup.ts.
+ * (Synchronous writes, or fs.write's callback form, cost less CPU but left more of the
+ * socket's chunks uncollected: a 52 MB CAR took 16-30 MB more peak RSS than with the
+ * handle, past test/commands/backup/limits.test.ts's bound.)
  * On any failure the body is dropped and the temp file removed.
  */
 async function download(
@@ -623,7 +653,7 @@ async function download(
       } catch (err) {
         res.body.destroy()
         await fh?.close().catch(() => {})
-        await removeQuietly(tmp)
+        unlinkQuietlySync(tmp)
         throw err
       }
       return { size, sha256: hash.digest('hex'), contentType: res.mimeType }
@@ -643,7 +673,7 @@ function writeHintFile(file: string, data: string): void {
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   try {
     try {
-      fchmodSync(fd, 0o600)
+      setExactMode(fd, 0o600)
       writeSync(fd, data)
     } finally {
       closeSync(fd)
@@ -664,12 +694,25 @@ function writeHintFile(file: string, data: string): void {
  * (the root block checked against its CID, the commit's shape as @atproto/repo's def.commit).
  */
 export async function readCommit(file: string, shown = file): Promise<{ root: string; commit: { did: string; rev: string } }> {
-  const fh = await openNoFollow(file, shown, IN_BACKUP)
-  if (!fh) throw new Error(`${shown} is missing`)
+  return readCommitSync(file, shown)
+}
+
+/** readCommit with synchronous reads (a few KB from the page cache: see carCommit.ts). */
+function readCommitSync(file: string, shown: string): { root: string; commit: { did: string; rev: string } } {
+  let fd: number
   try {
-    return await readCarCommitFrom(fh)
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new Error(`${shown} is missing`)
+    if (code === 'ELOOP') throw new LinkRefusedError(shown, IN_BACKUP)
+    throw err
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new UsageError(`${shown} is not a regular file`, { hint: 'Move it away and run again' })
+    return readCarCommitFd(fd)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 
@@ -808,7 +851,7 @@ async function writeManifest(ctx: Ctx, head: Pick<Manifest, 'pdsctl' | 'pds' | '
       if (!entry.isDirectory()) continue
       let state: AccountState | undefined
       try {
-        state = await readJson<AccountState>(path.join(ctx.dir, 'accounts', entry.name, 'state.json'), path.join(shown, 'state.json'))
+        state = readJsonSync<AccountState>(path.join(ctx.dir, 'accounts', entry.name, 'state.json'), path.join(shown, 'state.json'))
       } catch (err) {
         ctx.summary.warnings.push(`${path.join(shown, 'state.json')}: ${errorLine(err)}; not in the manifest`)
         continue
@@ -836,7 +879,7 @@ async function writeManifest(ctx: Ctx, head: Pick<Manifest, 'pdsctl' | 'pds' | '
   } catch (err) {
     out.destroy()
     await fh.close().catch(() => {})
-    await removeQuietly(tmp)
+    unlinkQuietlySync(tmp)
     throw err
   }
 }

@@ -598,7 +598,9 @@ export class PdsClient {
         body: req.method === 'POST' ? (opts.body ?? '') : undefined,
         // The command's interruption and the caller's own signal both abort it; the
         // transport's idle timeout bounds each silent gap (a whole-body deadline would cut large blobs).
-        signal: opts.signal && this.opts.signal ? AbortSignal.any([opts.signal, this.opts.signal]) : (opts.signal ?? this.opts.signal),
+        // (The same signal twice, as backup and migrate pass the command's own, is used as it
+        // is: AbortSignal.any and its listeners cost ~0.2 ms of CPU a request, for nothing.)
+        signal: opts.signal && this.opts.signal && opts.signal !== this.opts.signal ? AbortSignal.any([opts.signal, this.opts.signal]) : (opts.signal ?? this.opts.signal),
       })
     } catch (err) {
       throw await this.networkError(req, err)

@@ -3,10 +3,22 @@
 // refuse links, deletes only of regular files, paths that must stay inside their root.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { LinkRefusedError, checkOwnFolder, createExclusive, ensurePrivateFolder, readFileNoFollow, removeRegularFile, resolveInside, writeFileReplacing } from '../../../src/lib/cli/safeFiles.js'
+import {
+  LinkRefusedError,
+  checkOwnFolder,
+  createExclusive,
+  createExclusiveFd,
+  ensurePrivateFolder,
+  lstatSyncIfAny,
+  readFileNoFollow,
+  readFileNoFollowSync,
+  removeRegularFile,
+  resolveInside,
+  writeFileReplacing,
+} from '../../../src/lib/cli/safeFiles.js'
 import { UsageError } from '../../../src/lib/errors.js'
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'pdsctl-safefiles-'))
@@ -83,6 +95,41 @@ test('reads and deletes refuse links; deletes only regular files', async () => {
   assert.equal(await removeRegularFile(path.join(root, 'missing'), 'missing', 'the test'), false)
   assert.equal(await removeRegularFile(path.join(root, 'target'), 'target', 'the test'), true)
   assert.equal(existsSync(path.join(root, 'target')), false)
+})
+
+test('the descriptor and synchronous-read primitives keep the same rules: exact 0600 files under umask 000 and 277, links refused and never followed', async () => {
+  const root = tmp()
+  mkdirSync(path.join(root, 'a'))
+  for (const [mask, name] of [
+    [0o000, 'f'],
+    [0o277, 'g'], // a umask that narrows 0600 (to 0400): set back to exactly 0600
+  ] as const) {
+    const old = process.umask(mask)
+    try {
+      closeSync(await createExclusiveFd(path.join(root, 'a', name), 0o600))
+    } finally {
+      process.umask(old)
+    }
+    assert.equal(statSync(path.join(root, 'a', name)).mode & 0o777, 0o600, `umask ${mask.toString(8)}`)
+  }
+  await assert.rejects(createExclusiveFd(path.join(root, 'a', 'f'), 0o600), { code: 'EEXIST' })
+
+  // A dangling link where a file is to be made: refused, nothing made at its target.
+  const victim = path.join(root, 'victim')
+  symlinkSync(victim, path.join(root, 'dangling'))
+  await assert.rejects(createExclusiveFd(path.join(root, 'dangling'), 0o600), { code: 'EEXIST' })
+  assert.equal(existsSync(victim), false)
+
+  writeFileSync(path.join(root, 'target'), 'keep me')
+  symlinkSync(path.join(root, 'target'), path.join(root, 'link'))
+  assert.throws(() => readFileNoFollowSync(path.join(root, 'link'), 'link', 'the test'), LinkRefusedError)
+  assert.throws(() => readFileNoFollowSync(path.join(root, 'a'), 'a', 'the test'), /is not a regular file|EISDIR/)
+  assert.equal(readFileNoFollowSync(path.join(root, 'target'), 'target', 'the test')?.toString(), 'keep me')
+  assert.equal(readFileNoFollowSync(path.join(root, 'missing'), 'missing', 'the test'), undefined)
+  assert.equal(lstatSyncIfAny(path.join(root, 'missing')), undefined)
+  assert.equal(lstatSyncIfAny(path.join(root, 'link'))?.isSymbolicLink(), true)
+  // ensurePrivateFolder (its checks read synchronously): a file where a folder is wanted is named.
+  await assert.rejects(ensurePrivateFolder(path.join(root, 'target'), 'target', 'the test'), /is not a folder/)
 })
 
 test('resolveInside: only paths strictly below the root', () => {
