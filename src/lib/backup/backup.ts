@@ -48,6 +48,7 @@ import {
   removeRegularFile,
   resolveInside,
   setExactMode,
+  openRegularNoFollowSync,
 } from '../cli/safeFiles.js'
 import { readCarCommitFd } from './carCommit.js'
 import { UntrustedDataError, backupPaths, fileNameFor, quoted } from './safePaths.js'
@@ -699,17 +700,9 @@ export async function readCommit(file: string, shown = file): Promise<{ root: st
 
 /** readCommit with synchronous reads (a few KB from the page cache: see carCommit.ts). */
 function readCommitSync(file: string, shown: string): { root: string; commit: { did: string; rev: string } } {
-  let fd: number
+  const fd = openRegularNoFollowSync(file, shown, IN_BACKUP)
+  if (fd === undefined) throw new Error(`${shown} is missing`)
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new Error(`${shown} is missing`)
-    if (code === 'ELOOP') throw new LinkRefusedError(shown, IN_BACKUP)
-    throw err
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new UsageError(`${shown} is not a regular file`, { hint: 'Move it away and run again' })
     return readCarCommitFd(fd)
   } finally {
     closeSync(fd)

@@ -148,8 +148,11 @@ export async function createExclusiveFd(file: string, mode: number): Promise<num
   return fd
 }
 
-/** readFileNoFollow, synchronously: a link or anything but a regular file is refused; undefined when missing. */
-export function readFileNoFollowSync(file: string, shown: string, where: string): Buffer | undefined {
+/**
+ * Opens `file` for reading without following a link: its descriptor, undefined when missing; a
+ * link is refused, and so is anything but a regular file. The caller closes the descriptor.
+ */
+export function openRegularNoFollowSync(file: string, shown: string, where: string): number | undefined {
   let fd: number
   try {
     fd = openSync(file, O_RDONLY | O_NOFOLLOW)
@@ -161,6 +164,18 @@ export function readFileNoFollowSync(file: string, shown: string, where: string)
   }
   try {
     if (!fstatSync(fd).isFile()) throw new UsageError(`${shown} is not a regular file`, { hint: 'Move it away and run again' })
+  } catch (err) {
+    closeSync(fd)
+    throw err
+  }
+  return fd
+}
+
+/** readFileNoFollow, synchronously: a link or anything but a regular file is refused; undefined when missing. */
+export function readFileNoFollowSync(file: string, shown: string, where: string): Buffer | undefined {
+  const fd = openRegularNoFollowSync(file, shown, where)
+  if (fd === undefined) return undefined
+  try {
     return readFileSync(fd)
   } finally {
     closeSync(fd)
