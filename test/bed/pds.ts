@@ -9,8 +9,12 @@ import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import * as pds from '@atproto/pds'
-import * as plc from '@did-plc/server'
+// @atproto/pds and @did-plc/server are loaded by the first 0.5 bed (loadPdsModules), not
+// here: their load is ~4.3 CPU-s and ~150 MB of RSS, which test files that start only 0.4
+// beds (a child process) or only use this file's helpers do not need, and which makes every
+// pdsctl the test process spawns slower (fork copies the parent's page tables).
+import type * as pds from '@atproto/pds'
+import type * as plc from '@did-plc/server'
 import { Secp256k1Keypair } from '@atproto/crypto'
 import { startMailCatcher, type MailCatcher } from './mail.js'
 
@@ -124,8 +128,16 @@ function hostnameParts(hostname: string | undefined, port: number, handleDomain:
   }
 }
 
+let pdsModules: Promise<{ pds: typeof pds; plc: typeof plc }> | undefined
+/** @atproto/pds and @did-plc/server, loaded once per process by the first 0.5 bed. */
+function loadPdsModules(): Promise<{ pds: typeof pds; plc: typeof plc }> {
+  pdsModules ??= Promise.all([import('@atproto/pds'), import('@did-plc/server')]).then(([p, d]) => ({ pds: p, plc: d }))
+  return pdsModules
+}
+
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> {
   if (opts.line === '0.4') return startTestBed04(opts)
+  const { pds, plc } = await loadPdsModules()
   const dataDirectory = await mkdtemp(path.join(tmpdir(), 'pdsctl-bed-'))
   const plcServer = opts.plcUrl ? undefined : plc.PlcServer.create({ db: plc.Database.mock(), port: 0 }) // [migrate]
   let plcUrl = opts.plcUrl ?? ''
