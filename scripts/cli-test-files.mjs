@@ -2,7 +2,8 @@
 // checkout). A file is one when it, or a test module it imports (test/faults/support.ts),
 // calls what spawns bin/run.js: runCli, runPty, spawnCli, or uses CLI_NODE (the Node
 // test/helpers/cli.ts runs pdsctl on). scripts/test-nodes.sh runs these again with pdsctl
-// on Node 22 and 26; test/nodes.test.ts checks that no test spawns bin/run.js another way.
+// on Node 22 and 26 (each table suite its own part of its cases: test/helpers/tablePart.ts);
+// test/nodes.test.ts checks that no test spawns bin/run.js another way.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 
@@ -33,31 +34,6 @@ export function cliTestFiles() {
     .filter((f) => spawnsPdsctl(f))
 }
 
-// The table suites: one command line crossed with every fault, lie or PDS line, thousands of
-// cases that exercise the same pdsctl code on every Node. They run with pdsctl on Node 24
-// (npm test); on Node 22 and 26 every other CLI test runs (each command's own tests, signals,
-// hangs, ptys, kubectl, proxies, the single executable), so that CI stays within its 30
-// minutes on two cores. `--per-node` lists the files the other Nodes run; there,
-// scripts/test-nodes.sh also skips the suites named for the PDS 0.4.x line (`0.4.x` in a
-// describe): the PDS line is the server's behaviour, met by the same pdsctl code, and runs
-// with pdsctl on Node 24.
-export const TABLE_SUITES = new Set([
-  'test/faults/reads.test.ts',
-  'test/faults/reads-pds04.test.ts',
-  'test/faults/writes.test.ts',
-  'test/faults/writes-pds04.test.ts',
-  'test/hostile/terminal.test.ts',
-  'test/hostile/terminal-pty.test.ts',
-  'test/hostile/real-pds.test.ts',
-  'test/hostile/secrets.test.ts',
-  'test/hostile/paths.test.ts',
-  'test/hostile/links.test.ts',
-  'test/hostile/manifests.test.ts',
-  'test/commands/account/migrate-interrupt.test.ts',
-  'test/bench.test.ts',
-])
-
 if (import.meta.filename === process.argv[1]) {
-  const files = process.argv.includes('--per-node') ? cliTestFiles().filter((f) => !TABLE_SUITES.has(f)) : cliTestFiles()
-  process.stdout.write(files.join('\n') + '\n')
+  process.stdout.write(cliTestFiles().join('\n') + '\n')
 }

@@ -1,6 +1,6 @@
 // pdsctl is tested on every Node it claims (package.json engines): CI runs the whole suite
 // on Node 24, then every test that spawns pdsctl again with pdsctl on Node 22 and on Node
-// 26 (scripts/test-nodes.sh, PDSCTL_NODE). This file is itself one of those tests: in each
+// 26 (scripts/test-nodes.sh, PDSCTL_NODE), the table suites' cases split among the three. This file is itself one of those tests: in each
 // pass it checks that pdsctl really ran on the Node that pass is for.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,6 +9,7 @@ import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles } from '../scripts/cli-test-files.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
+import { tableChooser, tablePartFrom } from './helpers/tablePart.js'
 
 test('pdsctl runs on the Node this pass is for (PDSCTL_NODE), as its version line and `version --json` say', async () => {
   const expected = process.env.PDSCTL_EXPECT_NODE ?? (process.env.PDSCTL_NODE ? undefined : process.versions.node)
@@ -46,11 +47,43 @@ test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 
   const node26 = extra.find((v) => v.startsWith('26.'))
   assert.equal(node26, SEA_NODE_VERSION)
   assert.match(readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8'), new RegExp(`scripts/fetch-node\\.sh ${SEA_NODE_VERSION.replaceAll('.', '\\.')}\\b`))
-  // .ci/run runs the extra passes after the suite.
+  // .ci/run runs the README's test command, which runs the extra passes after the suite.
   const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8')
-  assert.match(ci, /scripts\/dev\.sh test\b/)
-  assert.match(ci, /test:nodes/)
+  assert.match(ci, /^exec bash scripts\/dev\.sh test$/m)
+  assert.match(readFileSync(path.join(ROOT, 'README.md'), 'utf8'), /^scripts\/dev\.sh test +#/m)
+  assert.match(readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8'), /npm run --silent test -- "\$@"\n\s*exec bash scripts\/test-nodes\.sh\n/)
   assert.equal(pkg.scripts['test:nodes'], 'bash scripts/test-nodes.sh')
+})
+
+test("the table suites' cases are split among the three Nodes: each table on every Node, each case once", () => {
+  // The parts CI gives: 1/3 to the Node 24 pass (scripts/dev.sh), 2/3 and 3/3 to Node 22 and 26.
+  const dev = readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8')
+  const nodes = readFileSync(path.join(ROOT, 'scripts/test-nodes.sh'), 'utf8')
+  assert.match(dev, /PDSCTL_TABLE_PART="\$\{PDSCTL_TABLE_PART:-1\/3\}" npm run --silent test/)
+  const given = Object.fromEntries([...nodes.matchAll(/\[(\d+)\]=(\d\/\d)/g)].map((m) => [m[1], m[2]]))
+  assert.deepEqual(given, { 22: '2/3', 26: '3/3' })
+  // Three parts of a table of 2..40 cases: every case taken by exactly one part, and each part
+  // takes a case of every run of 3 consecutive cases (a command's text and --json, its strings).
+  for (let size = 2; size <= 40; size++) {
+    const takers = Array.from({ length: size }, () => [] as number[])
+    for (const k of [1, 2, 3]) {
+      const chooser = tableChooser(tablePartFrom(`${k}/3`))
+      assert.match(chooser.label, new RegExp(`part ${k} of 3`))
+      for (let i = 0; i < size; i++) if (chooser.take()) takers[i].push(k)
+    }
+    assert.ok(takers.every((t) => t.length === 1), `size ${size}: ${JSON.stringify(takers)}`)
+    for (let i = 0; i + 3 <= size; i++) assert.deepEqual(takers.slice(i, i + 3).flat().sort(), [1, 2, 3])
+  }
+  // Unset or `all` (npm test): every case, no label.
+  for (const value of [undefined, '', 'all']) {
+    const all = tableChooser(tablePartFrom(value))
+    assert.equal(all.label, '')
+    assert.ok(Array.from({ length: 10 }, () => all.take()).every(Boolean))
+  }
+  // A mistyped part fails the run instead of quietly skipping cases.
+  for (const bad of ['0/3', '4/3', '1/0', '1', '1/3 ', 'a/b', '-1/3']) assert.throws(() => tablePartFrom(bad), /PDSCTL_TABLE_PART/, bad)
+  // This run's own part is well formed (a typo in CI's environment fails here, loudly).
+  tablePartFrom(process.env.PDSCTL_TABLE_PART)
 })
 
 test('every test that spawns bin/run.js runs it on CLI_NODE, and is one of the files the Node passes run', () => {

@@ -16,6 +16,7 @@ import { startFaultServer, type FaultMode, type FaultServer } from '../bed/fault
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import type { Recorder } from '../helpers/recorder.js'
 import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
+import { tableChooser, type TableChooser } from '../helpers/tablePart.js'
 
 /** Modes every command meets on the call it depends on. */
 export const ANSWER_MODES: FaultMode[] = [
@@ -599,15 +600,17 @@ export interface Tally {
   gapsNowPassing: string[]
   /** Hang cases that passed on a later run (HANG_CASE_RUNS). */
   rerun: string[]
+  /** A table split among CI's Nodes (test/helpers/tablePart.ts): which cases this run takes. */
+  chooser?: TableChooser
 }
 
-export function newTally(file: string): Tally {
-  return { file, run: 0, passed: 0, failed: [], gapsStillFailing: [], gapsNowPassing: [], rerun: [] }
+export function newTally(file: string, chooser?: TableChooser): Tally {
+  return { file, run: 0, passed: 0, failed: [], gapsStillFailing: [], gapsNowPassing: [], rerun: [], chooser }
 }
 
 /** The summary line the lead quotes. */
 export function printTally(t: Tally): void {
-  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass${t.rerun.length ? `; ${t.rerun.length} hang case(s) passed on a later run, their hung request not reached before (${t.rerun.join(' | ')})` : ''}`
+  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass${t.chooser?.label ? `;${t.chooser.label}` : ''}${t.rerun.length ? `; ${t.rerun.length} hang case(s) passed on a later run, their hung request not reached before (${t.rerun.join(' | ')})` : ''}`
   process.stdout.write(`# ${line}\n`)
   if (t.gapsNowPassing.length) process.stdout.write(`# now passing, remove from EXPECTED_GAPS: ${t.gapsNowPassing.join(' | ')}\n`)
 }
@@ -617,6 +620,7 @@ export function printTally(t: Tally): void {
  * assertion waiting for a fix elsewhere: it runs as `todo` (reported, not failing the run).
  */
 export function faultCase(tally: Tally, gaps: Map<string, string>, id: string, body: (note: (line: string) => void) => Promise<void>): void {
+  if (tally.chooser && !tally.chooser.take()) return
   const gap = gaps.get(id)
   test(id, gap ? { todo: gap } : {}, async (t) => {
     tally.run++
@@ -800,7 +804,8 @@ export function faultTable(kind: 'reads' | 'writes' | 'hangs', line: PdsLine, ga
       : { commands: COMMANDS.filter((c) => Boolean(c.write) === (kind === 'writes')), modes: (spec: CommandSpec) => modesOf(spec, ANSWER_MODES), killAfterMs: KILL_AFTER_MS.answer }
   describe(`fault suite: ${name}`, { concurrency: gate }, () => {
     let w: World
-    const tally = newTally(name)
+    // The reads and writes are split among CI's Nodes; the hangs (each command's deadline) run whole on each.
+    const tally = newTally(name, kind === 'hangs' ? undefined : tableChooser())
     before(async () => {
       w = await startWorld(line)
     })

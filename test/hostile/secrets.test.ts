@@ -10,6 +10,7 @@ import { after, before, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { startLyingServer, type Lie, type LyingServer } from '../bed/lying.js'
 import { startFakeKube } from '../bed/fakeKube.js'
+import { tableChooser } from '../helpers/tablePart.js'
 import {
   COMMANDS,
   assertNoSecret,
@@ -80,7 +81,7 @@ async function runEcho(w: HostileWorld, spec: CommandSpec, kind: Echo, password:
 
 describe('hostile suite: secrets', { concurrency: 4 }, () => {
   let w: HostileWorld
-  const tally = newTally('secrets')
+  const tally = newTally('secrets', tableChooser())
   before(async () => {
     w = await startHostileWorld('0.5')
   })

@@ -27,6 +27,7 @@ import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import { startDnsServer, type DnsServer } from '../bed/dns.js'
 import { startFakeKube, type FakeKube } from '../bed/fakeKube.js'
 import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
+import { tableChooser, type TableChooser } from '../helpers/tablePart.js'
 
 // ---- What a hostile server sends ----
 
@@ -296,18 +297,21 @@ export interface Tally {
   run: number
   passed: number
   failed: string[]
+  /** A table split among CI's Nodes (test/helpers/tablePart.ts): which cases this run takes. */
+  chooser?: TableChooser
 }
 
-export function newTally(family: string): Tally {
-  return { family, run: 0, passed: 0, failed: [] }
+export function newTally(family: string, chooser?: TableChooser): Tally {
+  return { family, run: 0, passed: 0, failed: [], chooser }
 }
 
 export function printTally(t: Tally): void {
-  process.stdout.write(`# hostile suite (${t.family}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing\n`)
+  process.stdout.write(`# hostile suite (${t.family}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing${t.chooser?.label ?? ''}\n`)
   if (t.failed.length) process.stdout.write(`# failing: ${t.failed.slice(0, 40).join(' | ')}${t.failed.length > 40 ? ` (and ${t.failed.length - 40} more)` : ''}\n`)
 }
 
 export function hostileCase(tally: Tally, id: string, body: () => Promise<void>): void {
+  if (tally.chooser && !tally.chooser.take()) return
   test(id, async () => {
     tally.run++
     try {
@@ -947,7 +951,7 @@ export async function runTerminalCase(w: HostileWorld, spec: CommandSpec, where:
 export function terminalTable(name: string, line: PdsLine, screen: Screen, gate: number, filter: (spec: CommandSpec) => boolean = () => true): void {
   describe(`hostile suite: terminal, ${name}`, { concurrency: gate }, () => {
     let w: HostileWorld
-    const tally = newTally(`terminal, ${name}`)
+    const tally = newTally(`terminal, ${name}`, tableChooser())
     before(async () => {
       w = await startHostileWorld(line)
     })
