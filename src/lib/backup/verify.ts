@@ -246,7 +246,14 @@ export function didDocResolver(plcUrl: string): (did: string) => Promise<unknown
       base = `https://${decodeURIComponent(did.slice('did:web:'.length))}`
       docPath = '/.well-known/did.json'
     } else throw new PdsctlError(`${did}: unsupported DID method`)
-    const client = new PdsClient({ target: directTarget(base), timeoutMs: 10_000, readRetries: 1, role: did.startsWith('did:plc:') ? 'the PLC directory' : 'the did:web host' })
+    const plc = did.startsWith('did:plc:')
+    const client = new PdsClient({
+      target: directTarget(base),
+      timeoutMs: 10_000,
+      readRetries: 1,
+      role: plc ? 'the PLC directory' : 'the did:web host',
+      urlFrom: plc ? '--plc-url / PDS_DID_PLC_URL' : 'the DID (did:web names its host)',
+    })
     try {
       const res = await client.call({ method: 'GET', path: docPath, name: `the DID document of ${did}` })
       return res.body

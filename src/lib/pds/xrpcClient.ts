@@ -50,6 +50,8 @@ export interface ClientOptions {
   readRetries?: number
   /** What the server is, for messages ("the PDS", "the relay"). */
   role?: string
+  /** With `role`: where its URL comes from, for the fix of a refused or unresolved host ("--plc-url / PDS_DID_PLC_URL"). */
+  urlFrom?: string
   /** Called once, when the first answer has arrived: work that should not delay the first request. */
   onFirstAnswer?: () => void
 }
@@ -498,13 +500,13 @@ export class PdsClient {
     switch (code) {
       case 'ECONNREFUSED':
         return new NetworkError(`cannot connect to ${this.opts.role ?? 'the PDS'} at ${where} (connection refused)`, {
-          hint: this.opts.role ? 'Is it running, and is the URL right?' : 'Is it running, and is --url / PDS_URL right?',
+          hint: `Is it running, and is ${this.opts.role ? (this.opts.urlFrom ?? 'its URL') : '--url / PDS_URL'} right?`,
           cause: err,
         })
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
         return new NetworkError(`cannot resolve the host ${hostOf(this.url)} of ${this.opts.role ?? 'the PDS'} (${code})`, {
-          hint: 'Check the hostname in --url / PDS_URL / PDS_HOSTNAME',
+          hint: `Check the hostname in ${this.opts.role ? (this.opts.urlFrom ?? 'its URL') : '--url / PDS_URL / PDS_HOSTNAME'}`,
           cause: err,
         })
       case 'CONNECT_TIMEOUT':

@@ -168,6 +168,13 @@ describe('pdsctl backup', () => {
     assert.equal(r.warnings.length, 4)
     assert.match(r.warnings[0], /signature not checked: cannot get its DID document/)
     assert.match(res.stderr, /Warning: did:plc:\S+: signature not checked/)
+    // The fix names the PLC directory's own flag, not the PDS's --url.
+    assert.match(r.warnings[0], /connection refused.*Is it running, and is --plc-url \/ PDS_DID_PLC_URL right\?/)
+    assert.doesNotMatch(res.stderr, /--url \/ PDS_URL/)
+    const unresolved = await runCli(['backup', 'verify', dir, '--json', '--plc-url', 'https://no-such-host.invalid'], { timeoutMs: 60_000 })
+    assert.equal(unresolved.code, 0, unresolved.stderr)
+    assert.match((JSON.parse(unresolved.stdout) as VerifyReport).warnings[0], /cannot resolve the host no-such-host\.invalid of the PLC directory.*Check the hostname in --plc-url \/ PDS_DID_PLC_URL/)
+    assert.doesNotMatch(unresolved.stderr, /PDS_HOSTNAME/)
   })
 
   test('verify catches a damaged blob and a truncated CAR, naming each file (exit 6)', async () => {
