@@ -29,7 +29,7 @@ export abstract class IdentityCommand<T extends CommandClass> extends PdsCommand
     const settings = await this.settings()
     const flag = (this.flags as { 'plc-url'?: string })['plc-url']
     const [value, origin] = flag !== undefined ? [flag, '--plc-url'] : settings.plcUrl ? [settings.plcUrl.value, settings.plcUrl.origin] : ['https://plc.directory', 'the default']
-    return parsePdsUrl(value, { what: `PLC directory URL (from ${origin})` })
+    return parsePdsUrl(value, { what: `PLC directory URL (from ${origin})`, readOnly: true })
   }
 
   /** The PLC directory, with `concurrency` requests in flight at most. */
@@ -46,9 +46,9 @@ export abstract class IdentityCommand<T extends CommandClass> extends PdsCommand
   protected async publicUrl(): Promise<string> {
     const settings = await this.settings()
     const flag = (this.flags as { 'public-url'?: string })['public-url']
-    if (flag !== undefined) return parsePdsUrl(flag, { what: 'public URL' })
+    if (flag !== undefined) return parsePdsUrl(flag, { what: 'public URL', readOnly: true })
     const envHostname = process.env.PDS_HOSTNAME?.trim() || settings.envFile?.values.PDS_HOSTNAME?.trim()
-    if (envHostname) return parsePdsUrl(`https://${envHostname}`, { what: 'public URL (from PDS_HOSTNAME)' })
+    if (envHostname) return parsePdsUrl(`https://${envHostname}`, { what: 'public URL (from PDS_HOSTNAME)', readOnly: true })
     if (settings.url) return settings.url
     throw new UsageError("this PDS's public URL is unknown", { hint: 'Pass --public-url https://pds.example.com, or set PDS_HOSTNAME (or --env-file)' })
   }

@@ -33,10 +33,10 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     const f = this.flags
     if (f.relay && f['no-relays']) throw new UsageError('--relay and --no-relays cannot be used together')
     const relayUrls = f['no-relays'] ? [] : (f.relay ?? (settings.crawlers.length ? settings.crawlers : ['https://bsky.network']))
-    const relays = relayUrls.map((r) => parsePdsUrl(r, { what: 'relay URL' }))
+    const relays = relayUrls.map((r) => parsePdsUrl(r, { what: 'relay URL', readOnly: true }))
     let publicUrl: string | undefined
-    if (f['public-url']) publicUrl = parsePdsUrl(f['public-url'], { what: 'public URL' })
-    else if (settings.kube && settings.hostname) publicUrl = parsePdsUrl(`https://${settings.hostname}`, { what: 'public URL (from PDS_HOSTNAME)' })
+    if (f['public-url']) publicUrl = parsePdsUrl(f['public-url'], { what: 'public URL', readOnly: true })
+    else if (settings.kube && settings.hostname) publicUrl = parsePdsUrl(`https://${settings.hostname}`, { what: 'public URL (from PDS_HOSTNAME)', readOnly: true })
 
     let publicClient: PdsClient
     let forwardClient: PdsClient | undefined

@@ -24,7 +24,7 @@ Needs no PDS and no password. Exit 6 naming each damaged, missing or untrusted f
 
   async run(): Promise<VerifyReport> {
     const { parsePdsUrl } = await import('../../lib/pds/urls.js')
-    const plcUrl = parsePdsUrl(this.flags['plc-url'], { what: 'PLC directory URL (--plc-url)' })
+    const plcUrl = parsePdsUrl(this.flags['plc-url'], { what: 'PLC directory URL (--plc-url)', readOnly: true })
     const { verifyBackup } = await import('../../lib/backup/verify.js')
     this.out.status(`Verifying ${this.args.dir}…`)
     const tty = Boolean(process.stderr.isTTY)

@@ -28,9 +28,9 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
     const dns = this.flags['dns-server'] ?? process.env.PDSCTL_DNS_SERVER
     if (dns !== undefined && !/^[\w.:[\]-]+:\d{1,5}$|^[\w.:[\]-]+$/.test(dns)) throw new UsageError(`--dns-server "${dns}" is not HOST or HOST:PORT`)
     const settings = await this.settings()
-    const plcUrl = parsePdsUrl(this.flags['plc-url'] ?? settings.envFile?.values.PDS_DID_PLC_URL ?? 'https://plc.directory', { what: 'PLC URL' })
+    const plcUrl = parsePdsUrl(this.flags['plc-url'] ?? settings.envFile?.values.PDS_DID_PLC_URL ?? 'https://plc.directory', { what: 'PLC URL', readOnly: true })
     const publicUrl = this.flags['public-url']
-      ? parsePdsUrl(this.flags['public-url'], { what: 'public URL' })
+      ? parsePdsUrl(this.flags['public-url'], { what: 'public URL', readOnly: true })
       : settings.hostname
         ? `https://${settings.hostname}`
         : undefined

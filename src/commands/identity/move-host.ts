@@ -57,8 +57,8 @@ JSON: {from, to, dryRun, accounts: [{did, handle, action, newHandle, changes, op
   }
 
   async run(): Promise<MoveHostResult> {
-    const from = parsePdsUrl(this.flags.from, { what: '--from URL' })
-    const to = parsePdsUrl(this.flags.to, { what: '--to URL' })
+    const from = parsePdsUrl(this.flags.from, { what: '--from URL', readOnly: true })
+    const to = parsePdsUrl(this.flags.to, { what: '--to URL', readOnly: true })
     if (from === to) throw new UsageError('--from and --to are the same URL')
     const arg = this.args.account
     let refs: AccountRef[] | undefined

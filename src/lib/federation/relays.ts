@@ -17,7 +17,7 @@ export class AllRelaysFailedError extends NetworkError {
 }
 
 export function parseRelayUrl(input: string): string {
-  return parsePdsUrl(input, { what: 'relay URL' })
+  return parsePdsUrl(input, { what: 'relay URL', readOnly: true })
 }
 
 export function parseHostname(input: string): string {

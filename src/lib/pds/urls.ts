@@ -26,9 +26,11 @@ export function withoutUserinfo(input: string): string {
 /**
  * Parse a PDS URL. Plain http:// is allowed only to loopback unless `allowHttp`
  * (so an admin password never crosses a network in clear by accident). No message ever
- * repeats a password given inside the URL.
+ * repeats a password given inside the URL. `readOnly`: a server pdsctl sends no secret to
+ * (a PLC directory, a relay, a public URL), refused over plain http:// because what it
+ * answers (keys, DID documents) could be changed on the way.
  */
-export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: string } = {}): string {
+export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: string; readOnly?: boolean } = {}): string {
   const what = opts.what ?? 'PDS URL'
   const shown = withoutUserinfo(input)
   const credentials = shown !== input
@@ -55,8 +57,9 @@ export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: s
     })
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !opts.allowHttp) {
-    throw new UsageError(`refusing plain http:// to ${url.hostname}: the admin password would cross the network unencrypted`, {
-      hint: 'Use https://, or pass --allow-insecure-http if you really mean it',
+    const why = opts.readOnly ? `what the ${what} answers could be changed on the way` : 'the admin password would cross the network unencrypted'
+    throw new UsageError(`refusing plain http:// to ${url.hostname}: ${why}`, {
+      hint: opts.readOnly ? 'Use https:// (plain http:// only to a loopback address)' : 'Use https://, or pass --allow-insecure-http if you really mean it',
     })
   }
   if (url.pathname !== '/' || url.search || url.hash) {

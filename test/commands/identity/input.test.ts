@@ -17,7 +17,7 @@ describe('identity: bad input is exit 2, before any request', () => {
   const cases: Array<[string[], RegExp, string?]> = [
     [['identity', 'show', 'did:plc:tooshort'], /is not a valid did:plc/],
     [['identity', 'show', 'alice.test', '--plc-url', 'ftp://plc.example'], /PLC directory URL .* must use https:\/\//],
-    [['identity', 'show', 'alice.test', '--plc-url', 'http://plc.example.com'], /refusing plain http:\/\/ to plc\.example\.com/],
+    [['identity', 'show', 'alice.test', '--plc-url', 'http://plc.example.com'], /refusing plain http:\/\/ to plc\.example\.com: what the PLC directory URL .* answers could be changed on the way\. Use https:\/\//],
     [['identity', 'show', 'alice.test', '--public-url', 'https://pds.example.com/path'], /must be just the origin/],
     [['identity', 'check', '--problem', 'nonsense'], /--problem/],
     [['identity', 'check', '--concurrency', '0'], /--concurrency/],

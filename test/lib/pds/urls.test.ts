@@ -9,7 +9,18 @@ test('PDS URLs: https anywhere, http only to loopback unless allowed, origin onl
   assert.equal(parsePdsUrl('http://127.0.0.1:2583'), 'http://127.0.0.1:2583')
   assert.equal(parsePdsUrl('http://localhost:3000'), 'http://localhost:3000')
   assert.equal(parsePdsUrl('http://[::1]:3000'), 'http://[::1]:3000')
-  assert.throws(() => parsePdsUrl('http://pds.example.com'), /refusing plain http/)
+  assert.throws(() => parsePdsUrl('http://pds.example.com'), (err: unknown) => {
+    assert.ok(err instanceof UsageError)
+    assert.match(err.line, /^refusing plain http:\/\/ to pds\.example\.com: the admin password would cross the network unencrypted\. .*--allow-insecure-http/)
+    return true
+  })
+  // A server that gets no secret (PLC directory, relay, public URL): refused for what it answers, and
+  // no --allow-insecure-http offered (those commands have none).
+  assert.throws(() => parsePdsUrl('http://plc.example.com', { what: 'PLC directory URL (--plc-url)', readOnly: true }), (err: unknown) => {
+    assert.ok(err instanceof UsageError)
+    assert.match(err.line, /^refusing plain http:\/\/ to plc\.example\.com: what the PLC directory URL \(--plc-url\) answers could be changed on the way\. Use https:\/\/ \(plain http:\/\/ only to a loopback address\)$/)
+    return true
+  })
   assert.equal(parsePdsUrl('http://pds.example.com', { allowHttp: true }), 'http://pds.example.com')
   assert.throws(() => parsePdsUrl('ftp://pds.example.com'), /must use https/)
   assert.throws(() => parsePdsUrl('https://admin:pw@pds.example.com'), /must not carry credentials/)
