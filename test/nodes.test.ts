@@ -9,7 +9,7 @@ import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles } from '../scripts/cli-test-files.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
-import { tableChooser, tablePartFrom } from './helpers/tablePart.js'
+import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
 test('pdsctl runs on the Node this pass is for (PDSCTL_NODE), as its version line and `version --json` say', async () => {
   const expected = process.env.PDSCTL_EXPECT_NODE ?? (process.env.PDSCTL_NODE ? undefined : process.versions.node)
@@ -67,7 +67,7 @@ test("the table suites' cases are split among the three Nodes: each table on eve
   for (let size = 2; size <= 40; size++) {
     const takers = Array.from({ length: size }, () => [] as number[])
     for (const k of [1, 2, 3]) {
-      const chooser = tableChooser(tablePartFrom(`${k}/3`))
+      const chooser = chooserFor(tablePartFrom(`${k}/3`))
       assert.match(chooser.label, new RegExp(`part ${k} of 3`))
       for (let i = 0; i < size; i++) if (chooser.take()) takers[i].push(k)
     }
@@ -76,7 +76,7 @@ test("the table suites' cases are split among the three Nodes: each table on eve
   }
   // Unset or `all` (npm test): every case, no label.
   for (const value of [undefined, '', 'all']) {
-    const all = tableChooser(tablePartFrom(value))
+    const all = chooserFor(tablePartFrom(value))
     assert.equal(all.label, '')
     assert.ok(Array.from({ length: 10 }, () => all.take()).every(Boolean))
   }

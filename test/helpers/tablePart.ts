@@ -29,8 +29,13 @@ export interface TableChooser {
   label: string
 }
 
-/** One table's chooser (each table counts its own cases from 0). */
-export function tableChooser(part: TablePart | undefined = tablePartFrom(process.env.PDSCTL_TABLE_PART)): TableChooser {
+/** One table's chooser, for this run's part (PDSCTL_TABLE_PART): each table counts its own cases from 0. */
+export function tableChooser(): TableChooser {
+  return chooserFor(tablePartFrom(process.env.PDSCTL_TABLE_PART))
+}
+
+/** The chooser of a given part (undefined: every case). */
+export function chooserFor(part: TablePart | undefined): TableChooser {
   if (!part) return { take: () => true, label: '' }
   let i = 0
   return {
