@@ -610,7 +610,7 @@ export function newTally(file: string, chooser?: TableChooser): Tally {
 
 /** The summary line the lead quotes. */
 export function printTally(t: Tally): void {
-  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass${t.chooser?.label ? `;${t.chooser.label}` : ''}${t.rerun.length ? `; ${t.rerun.length} hang case(s) passed on a later run, their hung request not reached before (${t.rerun.join(' | ')})` : ''}`
+  const line = `fault suite (${t.file}): ${t.run} cases run, ${t.passed} passed, ${t.run - t.passed} failing (${t.gapsStillFailing.length} of them known gaps marked todo, ${t.failed.length} unexpected); ${t.gapsNowPassing.length} known gaps now pass${t.chooser?.label ?? ''}${t.rerun.length ? `; ${t.rerun.length} hang case(s) passed on a later run, their hung request not reached before (${t.rerun.join(' | ')})` : ''}`
   process.stdout.write(`# ${line}\n`)
   if (t.gapsNowPassing.length) process.stdout.write(`# now passing, remove from EXPECTED_GAPS: ${t.gapsNowPassing.join(' | ')}\n`)
 }
