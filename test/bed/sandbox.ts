@@ -17,7 +17,22 @@ const bed = await startTestBed({ inviteRequired: process.env.SANDBOX_INVITES ===
 const second = await startTestBed({ handleDomain: '.new.test', adminPassword: bed.adminPassword, plcUrl: bed.plcUrl, mail: bed.mail, plcByName: true, preferences: true, serviceDid: 'did:web:second.localhost' })
 const accounts = await bed.seed(count, 'alice')
 const envFile = path.join(ROOT, '.sandbox.env')
-writeFileSync(envFile, `PDS_URL=${bed.url}\nPDS_ADMIN_PASSWORD=${bed.adminPassword}\n`, { mode: 0o600 })
+// What pdsctl reads from a PDS's env file, as this PDS has it: the PLC directory (identity and
+// backup verify use this one, not plc.directory), the recovery key every account's DID
+// lists first, and its mailer (doctor and config check judge email from here).
+writeFileSync(
+  envFile,
+  [
+    `PDS_URL=${bed.url}`,
+    `PDS_ADMIN_PASSWORD=${bed.adminPassword}`,
+    `PDS_DID_PLC_URL=${bed.plcUrl}`,
+    `PDS_RECOVERY_DID_KEY=${bed.recoveryDidKey}`,
+    `PDS_EMAIL_SMTP_URL=smtp://127.0.0.1:${bed.mail.port}`,
+    'PDS_EMAIL_FROM_ADDRESS=pds@localhost',
+    '',
+  ].join('\n'),
+  { mode: 0o600 },
+)
 
 const bin = path.join(ROOT, 'bin/run.js')
 const env = { ...process.env, PDS_URL: bed.url, PDS_ADMIN_PASSWORD: bed.adminPassword }
@@ -37,6 +52,8 @@ Try it from another terminal in ${ROOT}:
   pdsctl invite create --count 3
   pdsctl email status ${accounts[0].handle}
   pdsctl email confirm ${accounts[0].handle}        # password: ${accounts[0].password}; the code is printed here when mailed
+  pdsctl --env-file .sandbox.env identity check --public-url ${bed.publicUrl}   # the URL its accounts' DID documents name
+  pdsctl --env-file .sandbox.env doctor
 
 A second PDS runs at ${second.url} (same admin password, handles under .new.test), sharing the
 PLC directory ${bed.plcUrl}. Move an account onto it (the PLC token is printed here when mailed):
