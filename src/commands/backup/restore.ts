@@ -22,7 +22,7 @@ It restores only what it proves, before sending anything: the manifest's entry m
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (required when not on a terminal).' }),
     'dry-run': Flags.boolean({ description: 'Show what would be imported; send nothing.' }),
     'allow-other-pds': Flags.boolean({ description: 'Restore into this PDS although the backup was taken from another one.' }),
-    'plc-url': Flags.string({ description: 'The PLC directory for did:plc documents, to check the saved signature (env PDS_DID_PLC_URL).', env: 'PDS_DID_PLC_URL', default: 'https://plc.directory' }),
+    'plc-url': Flags.string({ description: 'The PLC directory for did:plc documents, to check the saved signature (default PDS_DID_PLC_URL from the environment or env file, else https://plc.directory).' }),
   }
 
   async run(): Promise<RestoreResult> {
@@ -32,7 +32,10 @@ It restores only what it proves, before sending anything: the manifest's entry m
       throw new UsageError('--password-stdin and --admin-password-stdin cannot both read stdin', { hint: 'restore needs only the account password' })
     }
     const { parsePdsUrl } = await import('../../lib/pds/urls.js')
-    const plcUrl = parsePdsUrl(this.flags['plc-url'], { what: 'PLC directory URL (--plc-url)', readOnly: true })
+    // As the identity commands read it: --plc-url, else PDS_DID_PLC_URL (environment, then --env-file), else plc.directory.
+    const fromSettings = this.flags['plc-url'] === undefined ? (await this.settings()).plcUrl : undefined
+    const [plcInput, origin] = this.flags['plc-url'] !== undefined ? [this.flags['plc-url'], '--plc-url'] : fromSettings ? [fromSettings.value, fromSettings.origin] : ['https://plc.directory', 'the default']
+    const plcUrl = parsePdsUrl(plcInput, { what: `PLC directory URL (from ${origin})`, readOnly: true })
     const [{ planRestore, restoreAccount }, { didDocResolver }] = await Promise.all([import('../../lib/backup/restore.js'), import('../../lib/backup/verify.js')])
     const { plan, state } = await planRestore(this.args.dir, this.args.account, { resolveDidDoc: didDocResolver(plcUrl) })
     for (const w of plan.warnings) this.out.warn(w)

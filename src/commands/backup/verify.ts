@@ -18,13 +18,25 @@ Needs no PDS and no password. Exit 6 naming each damaged, missing or untrusted f
     dir: Args.string({ description: 'The backup folder.', required: true }),
   }
   static override flags = {
-    'plc-url': Flags.string({ description: 'The PLC directory for did:plc documents (env PDS_DID_PLC_URL).', env: 'PDS_DID_PLC_URL', default: 'https://plc.directory' }),
+    'plc-url': Flags.string({ description: 'The PLC directory for did:plc documents (default PDS_DID_PLC_URL from the environment or --env-file, else https://plc.directory).' }),
+    'env-file': Flags.string({ description: "Read PDS_DID_PLC_URL from the PDS's env file (as data, never executed) (env PDS_ENV_FILE)." }),
     offline: Flags.boolean({ description: 'Do not fetch DID documents: check everything but the signatures (reported as unchecked).' }),
   }
 
   async run(): Promise<VerifyReport> {
     const { parsePdsUrl } = await import('../../lib/pds/urls.js')
-    const plcUrl = parsePdsUrl(this.flags['plc-url'], { what: 'PLC directory URL (--plc-url)', readOnly: true })
+    // As the other commands read it: --plc-url, else PDS_DID_PLC_URL from the environment, then the env file.
+    const envFilePath = this.flags['env-file'] ?? (process.env.PDS_ENV_FILE || undefined)
+    const fromFile = envFilePath ? (await (await import('../../lib/cli/envFile.js')).readEnvFile(envFilePath)).PDS_DID_PLC_URL : undefined
+    const [plcInput, origin] =
+      this.flags['plc-url'] !== undefined
+        ? [this.flags['plc-url'], '--plc-url']
+        : process.env.PDS_DID_PLC_URL
+          ? [process.env.PDS_DID_PLC_URL, 'PDS_DID_PLC_URL']
+          : fromFile
+            ? [fromFile, `PDS_DID_PLC_URL in ${envFilePath}`]
+            : ['https://plc.directory', 'the default']
+    const plcUrl = parsePdsUrl(plcInput, { what: `PLC directory URL (from ${origin})`, readOnly: true })
     const { verifyBackup } = await import('../../lib/backup/verify.js')
     this.out.status(`Verifying ${this.args.dir}…`)
     const tty = Boolean(process.stderr.isTTY)

@@ -160,6 +160,24 @@ describe('pdsctl backup', () => {
     assert.deepEqual(r.warnings, [])
   })
 
+  test('verify reads PDS_DID_PLC_URL from --env-file (as every command reads the PDS env file); --plc-url and the environment come first', async () => {
+    const envFile = path.join(tmp('pdsctl-verify-env-'), 'pds.env')
+    writeFileSync(envFile, `PDS_DID_PLC_URL=${bed.plcUrl}\n`, { mode: 0o600 })
+    const res = await runCli(['backup', 'verify', dir, '--json', '--env-file', envFile], { timeoutMs: 60_000 })
+    assert.equal(res.code, 0, res.stderr)
+    assert.deepEqual((JSON.parse(res.stdout) as VerifyReport).repos, { checked: 4, signatureVerified: 4, signatureUnchecked: 0 })
+    // The environment (and PDS_ENV_FILE for the file) as elsewhere; --plc-url beats both.
+    const viaEnv = await runCli(['backup', 'verify', dir, '--json'], { env: { PDS_ENV_FILE: envFile }, timeoutMs: 60_000 })
+    assert.equal((JSON.parse(viaEnv.stdout) as VerifyReport).repos.signatureVerified, 4, viaEnv.stderr)
+    const envWins = await runCli(['backup', 'verify', dir, '--json', '--env-file', envFile], { env: { PDS_DID_PLC_URL: 'http://127.0.0.1:9' }, timeoutMs: 60_000 })
+    assert.equal((JSON.parse(envWins.stdout) as VerifyReport).repos.signatureUnchecked, 4, envWins.stderr)
+    const flagWins = await runCli(['backup', 'verify', dir, '--json', '--env-file', envFile, '--plc-url', 'http://127.0.0.1:9'], { timeoutMs: 60_000 })
+    assert.equal((JSON.parse(flagWins.stdout) as VerifyReport).repos.signatureUnchecked, 4, flagWins.stderr)
+    const missing = await runCli(['backup', 'verify', dir, '--env-file', path.join(tmpdir(), 'no-such-pds.env')])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /cannot read env file .*no-such-pds\.env/)
+  })
+
   test('verify says when the DID documents cannot be reached: a warning, signatures unchecked', async () => {
     const res = await runCli(['backup', 'verify', dir, '--json', '--plc-url', 'http://127.0.0.1:9'], { timeoutMs: 60_000 })
     assert.equal(res.code, 0, res.stderr)
@@ -352,9 +370,13 @@ describe('pdsctl backup', () => {
     const cid = blobs.get(a.did)![0]
     assert.equal((await fetch(`${bed.url}/xrpc/com.atproto.sync.getBlob?did=${a.did}&cid=${cid}`)).status, 400, 'the image is gone too')
 
-    const dry = await runCli(['backup', 'restore', dir, a.handle, '--dry-run', '--json'], { env: { PDS_URL: bed.url } })
+    // The PLC directory from the PDS's env file, as the identity commands read it: the signature is checked against it.
+    const envFile = path.join(tmp('pdsctl-restore-env-'), 'pds.env')
+    writeFileSync(envFile, `PDS_DID_PLC_URL=${bed.plcUrl}\n`, { mode: 0o600 })
+    const dry = await runCli(['backup', 'restore', dir, a.handle, '--dry-run', '--json', '--env-file', envFile], { env: { PDS_URL: bed.url } })
     assert.equal(dry.code, 0, dry.stderr)
     const plan = JSON.parse(dry.stdout) as RestoreResult
+    assert.equal(plan.signatureVerified, true, dry.stderr)
     assert.equal(plan.dryRun, true)
     assert.equal(plan.imported, false)
     assert.equal(plan.blobs, 4)
