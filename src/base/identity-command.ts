@@ -8,7 +8,7 @@ import * as Flags from './flags.js'
 import type { CommandClass } from './command.js'
 import { PdsCommand } from './base-command.js'
 import { UsageError } from '../lib/errors.js'
-import { parsePdsUrl } from '../lib/pds/urls.js'
+import { parsePdsUrl, plcDirectoryUrl } from '../lib/pds/urls.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 import type { PlcDirectory } from '../lib/identity/plcDirectory.js'
 import type { PlcSigner } from '../lib/identity/keys.js'
@@ -27,9 +27,7 @@ export abstract class IdentityCommand<T extends CommandClass> extends PdsCommand
   /** The directory's URL, checked (https, or http to loopback). */
   protected async plcUrl(): Promise<string> {
     const settings = await this.settings()
-    const flag = (this.flags as { 'plc-url'?: string })['plc-url']
-    const [value, origin] = flag !== undefined ? [flag, '--plc-url'] : settings.plcUrl ? [settings.plcUrl.value, settings.plcUrl.origin] : ['https://plc.directory', 'the default']
-    return parsePdsUrl(value, { what: `PLC directory URL (from ${origin})`, readOnly: true })
+    return plcDirectoryUrl((this.flags as { 'plc-url'?: string })['plc-url'], settings.plcUrl)
   }
 
   /** The PLC directory, with `concurrency` requests in flight at most. */

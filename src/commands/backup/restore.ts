@@ -31,11 +31,8 @@ It restores only what it proves, before sending anything: the manifest's entry m
     if (this.flags['password-stdin'] && this.flags['admin-password-stdin']) {
       throw new UsageError('--password-stdin and --admin-password-stdin cannot both read stdin', { hint: 'restore needs only the account password' })
     }
-    const { parsePdsUrl } = await import('../../lib/pds/urls.js')
-    // As the identity commands read it: --plc-url, else PDS_DID_PLC_URL (environment, then --env-file), else plc.directory.
-    const fromSettings = this.flags['plc-url'] === undefined ? (await this.settings()).plcUrl : undefined
-    const [plcInput, origin] = this.flags['plc-url'] !== undefined ? [this.flags['plc-url'], '--plc-url'] : fromSettings ? [fromSettings.value, fromSettings.origin] : ['https://plc.directory', 'the default']
-    const plcUrl = parsePdsUrl(plcInput, { what: `PLC directory URL (from ${origin})`, readOnly: true })
+    const { plcDirectoryUrl } = await import('../../lib/pds/urls.js')
+    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], this.flags['plc-url'] === undefined ? (await this.settings()).plcUrl : undefined)
     const [{ planRestore, restoreAccount }, { didDocResolver }] = await Promise.all([import('../../lib/backup/restore.js'), import('../../lib/backup/verify.js')])
     const { plan, state } = await planRestore(this.args.dir, this.args.account, { resolveDidDoc: didDocResolver(plcUrl) })
     for (const w of plan.warnings) this.out.warn(w)

@@ -24,19 +24,12 @@ Needs no PDS and no password. Exit 6 naming each damaged, missing or untrusted f
   }
 
   async run(): Promise<VerifyReport> {
-    const { parsePdsUrl } = await import('../../lib/pds/urls.js')
-    // As the other commands read it: --plc-url, else PDS_DID_PLC_URL from the environment, then the env file.
+    const { plcDirectoryUrl } = await import('../../lib/pds/urls.js')
+    // No connection here (verify needs no PDS): PDS_DID_PLC_URL from the environment, then the env file.
     const envFilePath = this.flags['env-file'] ?? (process.env.PDS_ENV_FILE || undefined)
     const fromFile = envFilePath ? (await (await import('../../lib/cli/envFile.js')).readEnvFile(envFilePath)).PDS_DID_PLC_URL : undefined
-    const [plcInput, origin] =
-      this.flags['plc-url'] !== undefined
-        ? [this.flags['plc-url'], '--plc-url']
-        : process.env.PDS_DID_PLC_URL
-          ? [process.env.PDS_DID_PLC_URL, 'PDS_DID_PLC_URL']
-          : fromFile
-            ? [fromFile, `PDS_DID_PLC_URL in ${envFilePath}`]
-            : ['https://plc.directory', 'the default']
-    const plcUrl = parsePdsUrl(plcInput, { what: `PLC directory URL (from ${origin})`, readOnly: true })
+    const fromEnv = process.env.PDS_DID_PLC_URL ? { value: process.env.PDS_DID_PLC_URL, origin: 'PDS_DID_PLC_URL' } : fromFile ? { value: fromFile, origin: `PDS_DID_PLC_URL in ${envFilePath}` } : undefined
+    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], fromEnv)
     const { verifyBackup } = await import('../../lib/backup/verify.js')
     this.out.status(`Verifying ${this.args.dir}…`)
     const tty = Boolean(process.stderr.isTTY)

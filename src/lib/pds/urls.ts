@@ -69,3 +69,13 @@ export function parsePdsUrl(input: string, opts: { allowHttp?: boolean; what?: s
   }
   return url.origin
 }
+
+/**
+ * The PLC directory's URL as every command reads it: `--plc-url`, else PDS_DID_PLC_URL (the
+ * environment, then the PDS's env file: `fromSettings`, with where it came from), else
+ * plc.directory; checked like any read-only server's URL, its error naming the source.
+ */
+export function plcDirectoryUrl(flag: string | undefined, fromSettings: { value: string; origin: string } | undefined): string {
+  const [value, origin] = flag !== undefined ? [flag, '--plc-url'] : fromSettings ? [fromSettings.value, fromSettings.origin] : ['https://plc.directory', 'the default']
+  return parsePdsUrl(value, { what: `PLC directory URL (from ${origin})`, readOnly: true })
+}

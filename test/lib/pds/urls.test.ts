@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isLoopbackHost, parsePdsUrl } from '../../../src/lib/pds/urls.js'
+import { isLoopbackHost, parsePdsUrl, plcDirectoryUrl } from '../../../src/lib/pds/urls.js'
 import { UsageError } from '../../../src/lib/errors.js'
 
 test('PDS URLs: https anywhere, http only to loopback unless allowed, origin only, no credentials', () => {
@@ -40,4 +40,12 @@ test('a bare loopback address is refused with the http:// form to use (not blame
   assert.throws(() => parsePdsUrl('localhost:2583'), /no scheme/)
   assert.equal(parsePdsUrl('http://127.0.0.1:3000'), 'http://127.0.0.1:3000')
   assert.equal(parsePdsUrl('pds.example.com'), 'https://pds.example.com')
+})
+
+test('the PLC directory URL: --plc-url, else PDS_DID_PLC_URL with where it came from, else plc.directory; errors name the source', () => {
+  assert.equal(plcDirectoryUrl(undefined, undefined), 'https://plc.directory')
+  assert.equal(plcDirectoryUrl(undefined, { value: 'http://127.0.0.1:2582', origin: 'PDS_DID_PLC_URL in /pds/pds.env' }), 'http://127.0.0.1:2582')
+  assert.equal(plcDirectoryUrl('https://plc.example.com/', { value: 'http://127.0.0.1:2582', origin: 'PDS_DID_PLC_URL' }), 'https://plc.example.com')
+  assert.throws(() => plcDirectoryUrl(undefined, { value: 'http://plc.example.com', origin: 'PDS_DID_PLC_URL in /pds/pds.env' }), /refusing plain http:\/\/ to plc\.example\.com: what the PLC directory URL \(from PDS_DID_PLC_URL in \/pds\/pds\.env\) answers/)
+  assert.throws(() => plcDirectoryUrl('ftp://plc.example.com', undefined), /PLC directory URL \(from --plc-url\) "ftp:\/\/plc\.example\.com" must use https/)
 })
