@@ -4,7 +4,7 @@ import { PdsCommand } from '../../base/base-command.js'
 import { UsageError } from '../../lib/errors.js'
 import { checkHandle, type HandleReport } from '../../lib/selfhost/handleCheck.js'
 import { parseHandle } from '../../lib/pds/identifiers.js'
-import { parsePdsUrl } from '../../lib/pds/urls.js'
+import { parsePdsUrl, plcDirectoryUrl } from '../../lib/pds/urls.js'
 
 export default class HandleCheck extends PdsCommand<typeof HandleCheck> {
   static override summary = 'Check that a handle verifies: DNS TXT, HTTPS well-known, this PDS, the DID document'
@@ -18,7 +18,7 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
   static override examples = ['<%= config.bin %> handle check alice.example.com --env-file /pds/pds.env', '<%= config.bin %> handle check alice.example.com --dns-server 1.1.1.1:53 --json']
   static override args = { handle: Args.string({ description: 'The handle.', required: true }) }
   static override flags = {
-    'plc-url': Flags.string({ description: 'The PLC directory (default PDS_DID_PLC_URL, else https://plc.directory).' }),
+    'plc-url': Flags.string({ description: 'The PLC directory (default PDS_DID_PLC_URL from the environment or env file, else https://plc.directory).' }),
     'dns-server': Flags.string({ description: 'A DNS server HOST:PORT to ask (env PDSCTL_DNS_SERVER).' }),
     'public-url': Flags.string({ description: 'The URL the DID document must point at (default https://$PDS_HOSTNAME).' }),
   }
@@ -28,7 +28,7 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
     const dns = this.flags['dns-server'] ?? process.env.PDSCTL_DNS_SERVER
     if (dns !== undefined && !/^[\w.:[\]-]+:\d{1,5}$|^[\w.:[\]-]+$/.test(dns)) throw new UsageError(`--dns-server "${dns}" is not HOST or HOST:PORT`)
     const settings = await this.settings()
-    const plcUrl = parsePdsUrl(this.flags['plc-url'] ?? settings.envFile?.values.PDS_DID_PLC_URL ?? 'https://plc.directory', { what: 'PLC URL', readOnly: true })
+    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], settings.plcUrl)
     const publicUrl = this.flags['public-url']
       ? parsePdsUrl(this.flags['public-url'], { what: 'public URL', readOnly: true })
       : settings.hostname

@@ -77,6 +77,17 @@ describe('pdsctl handle check', () => {
     assert.ok(webRequests.includes(`${h[0].handle}/.well-known/atproto-did`))
   })
 
+  test('the PLC directory from PDS_DID_PLC_URL in the environment, as every command reads it (not only from the env file)', async (t) => {
+    if (skip) return t.skip(skip)
+    dns.set(`_atproto.${h[0].handle}`, { txt: [`did=${h[0].did}`] })
+    wellKnown.set(h[0].handle, h[0].did)
+    const res = await runCli(['handle', 'check', h[0].handle, '--dns-server', dns.address, '--json', '--public-url', `http://localhost:${bed.port}`], {
+      env: bedEnv(bed, { NODE_EXTRA_CA_CERTS: certPath, PDS_DID_PLC_URL: bed.plcUrl }),
+    })
+    assert.equal(res.code, 0, res.stdout + res.stderr)
+    assert.equal(statusOf(JSON.parse(res.stdout) as HandleReport).didDoc, 'pass')
+  })
+
   test('DNS only (well-known 404) is fine: https warns', async (t) => {
     if (skip) return t.skip(skip)
     dns.set(`_atproto.${h[2].handle}`, { txt: [`did=${h[2].did}`] })
