@@ -32,7 +32,7 @@ It restores only what it proves, before sending anything: the manifest's entry m
       throw new UsageError('--password-stdin and --admin-password-stdin cannot both read stdin', { hint: 'restore needs only the account password' })
     }
     const { plcDirectoryUrl } = await import('../../lib/pds/urls.js')
-    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], this.flags['plc-url'] === undefined ? (await this.settings()).plcUrl : undefined)
+    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], (await this.settings()).plcUrl)
     const [{ planRestore, restoreAccount }, { didDocResolver }] = await Promise.all([import('../../lib/backup/restore.js'), import('../../lib/backup/verify.js')])
     const { plan, state } = await planRestore(this.args.dir, this.args.account, { resolveDidDoc: didDocResolver(plcUrl) })
     for (const w of plan.warnings) this.out.warn(w)

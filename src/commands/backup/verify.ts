@@ -25,11 +25,11 @@ Needs no PDS and no password. Exit 6 naming each damaged, missing or untrusted f
 
   async run(): Promise<VerifyReport> {
     const { plcDirectoryUrl } = await import('../../lib/pds/urls.js')
-    // No connection here (verify needs no PDS): PDS_DID_PLC_URL from the environment, then the env file.
+    // No connection here (verify needs no PDS): PDS_DID_PLC_URL read as the connection settings read it.
+    const { envOrFileValue, readEnvFile } = await import('../../lib/cli/envFile.js')
     const envFilePath = this.flags['env-file'] ?? (process.env.PDS_ENV_FILE || undefined)
-    const fromFile = envFilePath ? (await (await import('../../lib/cli/envFile.js')).readEnvFile(envFilePath)).PDS_DID_PLC_URL : undefined
-    const fromEnv = process.env.PDS_DID_PLC_URL ? { value: process.env.PDS_DID_PLC_URL, origin: 'PDS_DID_PLC_URL' } : fromFile ? { value: fromFile, origin: `PDS_DID_PLC_URL in ${envFilePath}` } : undefined
-    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], fromEnv)
+    const envFile = envFilePath ? { path: envFilePath, values: await readEnvFile(envFilePath) } : undefined
+    const plcUrl = plcDirectoryUrl(this.flags['plc-url'], envOrFileValue('PDS_DID_PLC_URL', process.env, envFile))
     const { verifyBackup } = await import('../../lib/backup/verify.js')
     this.out.status(`Verifying ${this.args.dir}…`)
     const tty = Boolean(process.stderr.isTTY)

@@ -64,3 +64,19 @@ export async function readEnvFile(path: string): Promise<EnvMap> {
   registerEnvSecrets(values)
   return values
 }
+
+/** A value as given: undefined when unset or blank, else trimmed. */
+export function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+/**
+ * A setting the PDS reads from its environment, as pdsctl reads it: the environment first
+ * (blank counts as unset), then the PDS's env file; with where it came from, for messages.
+ */
+export function envOrFileValue(key: string, env: Record<string, string | undefined>, envFile: { path: string; values: EnvMap } | undefined): { value: string; origin: string } | undefined {
+  const fromEnv = nonEmpty(env[key])
+  if (fromEnv !== undefined) return { value: fromEnv, origin: key }
+  const fromFile = nonEmpty(envFile?.values[key])
+  return fromFile === undefined ? undefined : { value: fromFile, origin: `${key} in ${envFile!.path}` }
+}

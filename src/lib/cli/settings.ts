@@ -2,7 +2,7 @@
 // environment, then the env file, then the saved context, then defaults. Nothing deeper
 // in pdsctl reads process.env.
 import { UsageError } from '../errors.js'
-import { readEnvFile, type EnvMap } from './envFile.js'
+import { envOrFileValue, nonEmpty, readEnvFile, type EnvMap } from './envFile.js'
 import { parsePdsUrl } from '../pds/urls.js'
 
 /** Where a kube target finds the PDS (flags --kube-*). */
@@ -196,8 +196,7 @@ export async function resolveConnection(
 
   const rateLimitBypassKey = nonEmpty(env.PDS_RATE_LIMIT_BYPASS_KEY) ?? fileVal('PDS_RATE_LIMIT_BYPASS_KEY') // [backup]
   // [identity] the PDS's PLC settings, as the PDS reads them
-  const fromEnvOrFile = (k: string): { value: string; origin: string } | undefined =>
-    nonEmpty(env[k]) ? { value: nonEmpty(env[k])!, origin: k } : fileVal(k) ? { value: fileVal(k)!, origin: `${k} in ${envFilePath}` } : undefined
+  const fromEnvOrFile = (k: string) => envOrFileValue(k, env, envFile)
   const plcRotationKey = fromEnvOrFile('PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX')
   const recoveryDidKey = fromEnvOrFile('PDS_RECOVERY_DID_KEY')?.value
   const plcUrl = fromEnvOrFile('PDS_DID_PLC_URL')
@@ -274,6 +273,3 @@ function parseSecretFlag(value: string): { name: string; key?: string } {
   return { name, key }
 }
 
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v.trim() === '' ? undefined : v.trim()
-}
