@@ -3,6 +3,7 @@ import { PdsCommand } from '../base/base-command.js'
 import { runDoctor, type DoctorReport } from '../lib/selfhost/doctor.js'
 import { UsageError } from '../lib/errors.js'
 import { parsePdsUrl } from '../lib/pds/urls.js'
+import { pickRelays } from '../lib/federation/relays.js'
 import type { PdsClient } from '../lib/pds/xrpcClient.js'
 
 export default class Doctor extends PdsCommand<typeof Doctor> {
@@ -32,8 +33,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
     const settings = await this.settings()
     const f = this.flags
     if (f.relay && f['no-relays']) throw new UsageError('--relay and --no-relays cannot be used together')
-    const relayUrls = f['no-relays'] ? [] : (f.relay ?? (settings.crawlers.length ? settings.crawlers : ['https://bsky.network']))
-    const relays = relayUrls.map((r) => parsePdsUrl(r, { what: 'relay URL', readOnly: true }))
+    const relays = f['no-relays'] ? [] : pickRelays(f.relay, settings.crawlers)
     let publicUrl: string | undefined
     if (f['public-url']) publicUrl = parsePdsUrl(f['public-url'], { what: 'public URL', readOnly: true })
     else if (settings.kube && settings.hostname) publicUrl = parsePdsUrl(`https://${settings.hostname}`, { what: 'public URL (from PDS_HOSTNAME)', readOnly: true })
