@@ -37,6 +37,6 @@ for version in "${versions[@]}"; do
   echo "scripts/test-nodes.sh: the ${#files[@]} CLI test files with pdsctl on Node $version ($line), the tables' part $part" >&2
   start=$SECONDS
   PDSCTL_NODE="$node_bin" PDSCTL_EXPECT_NODE="$version" PDSCTL_TABLE_PART="$part" \
-    node --import tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"
+    node --import tsx --test --test-concurrency=3 --test-timeout=180000 "${files[@]}"
   echo "scripts/test-nodes.sh: pdsctl on Node $version: ${#files[@]} files passed in $((SECONDS - start)) s" >&2
 done

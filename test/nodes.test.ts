@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
-import { cliTestFiles } from '../scripts/cli-test-files.mjs'
+import { cliTestFiles, HEAVIEST, testFiles } from '../scripts/cli-test-files.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -104,6 +104,17 @@ test('every test that spawns bin/run.js runs it on CLI_NODE, and is one of the f
   assert.deepEqual(wrong, [], 'spawn bin/run.js with CLI_NODE (test/helpers/cli.ts), not process.execPath')
   assert.deepEqual(missed, [], 'these use BIN but scripts/cli-test-files.mjs does not pick them')
   assert.ok(selected.has('test/nodes.test.ts') && selected.has('test/bench.test.ts') && selected.has('test/faults/reads.test.ts'), [...selected].join('\n'))
+})
+
+test('the test runs start every test file once, the longest (HEAVIEST) first, and every name in HEAVIEST is a test file', () => {
+  const all = testFiles()
+  const onDisk = readdirTs('test').filter((f) => f.endsWith('.test.ts') && !f.includes('node_modules')).sort()
+  assert.deepEqual([...all].sort(), onDisk)
+  assert.deepEqual(all.slice(0, HEAVIEST.length), HEAVIEST, 'a name in HEAVIEST (scripts/cli-test-files.mjs) that is not a test file any more: update the list')
+  assert.deepEqual(all.slice(HEAVIEST.length), [...all.slice(HEAVIEST.length)].sort())
+  // The CLI files keep that order.
+  const cli = cliTestFiles()
+  assert.deepEqual(cli, all.filter((f) => cli.includes(f)))
 })
 
 function readdirTs(dir: string): string[] {
