@@ -35,7 +35,10 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
         ? `https://${settings.hostname}`
         : undefined
     if (!publicUrl) throw new UsageError('the PDS public URL is unknown', { hint: 'Pass --public-url, or set PDS_HOSTNAME' })
-    const report = await checkHandle({ handle, client: await this.client(), publicUrl, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: (await this.settings()).timeoutMs })
+    // Guessed from the PDS URL's host (no --public-url, no PDS_HOSTNAME): a failing pdsEndpoint
+    // then asks for the public URL instead of advising a PLC entry pointing at the guess.
+    const publicUrlGuessed = !this.flags['public-url'] && settings.hostnameFrom === 'url'
+    const report = await checkHandle({ handle, client: await this.client(), publicUrl, publicUrlGuessed, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: (await this.settings()).timeoutMs })
     return this.reportChecks(report, (ids) => `${handle} does not verify: ${ids.join(', ')} failed`)
   }
 }

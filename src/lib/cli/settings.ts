@@ -79,6 +79,8 @@ export interface ConnectionSettings {
   envFile?: { path: string; values: EnvMap }
   /** The PDS's public hostname when known (PDS_HOSTNAME), for request-crawl and doctor. */
   hostname?: string
+  /** Where hostname came from: PDS_HOSTNAME (environment or env file), or only the PDS URL's host (a guess: a port-forward's is 127.0.0.1). */
+  hostnameFrom?: 'PDS_HOSTNAME' | 'url'
   /** Relays from PDS_CRAWLERS. */
   crawlers: string[]
   /** [backup] PDS_RATE_LIMIT_BYPASS_KEY (environment, then env file): sent as x-ratelimit-bypass to the PDS only. */
@@ -172,7 +174,9 @@ export async function resolveConnection(
   else if (ctxPw?.from === 'kube-secret') adminPassword = { kind: 'kube-secret', name: ctxPw.secret, key: ctxPw.key }
   else if (ctxPw?.from === 'stored') adminPassword = { kind: 'value', value: ctxPw.value, origin: 'the saved context' }
 
-  const hostname = nonEmpty(env.PDS_HOSTNAME) ?? fileVal('PDS_HOSTNAME') ?? (url ? new URL(url).hostname : undefined)
+  const namedHostname = nonEmpty(env.PDS_HOSTNAME) ?? fileVal('PDS_HOSTNAME')
+  const hostname = namedHostname ?? (url ? new URL(url).hostname : undefined)
+  const hostnameFrom = namedHostname ? ('PDS_HOSTNAME' as const) : hostname ? ('url' as const) : undefined
   const crawlerList = nonEmpty(env.PDS_CRAWLERS) ?? fileVal('PDS_CRAWLERS')
   const crawlers = crawlerList ? crawlerList.split(',').map((s) => s.trim()).filter(Boolean) : []
 
@@ -212,6 +216,7 @@ export async function resolveConnection(
     allowInsecureHttp,
     envFile,
     hostname,
+    hostnameFrom,
     crawlers,
     rateLimitBypassKey, // [backup]
     plcRotationKey, // [identity]

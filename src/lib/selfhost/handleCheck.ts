@@ -28,6 +28,8 @@ export interface HandleCheckInput {
   client: PdsClient
   /** The public URL the DID document must point at (https://PDS_HOSTNAME). */
   publicUrl: string
+  /** publicUrl is only the PDS URL's host (no PDS_HOSTNAME was given): a mismatch may be the guess's fault, not the DID document's. */
+  publicUrlGuessed?: boolean
   plcUrl: string
   /** DNS servers (host:port) instead of the system's; also used to find HANDLE's address for HTTPS. */
   dnsServers?: string[]
@@ -138,8 +140,10 @@ export async function checkHandle(input: HandleCheckInput): Promise<HandleReport
             : {
                 id: 'pdsEndpoint',
                 status: 'fail',
-                message: `#atproto_pds is ${endpoint ?? 'missing'}, not this PDS (${expected})`,
-                fix: `The account lives on another PDS, or its DID document was never updated: migrate the account, or fix the PLC entry to ${expected}`,
+                message: `#atproto_pds is ${endpoint ?? 'missing'}, not this PDS (${expected}${input.publicUrlGuessed ? ', guessed from the PDS URL' : ''})`,
+                fix: input.publicUrlGuessed
+                  ? `Pass --public-url with this PDS's public URL (https://PDS_HOSTNAME), or set PDS_HOSTNAME: ${expected} is only the host pdsctl reached it at`
+                  : `The account lives on another PDS, or its DID document was never updated: migrate the account, or fix the PLC entry to ${expected}`,
               },
         )
       }

@@ -130,6 +130,24 @@ describe('pdsctl handle check', () => {
     assert.equal(r.res.code, 6)
     assert.equal(statusOf(r.report!).pdsEndpoint, 'fail')
     assert.match(r.report!.checks.find((c) => c.id === 'pdsEndpoint')!.message, /#atproto_pds is http:\/\/localhost:\d+, not this PDS \(https:\/\/other-pds\.example\.com\)/)
+    assert.match(r.report!.checks.find((c) => c.id === 'pdsEndpoint')!.fix ?? '', /fix the PLC entry to https:\/\/other-pds\.example\.com/)
+  })
+
+  test('no --public-url and no PDS_HOSTNAME: the URL guessed from the PDS URL is said to be a guess, and the fix asks for the public URL, never a PLC entry pointing at 127.0.0.1', async (t) => {
+    if (skip) return t.skip(skip)
+    const env = bedEnv(bed, { NODE_EXTRA_CA_CERTS: certPath, PDS_DID_PLC_URL: bed.plcUrl })
+    assert.equal((env as Record<string, string | undefined>).PDS_HOSTNAME, undefined)
+    const res = await runCli(['handle', 'check', h[0].handle, '--dns-server', dns.address], { env })
+    assert.equal(res.code, 6, res.stdout + res.stderr)
+    const line = res.stdout.split('\n').find((l) => l.includes('pdsEndpoint'))!
+    assert.match(line, /not this PDS \(https:\/\/127\.0\.0\.1, guessed from the PDS URL\)/)
+    assert.match(line, /Pass --public-url with this PDS's public URL/)
+    assert.doesNotMatch(res.stdout + res.stderr, /fix the PLC entry/)
+    // PDS_HOSTNAME named: the public URL is the operator's, and a mismatch is the DID document's.
+    const named = await runCli(['handle', 'check', h[0].handle, '--dns-server', dns.address, '--json'], { env: { ...env, PDS_HOSTNAME: 'pds.example.com' } })
+    const endpoint = (JSON.parse(named.stdout) as HandleReport).checks.find((c) => c.id === 'pdsEndpoint')!
+    assert.equal(endpoint.message, `#atproto_pds is http://localhost:${bed.port}, not this PDS (https://pds.example.com)`)
+    assert.match(endpoint.fix ?? '', /fix the PLC entry to https:\/\/pds\.example\.com/)
   })
 
   test('a malformed handle is rejected before any request', async () => {
