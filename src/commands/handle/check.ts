@@ -38,7 +38,7 @@ JSON: {handle, did, ok, checks: [{id, status, message, fix?, value?}]}.`
     // Guessed from the PDS URL's host (no --public-url, no PDS_HOSTNAME): a failing pdsEndpoint
     // then asks for the public URL instead of advising a PLC entry pointing at the guess.
     const publicUrlGuessed = !this.flags['public-url'] && settings.hostnameFrom === 'url'
-    const report = await checkHandle({ handle, client: await this.client(), publicUrl, publicUrlGuessed, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: (await this.settings()).timeoutMs })
+    const report = await checkHandle({ handle, client: await this.client(), publicUrl, publicUrlGuessed, plcUrl, dnsServers: dns ? [dns] : undefined, timeoutMs: settings.timeoutMs })
     return this.reportChecks(report, (ids) => `${handle} does not verify: ${ids.join(', ')} failed`)
   }
 }
