@@ -30,7 +30,7 @@ async function fakePds(total: number, delayMs: number) {
     const infos = url.searchParams.getAll('dids').map((d) => ({ did: d, handle: `${d.slice(-4)}.test`, email: `${d.slice(-4)}@example.com`, indexedAt: '2026-01-01T00:00:00.000Z' }))
     json(res, 200, { infos })
   })
-  const client = new PdsClient({ target: directTarget(srv.url), adminPassword: async () => 'x', timeoutMs: 10_000 })
+  const client = new PdsClient({ target: directTarget(srv.url), adminPassword: async () => 'admin-password-of-a-fake-pds', timeoutMs: 10_000 })
   return { stats, client, close: async () => (await client.close(), await srv.close()) }
 }
 

@@ -14,7 +14,7 @@ const code = (c: string) => ({ code: c, available: 1, disabled: false, forAccoun
 async function listWith(page: (n: number) => unknown) {
   let n = 0
   const srv = await startRecorder((_req, res) => json(res, 200, page(n++)))
-  const client = new PdsClient({ target: directTarget(srv.url), adminPassword: async () => 'x', timeoutMs: 5000 })
+  const client = new PdsClient({ target: directTarget(srv.url), adminPassword: async () => 'admin-password-of-a-fake-pds', timeoutMs: 5000 })
   const seen: string[] = []
   try {
     for await (const rows of listInvites(client, { pageSize: 2 })) seen.push(...rows.map((r) => r.code))
