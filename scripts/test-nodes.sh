@@ -36,7 +36,8 @@ for version in "${versions[@]}"; do
   part=${PDSCTL_TABLE_PART:-${parts[${version%%.*}]:-all}}
   echo "scripts/test-nodes.sh: the ${#files[@]} CLI test files with pdsctl on Node $version ($line), the tables' part $part" >&2
   start=$SECONDS
+  # scripts/run-tests.mjs --cli: the same files (the light ones grouped several to a process).
   PDSCTL_NODE="$node_bin" PDSCTL_EXPECT_NODE="$version" PDSCTL_TABLE_PART="$part" \
-    node --import tsx --test --test-concurrency=3 --test-timeout=180000 "${files[@]}"
+    node scripts/run-tests.mjs --cli
   echo "scripts/test-nodes.sh: pdsctl on Node $version: ${#files[@]} files passed in $((SECONDS - start)) s" >&2
 done

@@ -4,10 +4,14 @@
 // pass it checks that pdsctl really ran on the Node that pass is for.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles, HEAVIEST, testFiles } from '../scripts/cli-test-files.mjs'
+import { GROUP_SIZE, groupFiles, groupModule } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -115,6 +119,46 @@ test('the test runs start every test file once, the longest (HEAVIEST) first, an
   // The CLI files keep that order.
   const cli = cliTestFiles()
   assert.deepEqual(cli, all.filter((f) => cli.includes(f)))
+})
+
+test('scripts/run-tests.mjs runs every test file once: each HEAVIEST file alone and first, the others grouped in order', () => {
+  for (const files of [testFiles(), cliTestFiles()]) {
+    const groups = groupFiles(files)
+    assert.deepEqual(groups.flat(), files, 'every file once, in the order given')
+    const heavy = files.filter((f) => HEAVIEST.includes(f))
+    assert.deepEqual(groups.slice(0, heavy.length), heavy.map((f) => [f]))
+    const light = groups.slice(heavy.length)
+    const sizes = light.map((g) => g.length)
+    assert.ok(light.length > 1 && Math.min(...sizes) >= Math.max(...sizes) - 1 && Math.max(...sizes) <= GROUP_SIZE, sizes.join(','))
+    assert.ok(light.every((g) => g.every((f) => !HEAVIEST.includes(f))))
+  }
+  assert.deepEqual(groupFiles(['a', 'b', 'c'], 2), [['a', 'b'], ['c']])
+  assert.deepEqual(groupFiles(['a', 'b', 'c', 'd', 'e'], 4), [['a', 'b', 'c'], ['d', 'e']])
+})
+
+test("a group's module runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-group-test-'))
+  try {
+    const log = path.join(dir, 'log')
+    const file = (name: string) =>
+      `import { test } from 'node:test'\nimport { appendFileSync } from 'node:fs'\n` +
+      `test('${name} first', async () => { appendFileSync(${JSON.stringify(log)}, '${name}-1 ' + process.pid + '\\n'); await new Promise((r) => setTimeout(r, 50)) })\n` +
+      `test('${name} second', () => { appendFileSync(${JSON.stringify(log)}, '${name}-2 ' + process.pid + '\\n') })\n`
+    writeFileSync(path.join(dir, 'a.test.mjs'), file('a'))
+    writeFileSync(path.join(dir, 'b.test.mjs'), file('b'))
+    writeFileSync(path.join(dir, 'group.mjs'), groupModule([path.join(dir, 'a.test.mjs'), path.join(dir, 'b.test.mjs')]))
+    // Without NODE_TEST_CONTEXT: set in this test process by its runner, it would make the
+    // inner runner report to it instead of running as a runner of its own.
+    const env = { ...process.env, NODE_TEST_CONTEXT: undefined }
+    const { stdout } = await promisify(execFile)(process.execPath, ['--test', '--test-reporter=tap', path.join(dir, 'group.mjs')], { cwd: dir, env })
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '))
+    assert.deepEqual(lines.map((l) => l[0]), ['a-1', 'a-2', 'b-1', 'b-2'])
+    assert.equal(new Set(lines.map((l) => l[1])).size, 1, 'one process')
+    assert.match(stdout, /^# tests 4$/m)
+    assert.match(stdout, /^# pass 4$/m)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 function readdirTs(dir: string): string[] {
