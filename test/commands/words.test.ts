@@ -87,7 +87,7 @@ describe('help', () => {
     const res = await runCli(['account', 'create', '--help'])
     assert.equal(res.code, 0)
     const usage = /USAGE\n([\s\S]*?)\n\n/.exec(res.stdout)?.[1].replace(/\s+/g, ' ').trim()
-    assert.equal(usage, '$ pdsctl account create [--handle HANDLE] [--email EMAIL] [--password-stdin] [GLOBAL FLAGS]')
+    assert.equal(usage, '$ pdsctl account create [EMAIL] [HANDLE] [--handle HANDLE] [--email EMAIL] [--password-stdin] [GLOBAL FLAGS]')
     for (const section of ['FLAGS', 'GLOBAL OUTPUT FLAGS', 'GLOBAL CONNECTION FLAGS', 'GLOBAL KUBERNETES FLAGS']) assert.match(res.stdout, new RegExp(`^${section}$`, 'm'))
     assert.match(res.stdout, /^ {2}--kube-namespace=<value>/m, 'the global flags are still described')
   })

@@ -52,6 +52,32 @@ describe('account admin verbs', () => {
     assert.ok((await login(bed, 'fresh2.test', 'my-own-password-1')).accessJwt)
   })
 
+  test("create: pdsadmin's order, EMAIL HANDLE, as arguments; given twice or the other way round, an error before any request", async () => {
+    const res = await runCli(['account', 'create', 'fresh3@example.com', 'fresh3.test', '--json'], { env: bedEnv(bed) })
+    assert.equal(res.code, 0, res.stderr)
+    const created = JSON.parse(res.stdout) as CreatedAccount
+    assert.deepEqual([created.handle, created.email], ['fresh3.test', 'fresh3@example.com'])
+    assert.equal((await login(bed, 'fresh3.test', created.password!)).did, created.did)
+    // One as an argument, the other as a flag.
+    const mixed = await runCli(['account', 'create', 'fresh4@example.com', '--handle', 'fresh4.test', '--json'], { env: bedEnv(bed) })
+    assert.equal(mixed.code, 0, mixed.stderr)
+    assert.equal((JSON.parse(mixed.stdout) as CreatedAccount).handle, 'fresh4.test')
+    const bad: Array<[string[], RegExp]> = [
+      [['okname.test', 'ok@example.com'], /^Error: "okname\.test" is not an email address, and the email comes first\. As with pdsadmin: pdsctl account create EMAIL HANDLE, or use --email and --handle\.\n$/],
+      [['okname.test'], /the email comes first/],
+      [['ok@example.com', 'okname.test', '--email', 'ok@example.com'], /^Error: the email is given twice, as an argument and as --email\. Give it once\.\n$/],
+      [['ok@example.com', 'okname.test', '--handle', 'okname.test'], /the handle is given twice/],
+      [['ok@example.com', 'not a handle'], /"not a handle" is not a valid handle/],
+      [['ok@example.com', 'okname.test', 'third'], /Unexpected argument: third|unexpected argument/i],
+    ]
+    for (const [args, message] of bad) {
+      const r = await runCli(['account', 'create', ...args], { env: DOWN })
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+      assert.ok(!/connection refused/i.test(r.stderr), r.stderr)
+    }
+  })
+
   test('create: taken and reserved handles, bad emails, handle length: clear errors', async () => {
     const taken = await runCli(['account', 'create', '--handle', a[0].handle, '--email', 'x1@example.com'], { env: bedEnv(bed) })
     assert.equal(taken.code, 2)
