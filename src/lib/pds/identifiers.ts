@@ -74,11 +74,16 @@ export function parseHandle(input: string): string {
 }
 
 // Deliberately simple: one @, no spaces, a dot in the domain. The PDS does the full check.
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@.]+$/
+// Control and format characters (an ESC, a bidi override, a zero-width joiner) are refused
+// here too: the address is shown back on terminals and in mail headers, and no mail system
+// takes one, so it must not reach the PDS or a prompt's echo.
+const EMAIL_RE = /^[^\s@\p{Cc}\p{Cf}]+@[^\s@\p{Cc}\p{Cf}]+\.[^\s@.\p{Cc}\p{Cf}]+$/u
+const INVISIBLE_RE = /[\p{Cc}\p{Cf}]/u
 export function parseEmail(input: string): string {
   const email = input.trim()
   if (!EMAIL_RE.test(email)) {
-    throw new UsageError(`"${input}" is not a valid email address`, { hint: 'Give an address like alice@example.com' })
+    const why = INVISIBLE_RE.test(email) ? ': it holds a control or invisible character' : ''
+    throw new UsageError(`"${input}" is not a valid email address${why}`, { hint: 'Give an address like alice@example.com' })
   }
   return email
 }

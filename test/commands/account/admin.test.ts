@@ -93,6 +93,23 @@ describe('account admin verbs', () => {
     const badEmail = await runCli(['account', 'create', '--handle', 'okname.test', '--email', 'not-an-email'], { env: DOWN })
     assert.equal(badEmail.code, 2)
     assert.match(badEmail.stderr, /not a valid email address/)
+    // An email holding an escape sequence or a bidi override is refused before any request
+    // (DOWN: a request would fail with exit 1, not 2), by flag, argument or update alike, and
+    // the line that names it shows no raw control character.
+    for (const args of [
+      ['account', 'create', '--handle', 'okname.test', '--email', 'ok\u001b]52;c;aGk=\u0007@example.com'],
+      ['account', 'create', 'ok\u001b[2J@example.com', 'okname.test'],
+      ['account', 'update', 'did:plc:ewvi7nxzyoun6zhxrhs64oiz', '--email', 'ok\u202e@example.com'],
+      ['email', 'test', '--to', 'ok\u001b[31m@example.com'],
+    ]) {
+      const r = await runCli([...args, '--json'], { env: DOWN })
+      assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`)
+      assert.match(JSON.parse(r.stdout).error.message, /is not a valid email address: it holds a control or invisible character/)
+      const text = await runCli(args, { env: DOWN })
+      assert.equal(text.code, 2, text.stderr)
+      assert.match(text.stderr, /^Error: .*not a valid email address: it holds a control or invisible character/)
+      assert.doesNotMatch(text.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/, 'a raw control character reached stderr')
+    }
     // Piped, nothing is asked: the missing flags are named with the command to run, before any network call.
     const missing = await runCli(['account', 'create'], { env: DOWN })
     assert.equal(missing.code, 2)

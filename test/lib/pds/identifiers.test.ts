@@ -19,6 +19,15 @@ test('emails', () => {
   for (const bad of ['a', 'a@b', '@example.com', 'a b@example.com', 'a@example.', 'a@@example.com']) {
     assert.throws(() => parseEmail(bad), UsageError, bad)
   }
+  // Addresses in other scripts are letters, not control characters: they pass.
+  assert.equal(parseEmail('jörg@例え.jp'), 'jörg@例え.jp')
+  // Control and format characters anywhere (ESC, DEL, a C1 CSI, a bidi override, a
+  // zero-width space or joiner, NUL) are refused, and the message says why.
+  for (const ch of ['\u001b', '\u007f', '\u009b', '\u202e', '\u200b', '\u200d', '\u0000']) {
+    for (const bad of [`a${ch}b@example.com`, `ab@ex${ch}ample.com`, `ab@example.c${ch}om`]) {
+      assert.throws(() => parseEmail(bad), (err: unknown) => err instanceof UsageError && err.exitCode === 2 && /control or invisible character/.test(err.message), JSON.stringify(bad))
+    }
+  }
 })
 
 test('DIDs a PDS cannot host are bad input (exit 2), not "not found"', () => {
