@@ -2,6 +2,8 @@
 // grouped several to a process:
 //   node scripts/run-tests.mjs          every test file (what `npm test` runs)
 //   node scripts/run-tests.mjs --cli    the CLI test files (scripts/test-nodes.sh, on Node 22 and 26)
+//   node scripts/run-tests.mjs FILE...  these files (paths from the checkout)
+// The tests' TMPDIR is a folder of the run's, removed when the run ends.
 // Any other argument goes to `node --test` before the files (e.g. --test-name-pattern=…).
 //
 // Why groups: a test process spends 4–5 CPU-s loading its modules before its first test
@@ -24,7 +26,7 @@
 // first, as before; the rest go GROUP_SIZE at a time in path order, so that files of one
 // folder, which load the same modules, share a process.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -60,10 +62,17 @@ export function groupModule(files) {
 if (import.meta.filename === process.argv[1]) {
   const args = process.argv.slice(2)
   const cli = args.includes('--cli')
-  const passThrough = args.filter((a) => a !== '--cli')
-  const files = cli ? cliTestFiles() : testFiles()
-  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-test-groups-'))
-  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  // Arguments that are not options name the files to run (paths from the checkout), in place of every file.
+  const given = args.filter((a) => !a.startsWith('-'))
+  const passThrough = args.filter((a) => a !== '--cli' && a.startsWith('-'))
+  const files = given.length ? given : cli ? cliTestFiles() : testFiles()
+  // One folder for the run, removed when it ends however it ends: the group modules, and the
+  // tests' TMPDIR, so that what a test leaves in os.tmpdir() (a temporary HOME of a killed
+  // child, a bed's data) goes with the run instead of piling up in /tmp.
+  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-tests-'))
+  const testTmp = path.join(dir, 'tmp')
+  mkdirSync(testTmp, { mode: 0o700 })
+  const removeDir = () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
   const entries = groupFiles(files).map((group, i) => {
     if (group.length === 1) return group[0]
     // Named after the group's first file, so that a line about the group says where to look.
@@ -76,7 +85,7 @@ if (import.meta.filename === process.argv[1]) {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000', ...passThrough, ...entries],
-    { cwd: root, stdio: 'inherit' },
+    { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } },
   )
   // Ctrl-C reaches the runner through the terminal's process group; SIGTERM sent to this
   // process alone is passed on, so that no test process is left behind.

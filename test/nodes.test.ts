@@ -4,7 +4,7 @@
 // pass it checks that pdsctl really ran on the Node that pass is for.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -156,6 +156,30 @@ test("a group's module runs its files' tests in one process, one file after the 
     assert.equal(new Set(lines.map((l) => l[1])).size, 1, 'one process')
     assert.match(stdout, /^# tests 4$/m)
     assert.match(stdout, /^# pass 4$/m)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("scripts/run-tests.mjs gives the tests a TMPDIR of the run's own and removes it when the run ends, with whatever a test left in it", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-tmpdir-test-'))
+  try {
+    const report = path.join(dir, 'report.json')
+    // A test that leaves a folder in os.tmpdir() (as a killed child's temporary HOME would).
+    writeFileSync(
+      path.join(dir, 'leaks.test.mjs'),
+      `import { test } from 'node:test'\nimport { mkdtempSync, writeFileSync } from 'node:fs'\nimport { tmpdir } from 'node:os'\nimport path from 'node:path'\n` +
+        `test('leaks', () => { const left = mkdtempSync(path.join(tmpdir(), 'left-')); writeFileSync(path.join(left, 'f'), 'x'); writeFileSync(${JSON.stringify(report)}, JSON.stringify({ tmp: tmpdir(), left })) })\n`,
+    )
+    const env = { ...process.env, NODE_TEST_CONTEXT: undefined }
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts/run-tests.mjs'), '--test-reporter=tap', path.join(dir, 'leaks.test.mjs')], { cwd: ROOT, env })
+    assert.match(stdout, /^# pass 1$/m)
+    const { tmp, left } = JSON.parse(readFileSync(report, 'utf8')) as { tmp: string; left: string }
+    assert.equal(path.dirname(path.dirname(tmp)), tmpdir(), `the tests' TMPDIR ${tmp} is a folder of the run's, in this TMPDIR`)
+    assert.match(path.basename(path.dirname(tmp)), /^pdsctl-tests-/)
+    assert.ok(left.startsWith(tmp + path.sep), left)
+    assert.equal(existsSync(left), false, 'what the test left is gone')
+    assert.equal(existsSync(path.dirname(tmp)), false, "the run's folder is gone")
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
