@@ -159,6 +159,26 @@ export async function startTlsFront(upstream: string): Promise<TlsFront> {
     out.on('error', () => res.destroy())
     req.pipe(out)
   })
+  // WebSocket upgrades (the firehose) pass through byte for byte.
+  const upgraded = new Set<net.Socket>()
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const up = net.connect(Number(target.port), target.hostname, () => {
+      const headers = Object.entries({ ...req.headers, host: target.host }).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`)
+      if (head.length) up.write(head)
+      up.pipe(socket)
+      socket.pipe(up)
+    })
+    for (const s of [up, socket]) {
+      upgraded.add(s)
+      s.on('close', () => {
+        upgraded.delete(s)
+        up.destroy()
+        socket.destroy()
+      })
+      s.on('error', () => s.destroy())
+    }
+  })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as net.AddressInfo).port
   return {
@@ -167,6 +187,7 @@ export async function startTlsFront(upstream: string): Promise<TlsFront> {
     caFile,
     close: async () => {
       agent.destroy()
+      for (const s of upgraded) s.destroy()
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
       rmSync(dir, { recursive: true, force: true })

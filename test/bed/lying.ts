@@ -5,7 +5,14 @@
 // would), and returns what to answer instead. `answer` lies without asking the real server.
 // The hostile-data suite (issue 17) uses it for what a real PDS will not say on demand:
 // DIDs, revs and CIDs with `/` and `..`, escape sequences in every string, 3 MB fields.
+// WebSocket upgrades (the firehose, subscribeRepos) pass through to the real server byte for
+// byte, unless `webSocket` answers one itself: then the handshake is completed here and the
+// answer writes whatever frames it likes (a hostile firehose: escape sequences in an error
+// frame, a frame that announces terabytes, CBOR nested 100,000 deep, an endless stream).
+import { createHash } from 'node:crypto'
 import http from 'node:http'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
 
 export interface LyingRequest {
   method: string
@@ -35,6 +42,21 @@ export interface Lie {
 }
 
 export type LieFn = (real: RealAnswer, req: LyingRequest) => Lie | undefined | Promise<Lie | undefined>
+
+/** An opened WebSocket, as the lying server's side of it. */
+export interface HostileSocket {
+  /** One whole message in one frame: binary (opcode 2) by default. */
+  send(payload: Buffer | string, opcode?: number): void
+  /** Bytes as they are: a frame header that lies about its length, a half frame. */
+  raw(bytes: Buffer): void
+  /** The close frame (code 1000) and the end of the connection. */
+  close(code?: number): void
+  /** Whether pdsctl has gone (its side of the connection ended or closed). */
+  readonly gone: boolean
+  /** Called once, when pdsctl's side ends or closes. */
+  onGone(fn: () => void): void
+}
+export type WebSocketFn = (req: LyingRequest, ws: HostileSocket) => void | Promise<void>
 export type AnswerFn = (req: LyingRequest) => Lie | Promise<Lie>
 
 export interface LyingServer {
@@ -46,6 +68,10 @@ export interface LyingServer {
   lie(path: string, fn: LieFn): void
   /** Answer `path` without asking the real server. */
   answer(path: string, fn: AnswerFn): void
+  /** Answer a WebSocket upgrade to `path` here (the handshake, then `fn`'s frames) instead of passing it through. */
+  webSocket(path: string, fn: WebSocketFn): void
+  /** How many upgrades to each path reached the lying server (passed through or answered). */
+  upgrades: Map<string, number>
   /**
    * Ask the real server (from inside an `answer`), with the query changed when given: a lie
    * about one account (a hostile DID) can then be told with another account's real data.
@@ -76,6 +102,9 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
   const upstream = new URL(opts.upstream)
   const lies = new Map<string, LieFn>()
   const answers = new Map<string, AnswerFn>()
+  const sockets = new Map<string, WebSocketFn>()
+  const upgrades = new Map<string, number>()
+  const open = new Set<Duplex>()
   const requests: LyingRequest[] = []
   const agent = new http.Agent({ keepAlive: true })
 
@@ -145,6 +174,70 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
       }
     })
   })
+  server.on('upgrade', (raw: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    open.add(socket)
+    socket.on('close', () => open.delete(socket))
+    socket.on('error', () => socket.destroy())
+    const url = new URL(raw.url ?? '/', 'http://lying.invalid')
+    const req: LyingRequest = { method: raw.method ?? 'GET', path: url.pathname, nsid: key(url.pathname), query: url.searchParams, headers: raw.headers, body: Buffer.alloc(0) }
+    requests.push(req)
+    upgrades.set(req.nsid, (upgrades.get(req.nsid) ?? 0) + 1)
+    const fn = sockets.get(req.nsid) ?? sockets.get('*')
+    if (!fn) {
+      // Through to the real server: the request as it came (its Host made the upstream's), then bytes both ways.
+      const up = net.connect(Number(upstream.port), upstream.hostname, () => {
+        const headers = Object.entries({ ...raw.headers, host: upstream.host }).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
+        up.write(`${raw.method} ${raw.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`)
+        if (head.length) up.write(head)
+        up.pipe(socket)
+        socket.pipe(up)
+      })
+      open.add(up)
+      up.on('close', () => {
+        open.delete(up)
+        socket.destroy()
+      })
+      up.on('error', () => socket.destroy())
+      socket.on('close', () => up.destroy())
+      return
+    }
+    const accept = createHash('sha1').update(`${raw.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`)
+    let gone = false
+    const goneFns: (() => void)[] = []
+    const markGone = () => {
+      if (gone) return
+      gone = true
+      for (const f of goneFns) f()
+    }
+    socket.on('end', markGone)
+    socket.on('close', markGone)
+    // What pdsctl sends (its close frame, pongs) is read and dropped.
+    socket.on('data', () => {})
+    const ws: HostileSocket = {
+      send: (payload, opcode = 2) => {
+        const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
+        if (!gone) socket.write(Buffer.concat([frameHeader(opcode, body.length), body]))
+      },
+      raw: (bytes) => {
+        if (!gone) socket.write(bytes)
+      },
+      close: (code = 1000) => {
+        if (gone) return
+        const c = Buffer.alloc(2)
+        c.writeUInt16BE(code)
+        socket.end(Buffer.concat([frameHeader(8, 2), c]))
+      },
+      get gone() {
+        return gone
+      },
+      onGone: (f) => {
+        if (gone) f()
+        else goneFns.push(f)
+      },
+    }
+    Promise.resolve(fn(req, ws)).catch(() => socket.destroy())
+  })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as { port: number }).port
   return {
@@ -153,15 +246,34 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
     requests,
     lie: (path, fn) => void lies.set(key(path), fn),
     answer: (path, fn) => void answers.set(key(path), fn),
+    webSocket: (path, fn) => void sockets.set(key(path), fn),
+    upgrades,
     forward: (req, query) => forward(req, `${req.path}${[...(query ?? req.query)].length ? `?${query ?? req.query}` : ''}`),
     clear: () => {
       lies.clear()
       answers.clear()
+      sockets.clear()
     },
     close: async () => {
       agent.destroy()
+      for (const s of open) s.destroy()
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
     },
   }
+}
+
+/** A server's frame header (unmasked, FIN set) for a payload of `length` bytes, as RFC 6455 lays it out. */
+export function frameHeader(opcode: number, length: number): Buffer {
+  if (length < 126) return Buffer.from([0x80 | opcode, length])
+  if (length < 65536) {
+    const h = Buffer.from([0x80 | opcode, 126, 0, 0])
+    h.writeUInt16BE(length, 2)
+    return h
+  }
+  const h = Buffer.alloc(10)
+  h[0] = 0x80 | opcode
+  h[1] = 127
+  h.writeBigUInt64BE(BigInt(length), 2)
+  return h
 }

@@ -65,6 +65,21 @@ describe('pdsctl behind a forward proxy', () => {
     assert.deepEqual(relay.credentialLeaks, [])
   })
 
+  test("the firehose too: relay status's seq probe opens its WebSockets (wss) through CONNECT tunnels", async () => {
+    const tunnels = () => proxy.log().split('\n').filter((l) => l.includes(`CONNECT 0.0.0.0:${front.port}`)).length
+    const before = tunnels()
+    const res = await runCli(['relay', 'status', '--relay', relayFront.url, '--hostname', 'pds.example.com', '--url', front.url, '--json'], {
+      env: { ...env({ HTTPS_PROXY: proxy.url }), NODE_EXTRA_CA_CERTS: `${front.caFile}` },
+    })
+    assert.equal(res.code === 0 || res.code === 6, true, res.stderr)
+    const pds = (JSON.parse(res.stdout) as { pds: { seq: number | null; seqSource: string } }).pds
+    assert.equal(typeof pds.seq, 'number', pds.seqSource)
+    const probes = Number(/\((\d+) connections?\)/.exec(pds.seqSource)?.[1])
+    assert.ok(probes >= 1, pds.seqSource)
+    // Each WebSocket is a connection of its own (an upgraded socket is never reused): a tunnel each, besides the XRPC requests'.
+    assert.ok(tunnels() - before > probes, `${tunnels() - before} tunnels to the PDS for ${probes} WebSockets and the XRPC requests`)
+  })
+
   test('NO_PROXY and loopback go direct: a proxy that is down is never tried', async () => {
     const down = `http://127.0.0.1:${await freePort()}`
     const viaNoProxy = await runCli(['health', '--json', '--url', front.url], { env: env({ HTTPS_PROXY: down, NO_PROXY: 'example.org,0.0.0.0' }) })

@@ -5,6 +5,7 @@
 // exactly its latest seq. So a bracketing search over cursors, each probe reading only the
 // first frame, finds the latest seq in about 2·log2(gap) short connections.
 import { PdsctlError } from '../errors.js'
+import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
 
 export interface SeqProbeOptions {
   /** Start the search here (e.g. what a relay last saw); default 0. */
@@ -13,7 +14,7 @@ export interface SeqProbeOptions {
   silenceMs?: number
   /** Give up after this long overall (default 15 s). */
   deadlineMs?: number
-  WebSocketImpl?: typeof WebSocket
+  WebSocketImpl?: WebSocketConstructor
   /** Each probe's cursor and answer (for --debug). */
   onProbe?: (cursor: number, answer: string) => void
 }
@@ -29,7 +30,7 @@ export interface SeqProbe {
 type Outcome = { kind: 'future' } | { kind: 'event'; seq: number | null } | { kind: 'silent' }
 
 export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}): Promise<SeqProbe> {
-  const WS = opts.WebSocketImpl ?? globalThis.WebSocket
+  const WS = opts.WebSocketImpl ?? PdsctlWebSocket
   const silenceMs = opts.silenceMs ?? 500
   const deadline = Date.now() + (opts.deadlineMs ?? 15_000)
   const wsBase = baseUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/xrpc/com.atproto.sync.subscribeRepos'
@@ -158,8 +159,13 @@ export function readFrame(buf: Uint8Array): Frame {
   return { header, body }
 }
 
-// Just enough CBOR for event-stream frames (DAG-CBOR: definite lengths only).
-function readCbor(r: { buf: Uint8Array; pos: number }): unknown {
+/** Deeper than any event-stream frame nests (a #commit's ops: 4 levels); a hostile frame nested 100,000 deep is refused here, not by the stack. */
+const MAX_CBOR_DEPTH = 32
+
+// Just enough CBOR for event-stream frames (DAG-CBOR: definite lengths only). A map's keys
+// become own properties whatever they are (`__proto__` included: defineProperty, not assignment).
+function readCbor(r: { buf: Uint8Array; pos: number }, depth = 0): unknown {
+  if (depth > MAX_CBOR_DEPTH) throw new PdsctlError(`CBOR nested deeper than ${MAX_CBOR_DEPTH} levels`)
   const need = (n: number) => {
     if (r.pos + n > r.buf.length) throw new PdsctlError('truncated CBOR')
   }
@@ -198,21 +204,21 @@ function readCbor(r: { buf: Uint8Array; pos: number }): unknown {
     case 4: {
       const n = arg()
       const out: unknown[] = []
-      for (let i = 0; i < n; i++) out.push(readCbor(r))
+      for (let i = 0; i < n; i++) out.push(readCbor(r, depth + 1))
       return out
     }
     case 5: {
       const n = arg()
       const out: Record<string, unknown> = {}
       for (let i = 0; i < n; i++) {
-        const k = readCbor(r)
-        out[String(k)] = readCbor(r)
+        const k = readCbor(r, depth + 1)
+        Object.defineProperty(out, String(k), { value: readCbor(r, depth + 1), enumerable: true, writable: true, configurable: true })
       }
       return out
     }
     case 6:
       arg()
-      return readCbor(r)
+      return readCbor(r, depth + 1)
     default: {
       if (info === 20) return false
       if (info === 21) return true

@@ -8,6 +8,7 @@ import { compareTids, tidTimestampMs } from './tid.js'
 import { probeLatestSeq } from './firehoseSeq.js'
 import { listRepoPages } from './repoPages.js'
 import { emptyIndex, findAccountLimit, indexPage, type AccountLimit, type ActiveIndex } from './hostLimit.js'
+import type { WebSocketConstructor } from '../pds/webSocket.js'
 
 export const DEFAULT_RELAY = 'https://bsky.network'
 
@@ -235,7 +236,7 @@ export async function hostStatusReport(
   pds: PdsClient | undefined,
   relays: PdsClient[],
   hostname: string,
-  opts: { probeSeq?: boolean; checkLimit?: boolean; WebSocketImpl?: typeof WebSocket; debug?: (line: string) => void; signal?: AbortSignal } = {},
+  opts: { probeSeq?: boolean; checkLimit?: boolean; WebSocketImpl?: WebSocketConstructor; debug?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<HostStatusReport> {
   const [counted, ...rs] = await Promise.all([
     pds ? countRepos(pds) : Promise.resolve({ side: { accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' } as PdsHostSide, index: null }),

@@ -97,6 +97,13 @@ export interface BufferedResponse {
   body: Buffer
 }
 
+/** A 101 answer: its headers, the socket, and the bytes that came after the headers. */
+export interface Upgraded {
+  headers: HttpModule.IncomingHttpHeaders
+  socket: Socket
+  head: Buffer
+}
+
 export interface TransportResponse {
   statusCode: number
   headers: HttpModule.IncomingHttpHeaders
@@ -108,7 +115,7 @@ export interface TransportResponse {
 export class TransportError extends Error {
   constructor(
     message: string,
-    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL' | 'DEADLINE' | 'ABORTED' | 'TOO_LARGE' | 'RESPONSE_CUT_OFF' | ProxyFailure,
+    readonly code: 'CONNECT_TIMEOUT' | 'IDLE_TIMEOUT' | 'UNSUPPORTED_PROTOCOL' | 'DEADLINE' | 'ABORTED' | 'TOO_LARGE' | 'RESPONSE_CUT_OFF' | 'UPGRADE_REFUSED' | ProxyFailure,
   ) {
     super(message)
     this.name = 'TransportError'
@@ -405,6 +412,36 @@ export class HttpTransport {
       })
       HttpTransport.send(req, r.body)
     })
+  }
+
+  /**
+   * An HTTP/1.1 upgrade (a WebSocket's handshake) through the same agents, and so the same
+   * proxies, connect timeout and TLS checks as every other request: resolves with the 101
+   * answer and the socket once they arrive; any other answer is an error naming its status.
+   */
+  upgrade(r: Omit<TransportRequest, 'body' | 'method'>): { answer: Promise<Upgraded>; cancel: () => void } {
+    let req: HttpModule.ClientRequest | undefined
+    const answer = new Promise<Upgraded>((resolve, reject) => {
+      try {
+        req = this.open({ ...r, method: 'GET' })
+      } catch (err) {
+        return reject(err)
+      }
+      req.once('error', reject)
+      req.once('upgrade', (res: HttpModule.IncomingMessage, socket: Socket, head: Buffer) => {
+        if (res.statusCode === 101) return resolve({ headers: res.headers, socket, head })
+        socket.destroy()
+        reject(new TransportError(`the upgrade was answered with HTTP ${res.statusCode}`, 'UPGRADE_REFUSED'))
+      })
+      req.once('response', (res: HttpModule.IncomingMessage) => {
+        res.destroy()
+        reject(new TransportError(`the upgrade was refused with HTTP ${res.statusCode}`, 'UPGRADE_REFUSED'))
+      })
+      req.end()
+    })
+    // A cancel before the answer fails it (ABORTED); after, the socket is the caller's.
+    answer.catch(() => {})
+    return { answer, cancel: () => req?.destroy(new TransportError('aborted', 'ABORTED')) }
   }
 
   /** Close every connection; requests still in flight fail. */

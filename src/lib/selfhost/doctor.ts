@@ -6,6 +6,7 @@ import { PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { relayChecks } from '../federation/relayCheck.js'
 import { judgeHealthAnswer } from '../pds/health.js'
+import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 
@@ -39,7 +40,7 @@ export interface DoctorInput {
   emailConfig?: { source: string; smtpUrl?: string; fromAddress?: string }
   timeoutMs?: number
   /** For tests: the WebSocket implementation (defaults to Node's global WebSocket). */
-  WebSocketImpl?: typeof WebSocket
+  WebSocketImpl?: WebSocketConstructor
   /** A client that may use the admin password (for the firehose check's test event); null when none is available without a prompt. */
   adminClient?: PdsClient | null
 }
@@ -211,7 +212,7 @@ function probeRefreshToken(jwtSecret: string, aud: string): string {
 }
 
 /** Relays consume com.atproto.sync.subscribeRepos over a WebSocket through the public URL. */
-async function checkWebSocket(baseUrl: string, timeoutMs: number, WS: typeof WebSocket = globalThis.WebSocket): Promise<Check> {
+async function checkWebSocket(baseUrl: string, timeoutMs: number, WS: WebSocketConstructor = PdsctlWebSocket): Promise<Check> {
   const id = 'websocket'
   const url = baseUrl.replace(/^http/, 'ws') + '/xrpc/com.atproto.sync.subscribeRepos'
   const outcome = await new Promise<{ ok: boolean; detail: string }>((resolve) => {

@@ -15,6 +15,7 @@ import { PdsctlError } from '../errors.js'
 import { readFrame } from '../federation/firehoseSeq.js'
 import { monotonicMs, type PdsClient } from '../pds/xrpcClient.js'
 import type { Check } from './doctor.js'
+import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
 
 export interface FirehoseCheckInput {
   /** The PDS's public URL: where relays subscribe. */
@@ -24,7 +25,7 @@ export interface FirehoseCheckInput {
   /** Pass when the event arrives within this (default 5 s); warn up to deadlineMs; fail after. */
   passMs?: number
   deadlineMs?: number
-  WebSocketImpl?: typeof WebSocket
+  WebSocketImpl?: WebSocketConstructor
 }
 
 const ID = 'firehose-event'
@@ -50,9 +51,9 @@ export async function checkFirehoseEvent(input: FirehoseCheckInput): Promise<Che
   }
   if (!did) return { id: ID, status: 'warn', message: 'did not check that a new event reaches the firehose: the PDS has no account yet to send one for', fix: 'Run the doctor again once an account exists' }
 
-  const WS = input.WebSocketImpl ?? globalThis.WebSocket
+  const WS = input.WebSocketImpl ?? PdsctlWebSocket
   const url = input.publicUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/xrpc/com.atproto.sync.subscribeRepos'
-  let ws: WebSocket
+  let ws: InstanceType<WebSocketConstructor>
   // Events sequenced before the write may still be on their way (the PDS's outbox passes its
   // sequencer's rows on a moment later): the write waits for a quiet moment, and only an
   // event numbered above every one seen before it counts.
