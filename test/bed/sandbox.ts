@@ -19,7 +19,8 @@ const accounts = await bed.seed(count, 'alice')
 const envFile = path.join(ROOT, '.sandbox.env')
 // What pdsctl reads from a PDS's env file, as this PDS has it: the PLC directory (identity and
 // backup verify use this one, not plc.directory), the recovery key every account's DID
-// lists first, and its mailer (doctor and config check judge email from here).
+// lists first, its mailer (doctor and config check judge email from here), its hostname,
+// secrets and folders (config check; doctor's body-less POST probe signs with the JWT secret).
 writeFileSync(
   envFile,
   [
@@ -29,6 +30,13 @@ writeFileSync(
     `PDS_RECOVERY_DID_KEY=${bed.recoveryDidKey}`,
     `PDS_EMAIL_SMTP_URL=smtp://127.0.0.1:${bed.mail.port}`,
     'PDS_EMAIL_FROM_ADDRESS=pds@localhost',
+    // The rest of what the real env file holds (config check and doctor judge it), as this PDS runs.
+    'PDS_HOSTNAME=localhost',
+    `PDS_INVITE_REQUIRED=${process.env.SANDBOX_INVITES === '1'}`,
+    `PDS_JWT_SECRET=${bed.jwtSecret}`,
+    `PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX=${bed.rotationKeyHex}`,
+    `PDS_DATA_DIRECTORY=${bed.dataDirectory}`,
+    `PDS_BLOBSTORE_DISK_LOCATION=${path.join(bed.dataDirectory, 'blobs')}`,
     '',
   ].join('\n'),
   { mode: 0o600 },
