@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ROOT } from '../helpers/cli.js'
 import { freePort } from './pds.js'
+import { passUpgrade } from './lying.js'
+import type { Duplex } from 'node:stream'
 
 export const TINYPROXY = path.join(ROOT, '.tools/tinyproxy/usr/bin/tinyproxy')
 
@@ -160,25 +162,8 @@ export async function startTlsFront(upstream: string): Promise<TlsFront> {
     req.pipe(out)
   })
   // WebSocket upgrades (the firehose) pass through byte for byte.
-  const upgraded = new Set<net.Socket>()
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    const up = net.connect(Number(target.port), target.hostname, () => {
-      const headers = Object.entries({ ...req.headers, host: target.host }).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`)
-      if (head.length) up.write(head)
-      up.pipe(socket)
-      socket.pipe(up)
-    })
-    for (const s of [up, socket]) {
-      upgraded.add(s)
-      s.on('close', () => {
-        upgraded.delete(s)
-        up.destroy()
-        socket.destroy()
-      })
-      s.on('error', () => s.destroy())
-    }
-  })
+  const upgraded = new Set<Duplex>()
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => passUpgrade(req, socket, head, target, upgraded))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as net.AddressInfo).port
   return {

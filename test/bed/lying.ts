@@ -184,21 +184,7 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
     upgrades.set(req.nsid, (upgrades.get(req.nsid) ?? 0) + 1)
     const fn = sockets.get(req.nsid) ?? sockets.get('*')
     if (!fn) {
-      // Through to the real server: the request as it came (its Host made the upstream's), then bytes both ways.
-      const up = net.connect(Number(upstream.port), upstream.hostname, () => {
-        const headers = Object.entries({ ...raw.headers, host: upstream.host }).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
-        up.write(`${raw.method} ${raw.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`)
-        if (head.length) up.write(head)
-        up.pipe(socket)
-        socket.pipe(up)
-      })
-      open.add(up)
-      up.on('close', () => {
-        open.delete(up)
-        socket.destroy()
-      })
-      up.on('error', () => socket.destroy())
-      socket.on('close', () => up.destroy())
+      passUpgrade(raw, socket, head, upstream, open)
       return
     }
     const accept = createHash('sha1').update(`${raw.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
@@ -276,4 +262,27 @@ export function frameHeader(opcode: number, length: number): Buffer {
   h[1] = 127
   h.writeBigUInt64BE(BigInt(length), 2)
   return h
+}
+
+/**
+ * An upgrade passed through to `target`: the request as it came (its Host made the target's),
+ * then bytes both ways until either side closes. `open` holds both sockets while they live.
+ */
+export function passUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: URL, open: Set<Duplex>): void {
+  const up = net.connect(Number(target.port), target.hostname, () => {
+    const headers = Object.entries({ ...req.headers, host: target.host }).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
+    up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`)
+    if (head.length) up.write(head)
+    up.pipe(socket)
+    socket.pipe(up)
+  })
+  for (const s of [up, socket]) {
+    open.add(s)
+    s.on('close', () => {
+      open.delete(s)
+      up.destroy()
+      socket.destroy()
+    })
+    s.on('error', () => s.destroy())
+  }
 }
