@@ -533,6 +533,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       rmSync(fullEnv.HOME, { recursive: true, force: true })
       resolve({ code, signal, stdout, stderr, killed, ms: Math.round(performance.now() - t0), endedAt: Date.now() })
     })
+    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+    child.stdin.on('error', () => {})
     child.stdin.end('')
     started?.(child)
   })
@@ -726,6 +728,8 @@ child.on('close', (code, signal) => {
   parentPort.postMessage({ code, signal, stdout, stderr, killed, afterSignalMs: signalledAt ? Math.round(exitedAt - signalledAt) : -1 })
   parentPort.close()
 })
+// A child that ends before reading stdin: EPIPE is the case's outcome, not the worker's error.
+child.stdin.on('error', () => {})
 child.stdin.end('')
 `
 

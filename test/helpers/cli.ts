@@ -91,6 +91,8 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       if (env.HOME !== opts.env?.HOME) removeHome(env.HOME)
       resolve({ code, signal, stdout, stderr })
     })
+    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+    child.stdin.on('error', () => {})
     child.stdin.end(opts.stdin ?? '')
   })
 }

@@ -278,6 +278,8 @@ export function pdsctl(args: string[], opts: { env?: Record<string, string | und
       rmSync(env.HOME, { recursive: true, force: true })
       resolve({ code, signal, stdout, stderr })
     })
+    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+    child.stdin.on('error', () => {})
     child.stdin.end(opts.stdin ?? '')
   })
 }

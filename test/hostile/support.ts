@@ -198,6 +198,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       rmSync(fullEnv.HOME, { recursive: true, force: true })
       resolve({ code, stdout, stderr, pty: false, killed })
     })
+    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+    child.stdin.on('error', () => {})
     child.stdin.end(stdin)
   })
 }

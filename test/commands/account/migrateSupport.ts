@@ -202,6 +202,8 @@ export function startMigrate(pair: TwoPdses, account: string, run: MigrateRun, a
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+  child.stdin.on('error', () => {})
   child.stdin.end(opts.stdin ?? '')
   const done = new Promise<CliResult>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })))
   return {

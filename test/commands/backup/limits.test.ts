@@ -55,6 +55,8 @@ async function runMeasured(args: string[], env: Record<string, string>, stdin = 
     `import { readFileSync, writeFileSync } from 'node:fs'\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, String(Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024)))\n`,
   )
   const child = spawn(CLI_NODE, ['--import', probe, BIN, ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
+  // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
+  child.stdin.on('error', () => {})
   child.stdin.end(stdin)
   let stdout = ''
   let stderr = ''
