@@ -5,7 +5,7 @@
 // exactly its latest seq. So a bracketing search over cursors, each probe reading only the
 // first frame, finds the latest seq in about 2·log2(gap) short connections.
 import { PdsctlError } from '../errors.js'
-import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
+import { PdsctlWebSocket } from '../pds/webSocket.js'
 
 export interface SeqProbeOptions {
   /** Start the search here (e.g. what a relay last saw); default 0. */
@@ -14,7 +14,6 @@ export interface SeqProbeOptions {
   silenceMs?: number
   /** Give up after this long overall (default 15 s). */
   deadlineMs?: number
-  WebSocketImpl?: WebSocketConstructor
   /** Each probe's cursor and answer (for --debug). */
   onProbe?: (cursor: number, answer: string) => void
 }
@@ -30,7 +29,6 @@ export interface SeqProbe {
 type Outcome = { kind: 'future' } | { kind: 'event'; seq: number | null } | { kind: 'silent' }
 
 export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}): Promise<SeqProbe> {
-  const WS = opts.WebSocketImpl ?? PdsctlWebSocket
   const silenceMs = opts.silenceMs ?? 500
   const deadline = Date.now() + (opts.deadlineMs ?? 15_000)
   const wsBase = baseUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/xrpc/com.atproto.sync.subscribeRepos'
@@ -44,19 +42,14 @@ export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}
   const probeOnce = (cursor: number): Promise<Outcome> => {
     probes++
     return new Promise((resolve, reject) => {
-      const ws = new WS(`${wsBase}?cursor=${cursor}`)
-      ws.binaryType = 'arraybuffer'
+      const ws = new PdsctlWebSocket(`${wsBase}?cursor=${cursor}`)
       let settled = false
       const done = (fn: () => void) => {
         if (settled) return
         settled = true
         clearTimeout(openTimer)
         clearTimeout(silence)
-        try {
-          ws.close()
-        } catch {
-          /* already closed */
-        }
+        ws.close()
         fn()
       }
       const openTimer = setTimeout(() => done(() => reject(new PdsctlError('the firehose did not open within 10 s'))), 10_000)

@@ -8,7 +8,6 @@ import { compareTids, tidTimestampMs } from './tid.js'
 import { probeLatestSeq } from './firehoseSeq.js'
 import { listRepoPages } from './repoPages.js'
 import { emptyIndex, findAccountLimit, indexPage, type AccountLimit, type ActiveIndex } from './hostLimit.js'
-import type { WebSocketConstructor } from '../pds/webSocket.js'
 
 export const DEFAULT_RELAY = 'https://bsky.network'
 
@@ -236,7 +235,7 @@ export async function hostStatusReport(
   pds: PdsClient | undefined,
   relays: PdsClient[],
   hostname: string,
-  opts: { probeSeq?: boolean; checkLimit?: boolean; WebSocketImpl?: WebSocketConstructor; debug?: (line: string) => void; signal?: AbortSignal } = {},
+  opts: { probeSeq?: boolean; checkLimit?: boolean; debug?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<HostStatusReport> {
   const [counted, ...rs] = await Promise.all([
     pds ? countRepos(pds) : Promise.resolve({ side: { accounts: null, activeAccounts: null, seq: null, seqSource: 'no PDS URL given', error: 'no PDS URL given' } as PdsHostSide, index: null }),
@@ -263,7 +262,7 @@ export async function hostStatusReport(
   if (pds && opts.probeSeq !== false) {
     // Start from the lowest seq a relay reports: the search then costs ~2·log2(gap) probes.
     const seqs = relayRows.map((r) => r.seq).filter((x): x is number => x !== null)
-    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, WebSocketImpl: opts.WebSocketImpl, onProbe: (c, a) => opts.debug?.(`subscribeRepos?cursor=${c}: ${a}`) })
+    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, onProbe: (c, a) => opts.debug?.(`subscribeRepos?cursor=${c}: ${a}`) })
     side.seq = p.seq
     side.seqSource = p.seq === null ? `subscribeRepos cursor probe failed: ${p.error}` : `subscribeRepos cursor probe (${p.probes} connection${p.probes === 1 ? '' : 's'})`
     if (p.seq !== null) for (const r of relayRows) if (r.seq !== null) r.seqBehind = p.seq - r.seq

@@ -14,7 +14,8 @@
 // the server afterwards. A frame that announces more than maxMessageBytes fails the socket as
 // soon as its header arrives (nothing is buffered for it); so do a masked server frame, an
 // unknown opcode, or bad close/ping frames. The interface is the subset of the WHATWG
-// WebSocket its callers used (addEventListener for open, message, error, close).
+// WebSocket its callers used (addEventListener for open, message, error, close; binary
+// messages as ArrayBuffers); close() is idempotent and never throws.
 import { createHash, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { HttpTransport, type Upgraded } from './http.js'
@@ -23,8 +24,6 @@ import { HttpTransport, type Upgraded } from './http.js'
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 export interface WebSocketOptions {
-  /** The transport (its proxies and timeouts); default: one of its own, with the process's proxy settings. */
-  transport?: HttpTransport
   maxMessageBytes?: number
 }
 
@@ -38,11 +37,10 @@ type Listener<K extends keyof WebSocketEventMap> = (ev: WebSocketEventMap[K]) =>
 
 /** A reader's WebSocket: `new PdsctlWebSocket(url)`, then its events; close() when done. */
 export class PdsctlWebSocket {
-  /** Kept for the WHATWG interface: binary messages are always ArrayBuffers. */
-  binaryType = 'arraybuffer'
   private readonly listeners: { [K in keyof WebSocketEventMap]: Listener<K>[] } = { open: [], message: [], error: [], close: [] }
   private readonly maxBytes: number
-  private readonly ownTransport: HttpTransport | undefined
+  /** Its own transport (the process's proxy settings): the upgraded socket leaves the agent, which is destroyed with it. */
+  private readonly transport = new HttpTransport({ connections: 1 })
   private readonly cancel: () => void
   private socket: Socket | undefined
   private ended = false
@@ -58,10 +56,8 @@ export class PdsctlWebSocket {
     const u = new URL(url)
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`)
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
-    this.ownTransport = opts.transport ? undefined : new HttpTransport({ connections: 1 })
-    const transport = opts.transport ?? this.ownTransport!
     const key = randomBytes(16).toString('base64')
-    const { answer, cancel } = transport.upgrade({ url: u, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } })
+    const { answer, cancel } = this.transport.upgrade({ url: u, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } })
     this.cancel = cancel
     answer.then(
       (up) => this.opened(up, key),
@@ -80,16 +76,15 @@ export class PdsctlWebSocket {
     const socket = this.socket
     if (!socket) {
       this.cancel()
-      this.ownTransport?.destroy()
+      this.transport.destroy()
       return
     }
     const payload = Buffer.alloc(2)
     payload.writeUInt16BE(code)
     socket.removeAllListeners('data')
-    // end() flushes the close frame; destroy() once it is written (or at once on an error).
-    socket.on('error', () => socket.destroy())
+    // end() flushes the close frame; destroy() once it is written (an error destroys it anyway).
     socket.end(clientFrame(8, payload), () => socket.destroy())
-    this.ownTransport?.destroy()
+    this.transport.destroy()
   }
 
   private emit<K extends keyof WebSocketEventMap>(type: K, ev: WebSocketEventMap[K]): void {
@@ -125,7 +120,7 @@ export class PdsctlWebSocket {
     if (this.ended) return
     this.ended = true
     this.socket?.destroy()
-    this.ownTransport?.destroy()
+    this.transport.destroy()
     this.emit('close', { code, reason })
   }
 
@@ -233,6 +228,3 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
   for (let i = 0; i < length; i++) masked[i] = payload[i] ^ mask[i & 3]
   return Buffer.concat([header, mask, masked])
 }
-
-/** The constructor the firehose readers take (tests may pass another). */
-export type WebSocketConstructor = new (url: string) => Pick<PdsctlWebSocket, 'addEventListener' | 'close' | 'binaryType'>

@@ -6,7 +6,7 @@ import { PdsctlError } from '../errors.js'
 import type { PdsClient } from '../pds/xrpcClient.js'
 import { relayChecks } from '../federation/relayCheck.js'
 import { judgeHealthAnswer } from '../pds/health.js'
-import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
+import { PdsctlWebSocket } from '../pds/webSocket.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 
@@ -39,8 +39,6 @@ export interface DoctorInput {
   /** How the email configuration was found, when it was: where it came from and the values. */
   emailConfig?: { source: string; smtpUrl?: string; fromAddress?: string }
   timeoutMs?: number
-  /** For tests: the WebSocket implementation (defaults to Node's global WebSocket). */
-  WebSocketImpl?: WebSocketConstructor
   /** A client that may use the admin password (for the firehose check's test event); null when none is available without a prompt. */
   adminClient?: PdsClient | null
 }
@@ -69,7 +67,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     return { publicUrl: pub.url, ok: false, checks }
   }
   checks.push(await checkBodylessPost(pub, input.jwtSecret, version))
-  const ws = await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.WebSocketImpl)
+  const ws = await checkWebSocket(pub.url, input.timeoutMs ?? 10_000)
   checks.push(ws)
   const afterWs = checks.length
   checks.push(...(await checkDescribeServer(pub)))
@@ -79,7 +77,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     // Last, so that the relays are compared with the PDS's seq before this check's own event;
     // listed next to the websocket check.
     const { checkFirehoseEvent } = await import('./firehoseCheck.js')
-    checks.splice(afterWs, 0, await checkFirehoseEvent({ publicUrl: pub.url, admin: input.adminClient ?? null, WebSocketImpl: input.WebSocketImpl }))
+    checks.splice(afterWs, 0, await checkFirehoseEvent({ publicUrl: pub.url, admin: input.adminClient ?? null }))
   }
   return { publicUrl: pub.url, ok: !checks.some((c) => c.status === 'fail'), checks }
 }
@@ -212,7 +210,7 @@ function probeRefreshToken(jwtSecret: string, aud: string): string {
 }
 
 /** Relays consume com.atproto.sync.subscribeRepos over a WebSocket through the public URL. */
-async function checkWebSocket(baseUrl: string, timeoutMs: number, WS: WebSocketConstructor = PdsctlWebSocket): Promise<Check> {
+async function checkWebSocket(baseUrl: string, timeoutMs: number): Promise<Check> {
   const id = 'websocket'
   const url = baseUrl.replace(/^http/, 'ws') + '/xrpc/com.atproto.sync.subscribeRepos'
   const outcome = await new Promise<{ ok: boolean; detail: string }>((resolve) => {
@@ -221,14 +219,10 @@ async function checkWebSocket(baseUrl: string, timeoutMs: number, WS: WebSocketC
       if (settled) return
       settled = true
       clearTimeout(timer)
-      try {
-        ws.close()
-      } catch {
-        /* already closed */
-      }
+      ws.close()
       resolve({ ok, detail })
     }
-    const ws = new WS(url)
+    const ws = new PdsctlWebSocket(url)
     const timer = setTimeout(() => done(false, `no answer within ${timeoutMs} ms`), timeoutMs)
     ws.addEventListener('open', () => done(true, 'upgrade accepted'))
     ws.addEventListener('error', (ev) => done(false, (ev as Event & { message?: string }).message || 'the upgrade was refused'))

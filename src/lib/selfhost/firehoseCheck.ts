@@ -15,7 +15,7 @@ import { PdsctlError } from '../errors.js'
 import { readFrame } from '../federation/firehoseSeq.js'
 import { monotonicMs, type PdsClient } from '../pds/xrpcClient.js'
 import type { Check } from './doctor.js'
-import { PdsctlWebSocket, type WebSocketConstructor } from '../pds/webSocket.js'
+import { PdsctlWebSocket } from '../pds/webSocket.js'
 
 export interface FirehoseCheckInput {
   /** The PDS's public URL: where relays subscribe. */
@@ -25,7 +25,6 @@ export interface FirehoseCheckInput {
   /** Pass when the event arrives within this (default 5 s); warn up to deadlineMs; fail after. */
   passMs?: number
   deadlineMs?: number
-  WebSocketImpl?: WebSocketConstructor
 }
 
 const ID = 'firehose-event'
@@ -51,9 +50,8 @@ export async function checkFirehoseEvent(input: FirehoseCheckInput): Promise<Che
   }
   if (!did) return { id: ID, status: 'warn', message: 'did not check that a new event reaches the firehose: the PDS has no account yet to send one for', fix: 'Run the doctor again once an account exists' }
 
-  const WS = input.WebSocketImpl ?? PdsctlWebSocket
   const url = input.publicUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/xrpc/com.atproto.sync.subscribeRepos'
-  let ws: InstanceType<WebSocketConstructor>
+  let ws: PdsctlWebSocket
   // Events sequenced before the write may still be on their way (the PDS's outbox passes its
   // sequencer's rows on a moment later): the write waits for a quiet moment, and only an
   // event numbered above every one seen before it counts.
@@ -64,8 +62,7 @@ export async function checkFirehoseEvent(input: FirehoseCheckInput): Promise<Che
   const opened = new Promise<void>((r) => (openedResolve = r))
   const seen = new Promise<{ ok: true; seq: number | null; at: number } | { ok: false; why: string }>((resolve) => {
     let opened = false
-    ws = new WS(url)
-    ws.binaryType = 'arraybuffer'
+    ws = new PdsctlWebSocket(url)
     const timer = setTimeout(() => resolve({ ok: false, why: opened ? 'no event' : 'the WebSocket did not open' }), deadlineMs)
     const done = (v: Parameters<typeof resolve>[0]) => {
       clearTimeout(timer)
@@ -130,11 +127,7 @@ export async function checkFirehoseEvent(input: FirehoseCheckInput): Promise<Che
       ? { id: ID, status: 'pass', message: `${what} reached the firehose at the public URL${seq} ${ms} ms after the write` }
       : { id: ID, status: 'warn', message: `${what} reached the firehose at the public URL${seq} only ${(ms / 1000).toFixed(1)} s after the write`, fix: 'Something delays the event stream (a busy PDS, or a proxy buffering WebSocket frames)' }
   } finally {
-    try {
-      ws!.close()
-    } catch {
-      /* already closed */
-    }
+    ws!.close()
   }
 }
 
