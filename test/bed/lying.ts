@@ -51,8 +51,6 @@ export interface HostileSocket {
   raw(bytes: Buffer): void
   /** The close frame (code 1000) and the end of the connection. */
   close(code?: number): void
-  /** Whether pdsctl has gone (its side of the connection ended or closed). */
-  readonly gone: boolean
   /** Called once, when pdsctl's side ends or closes. */
   onGone(fn: () => void): void
 }
@@ -175,18 +173,15 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
     })
   })
   server.on('upgrade', (raw: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    open.add(socket)
-    socket.on('close', () => open.delete(socket))
-    socket.on('error', () => socket.destroy())
     const url = new URL(raw.url ?? '/', 'http://lying.invalid')
     const req: LyingRequest = { method: raw.method ?? 'GET', path: url.pathname, nsid: key(url.pathname), query: url.searchParams, headers: raw.headers, body: Buffer.alloc(0) }
     requests.push(req)
     upgrades.set(req.nsid, (upgrades.get(req.nsid) ?? 0) + 1)
     const fn = sockets.get(req.nsid) ?? sockets.get('*')
-    if (!fn) {
-      passUpgrade(raw, socket, head, upstream, open)
-      return
-    }
+    if (!fn) return passUpgrade(raw, socket, head, upstream, open)
+    open.add(socket)
+    socket.on('close', () => open.delete(socket))
+    socket.on('error', () => socket.destroy())
     const accept = createHash('sha1').update(`${raw.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`)
     let gone = false
@@ -213,9 +208,6 @@ export async function startLyingServer(opts: LyingServerOptions): Promise<LyingS
         const c = Buffer.alloc(2)
         c.writeUInt16BE(code)
         socket.end(Buffer.concat([frameHeader(8, 2), c]))
-      },
-      get gone() {
-        return gone
       },
       onGone: (f) => {
         if (gone) f()

@@ -15,7 +15,7 @@ import { startTestBed, xrpc, type PdsLine, type SeededAccount, type TestBed } fr
 import { startFaultServer, type FaultMode, type FaultServer } from '../bed/faults.js'
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import type { Recorder } from '../helpers/recorder.js'
-import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv, endStdin } from '../helpers/cli.js'
 import { tableChooser, type TableChooser } from '../helpers/tablePart.js'
 
 /** Modes every command meets on the call it depends on. */
@@ -533,9 +533,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       rmSync(fullEnv.HOME, { recursive: true, force: true })
       resolve({ code, signal, stdout, stderr, killed, ms: Math.round(performance.now() - t0), endedAt: Date.now() })
     })
-    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-    child.stdin.on('error', () => {})
-    child.stdin.end('')
+    endStdin(child, '')
     started?.(child)
   })
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Writable } from 'node:stream'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(ROOT, 'bin/run.js')
@@ -69,6 +70,16 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>
 }
 
+/**
+ * Write a child's whole stdin and close it. A child that ends (or closes stdin) before
+ * reading it is the case's outcome, not the harness's error: its EPIPE is ignored (on a busy
+ * machine pdsctl can finish before the harness writes).
+ */
+export function endStdin(child: { stdin: Writable | null }, text: string): void {
+  child.stdin?.on('error', () => {})
+  child.stdin?.end(text)
+}
+
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const env = cleanEnv(opts.env)
   return new Promise((resolve, reject) => {
@@ -91,9 +102,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       if (env.HOME !== opts.env?.HOME) removeHome(env.HOME)
       resolve({ code, signal, stdout, stderr })
     })
-    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-    child.stdin.on('error', () => {})
-    child.stdin.end(opts.stdin ?? '')
+    endStdin(child, opts.stdin ?? '')
   })
 }
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type PdsLine, type SeededAccount, type TestBed } from '../bed/pds.js'
 import { startLyingServer, type LyingServer } from '../bed/lying.js'
-import { BIN, CLI_NODE, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv, endStdin, runCli, type CliResult } from '../helpers/cli.js'
 import { createPost, session, uploadBlob } from '../commands/backup/fixtures.js'
 import { crc32, deflateSync } from 'node:zlib'
 
@@ -278,9 +278,7 @@ export function pdsctl(args: string[], opts: { env?: Record<string, string | und
       rmSync(env.HOME, { recursive: true, force: true })
       resolve({ code, signal, stdout, stderr })
     })
-    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-    child.stdin.on('error', () => {})
-    child.stdin.end(opts.stdin ?? '')
+    endStdin(child, opts.stdin ?? '')
   })
 }
 

@@ -26,7 +26,7 @@ import { startLyingServer, type Lie, type LyingServer } from '../bed/lying.js'
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
 import { startDnsServer, type DnsServer } from '../bed/dns.js'
 import { startFakeKube, type FakeKube } from '../bed/fakeKube.js'
-import { BIN, CLI_NODE, ROOT, cleanEnv } from '../helpers/cli.js'
+import { BIN, CLI_NODE, ROOT, cleanEnv, endStdin } from '../helpers/cli.js'
 import { tableChooser, type TableChooser } from '../helpers/tablePart.js'
 
 // ---- What a hostile server sends ----
@@ -198,9 +198,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       rmSync(fullEnv.HOME, { recursive: true, force: true })
       resolve({ code, stdout, stderr, pty: false, killed })
     })
-    // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-    child.stdin.on('error', () => {})
-    child.stdin.end(stdin)
+    endStdin(child, stdin)
   })
 }
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startFakeKube, type FakeKube } from '../bed/fakeKube.js'
 import { startTestBed, type TestBed } from '../bed/pds.js'
-import { BIN, ROOT } from '../helpers/cli.js'
+import { BIN, ROOT, endStdin } from '../helpers/cli.js'
 import { noKubectlLeft } from '../helpers/processes.js'
 import { SEA_NODE_VERSION } from '../../scripts/build-binary.mjs'
 
@@ -68,9 +68,7 @@ describe('the single executable (npm run build:binary)', () => {
         clearTimeout(timer)
         resolve({ code, stdout, stderr })
       })
-      // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-      child.stdin.on('error', () => {})
-      child.stdin.end('')
+      endStdin(child, '')
     })
   }
   const sea = (args: string[], env?: Record<string, string>) => run([BINARY], args, env)

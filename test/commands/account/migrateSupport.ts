@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { SeededAccount, TestBed } from '../../bed/pds.js'
 import type { TwoPdses } from '../../bed/twoPds.js'
-import { BIN, CLI_NODE, cleanEnv, runCli, type CliResult } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, cleanEnv, endStdin, runCli, type CliResult } from '../../helpers/cli.js'
 
 export interface Xrpc {
   status: number
@@ -202,9 +202,7 @@ export function startMigrate(pair: TwoPdses, account: string, run: MigrateRun, a
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-  child.stdin.on('error', () => {})
-  child.stdin.end(opts.stdin ?? '')
+  endStdin(child, opts.stdin ?? '')
   const done = new Promise<CliResult>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })))
   return {
     done,

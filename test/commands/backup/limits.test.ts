@@ -12,7 +12,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestBed, type TestBed } from '../../bed/pds.js'
-import { BIN, CLI_NODE, cleanEnv, runCli } from '../../helpers/cli.js'
+import { BIN, CLI_NODE, cleanEnv, endStdin, runCli } from '../../helpers/cli.js'
 import { startFakeKube } from '../../bed/fakeKube.js'
 import { noKubectlLeft } from '../../helpers/processes.js'
 import { createPost, fakeImage, session, uploadBlob } from './fixtures.js'
@@ -55,9 +55,7 @@ async function runMeasured(args: string[], env: Record<string, string>, stdin = 
     `import { readFileSync, writeFileSync } from 'node:fs'\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, String(Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024)))\n`,
   )
   const child = spawn(CLI_NODE, ['--import', probe, BIN, ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
-  // A child that ends (or closes stdin) before reading it is the case's outcome, not the harness's error: EPIPE ignored.
-  child.stdin.on('error', () => {})
-  child.stdin.end(stdin)
+  endStdin(child, stdin)
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c))
