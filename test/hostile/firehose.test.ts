@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBed, type TestBed } from '../bed/pds.js'
 import { startRelay, type RelayStandIn } from '../bed/relay.js'
-import { startLyingServer, frameHeader, type LyingServer } from '../bed/lying.js'
+import { startLyingServer, frameHeader, type HostileSocket, type LyingServer } from '../bed/lying.js'
 import { runCli, type CliResult } from '../helpers/cli.js'
 
 // ---- just enough DAG-CBOR to write frames (a header map, then a body map) ----
@@ -111,9 +111,9 @@ describe('hostile suite: the firehose (subscribeRepos over a WebSocket), PDS 0.5
 
   test('CBOR nested 100,000 deep, a text frame, a truncated map: "unreadable", no crash, no stack trace', async () => {
     for (const [label, send] of [
-      ['nested', (ws: Parameters<Parameters<LyingServer['webSocket']>[1]>[1]) => ws.send(Buffer.concat([cbor({ op: 1, t: '#commit' }), Buffer.alloc(100_000, 0x81), Buffer.from([0xa0])]))],
-      ['text frame', (ws: Parameters<Parameters<LyingServer['webSocket']>[1]>[1]) => ws.send(`{"op":1}${ESC}`, 1)],
-      ['truncated', (ws: Parameters<Parameters<LyingServer['webSocket']>[1]>[1]) => ws.send(Buffer.concat([cbor({ op: 1, t: '#commit' }), Buffer.from([0xa3, 0x63, 0x73, 0x65])]))],
+      ['nested', (ws: HostileSocket) => ws.send(Buffer.concat([cbor({ op: 1, t: '#commit' }), Buffer.alloc(100_000, 0x81), Buffer.from([0xa0])]))],
+      ['text frame', (ws: HostileSocket) => ws.send(`{"op":1}${ESC}`, 1)],
+      ['truncated', (ws: HostileSocket) => ws.send(Buffer.concat([cbor({ op: 1, t: '#commit' }), Buffer.from([0xa3, 0x63, 0x73, 0x65])]))],
     ] as const) {
       lying.clear()
       lying.webSocket('com.atproto.sync.subscribeRepos', (_req, ws) => send(ws))
