@@ -66,6 +66,8 @@ export interface TestBedOptions {
    * app.bsky.actor.get/putPreferences itself only when it has one, as every real PDS does.
    */
   preferences?: boolean
+  /** The port to try first (the bed's own tests: a taken one, to see the bed choose another). */
+  firstPort?: number
 }
 
 export type PdsLine = '0.4' | '0.5'
@@ -153,12 +155,9 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
   const rotationKey = await Secp256k1Keypair.create({ exportable: true })
   const rotationHex = Buffer.from(await rotationKey.export()).toString('hex')
   const recoveryKey = (await Secp256k1Keypair.create()).did()
-  const port = await freePort()
-  let names = hostnameParts(opts.hostname, port, opts.handleDomain)
-  const handleDomain = names.handleDomain
   const jwtSecret = randomBytes(16).toString('hex')
   const smtpUrl = `smtp://127.0.0.1:${mail.port}`
-  const env: pds.ServerEnvironment = {
+  const makeEnv = (port: number, names: ReturnType<typeof hostnameParts>): pds.ServerEnvironment => ({
     devMode: true,
     port,
     hostname: names.hostname,
@@ -169,7 +168,7 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     blobstoreDiskLocation: path.join(dataDirectory, 'blobs'),
     didPlcUrl: opts.plcByName ? plcUrl.replace('//127.0.0.1:', '//localhost:') : plcUrl, // [migrate]
     ...(opts.preferences ? { bskyAppViewUrl: 'http://localhost:9', bskyAppViewDid: 'did:web:appview.localhost' } : {}), // [migrate]
-    serviceHandleDomains: [handleDomain],
+    serviceHandleDomains: [names.handleDomain],
     recoveryDidKey: recoveryKey,
     adminPassword,
     jwtSecret,
@@ -187,10 +186,37 @@ export async function startTestBed(opts: TestBedOptions = {}): Promise<TestBed> 
     contactEmailAddress: 'admin@localhost',
     privacyPolicyUrl: 'http://localhost/privacy',
     termsOfServiceUrl: 'http://localhost/tos',
+  })
+  // The port is chosen before the PDS binds it (its public URL names it); taken in between, choose again.
+  const startOnFreePort = async () => {
+    for (let attempt = 1; ; attempt++) {
+      const port = attempt === 1 && opts.firstPort ? opts.firstPort : await freePort()
+      const names = hostnameParts(opts.hostname, port, opts.handleDomain)
+      const env = makeEnv(port, names)
+      const server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
+      loopbackOnly(server.app)
+      try {
+        await server.start()
+        return { port, names, env, server }
+      } catch (err) {
+        await server.destroy().catch(() => {})
+        if (!isAddressInUse(err) || attempt >= 5) throw err
+      }
+    }
   }
-  let server = await pds.PDS.create(pds.envToCfg(env), pds.envToSecrets(env))
-  loopbackOnly(server.app)
-  await server.start()
+  let started: Awaited<ReturnType<typeof startOnFreePort>>
+  try {
+    started = await startOnFreePort()
+  } catch (err) {
+    // What the bed started so far goes too, or it would keep the test process alive.
+    await plcServer?.destroy()
+    if (!opts.mail) await mail.close()
+    await rm(dataDirectory, { recursive: true, force: true })
+    throw err
+  }
+  const { port, env } = started
+  let { names, server } = started
+  const handleDomain = names.handleDomain
   let running = true
   const url = `http://127.0.0.1:${port}`
   const pdsMain = createRequire(import.meta.url).resolve('@atproto/pds')
@@ -330,6 +356,17 @@ export function node22Path(): string {
  * when ready; it exits on SIGTERM or when its stdin closes, so it dies with this process.
  */
 async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
+  // The child binds the port chosen here (its public URL names it); taken in between, choose again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestBed04Once(opts, attempt === 1 && opts.firstPort ? opts.firstPort : await freePort())
+    } catch (err) {
+      if (!isAddressInUse(err) || attempt >= 5) throw err
+    }
+  }
+}
+
+async function startTestBed04Once(opts: TestBedOptions, port: number): Promise<TestBed> {
   const dir = path.join(ROOT, 'test/bed/pds04')
   if (!existsSync(path.join(dir, 'node_modules/@atproto/pds-04'))) {
     throw new Error('PDS 0.4.x test bed is not installed: run scripts/pds04.sh (scripts/dev.sh test does)')
@@ -338,7 +375,6 @@ async function startTestBed04(opts: TestBedOptions): Promise<TestBed> {
   const mail = opts.mail ?? (await startMailCatcher()) // [migrate]
   const adminPassword = opts.adminPassword ?? 'admin-' + randomBytes(8).toString('hex')
   const jwtSecret = randomBytes(16).toString('hex')
-  const port = await freePort()
   let names = hostnameParts(opts.hostname, port, opts.handleDomain)
   const handleDomain = names.handleDomain
   // [identity] The keys are made here, so the tests know them (the child only uses them).
@@ -474,14 +510,51 @@ export async function xrpc(url: string, nsid: string, body?: unknown, adminPassw
   return json
 }
 
+/**
+ * A loopback port nothing listens on, for a server that must know its port before it
+ * starts (a PDS's public URL, tinyproxy's config) or for a port that must refuse.
+ * Taken below the kernel's ephemeral range, where no `listen(0)` and no outgoing
+ * connection's source port can land on it between this check and the bind (a clean-clone
+ * CI lost a PDS 0.4.x bed to EADDRINUSE that way); random, so concurrent beds rarely meet,
+ * and the beds that bind later retry on EADDRINUSE anyway.
+ */
 export async function freePort(): Promise<number> {
   const net = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
+  const low = ephemeralLow()
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const srv = net.createServer()
+      srv.once('error', () => resolve(undefined))
+      srv.listen(port, '127.0.0.1', () => {
+        const bound = (srv.address() as { port: number }).port
+        srv.close(() => resolve(bound))
+      })
     })
-  })
+  if (low > FIXED_PORT_FLOOR + 1000) {
+    for (let i = 0; i < 200; i++) {
+      const port = await tryPort(FIXED_PORT_FLOOR + Math.floor(Math.random() * (low - FIXED_PORT_FLOOR)))
+      if (port !== undefined) return port
+    }
+  }
+  const port = await tryPort(0)
+  if (port === undefined) throw new Error('freePort: no loopback port could be bound')
+  return port
+}
+
+/** Ports the beds choose start here: above the well-known and registered services a machine may run. */
+const FIXED_PORT_FLOOR = 20_000
+
+/** The first port the kernel hands out for listen(0) and outgoing connections (Linux; else 0, meaning "unknown"). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) ? low : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Whether an error (a listen's, or a 0.4.x child's exit that quotes its stderr) says the port was taken. */
+export function isAddressInUse(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'EADDRINUSE' || String((err as Error)?.message ?? '').includes('EADDRINUSE')
 }
