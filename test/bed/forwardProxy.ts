@@ -9,6 +9,7 @@
 // reaches a server listening on 127.0.0.1 (Linux routes 0.0.0.0 to the local host). The TLS
 // front's certificate is for IP 0.0.0.0, trusted through NODE_EXTRA_CA_CERTS.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -27,6 +28,8 @@ export interface ForwardProxyOptions {
   auth?: { user: string; password: string }
   /** Allow CONNECT to these ports only (tinyproxy's ConnectPort; default: every port). */
   connectPorts?: number[]
+  /** The port tinyproxy tries first (its tests hold it to see it choose another); default: a free one. */
+  firstPort?: number
 }
 
 export interface ForwardProxy {
@@ -43,22 +46,27 @@ export interface ForwardProxy {
 export async function startForwardProxy(opts: ForwardProxyOptions = {}): Promise<ForwardProxy> {
   if (!existsSync(TINYPROXY)) throw new Error(`${TINYPROXY} is missing: run scripts/tinyproxy.sh (scripts/dev.sh test does)`)
   const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-tinyproxy-'))
-  const port = await freePort()
   const logFile = path.join(dir, 'log')
-  const conf = [
-    `Port ${port}`,
-    'Listen 127.0.0.1',
-    'Timeout 30',
-    'Allow 127.0.0.1',
-    'LogLevel Connect',
-    `LogFile "${logFile}"`,
-    'DisableViaHeader Yes',
-    ...(opts.auth ? [`BasicAuth ${opts.auth.user} ${opts.auth.password}`] : []),
-    ...(opts.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
-  ].join('\n')
-  writeFileSync(path.join(dir, 'tinyproxy.conf'), conf + '\n')
-  const child: ChildProcess = spawn(TINYPROXY, ['-d', '-c', path.join(dir, 'tinyproxy.conf')], { stdio: 'ignore' })
-  await waitForPort(port, child)
+  let started: { child: ChildProcess; port: number } | undefined
+  try {
+    // The port is chosen before tinyproxy binds it: another socket may take it in between.
+    // Then tinyproxy exits (it cannot bind), or, were the other a server that answers, the
+    // check below finds it is not this tinyproxy: either way, again on another port.
+    for (let attempt = 1; !started; attempt++) {
+      const port = attempt === 1 && opts.firstPort ? opts.firstPort : await freePort()
+      const child = startTinyproxy(dir, port, logFile, opts)
+      const outcome = await waitForTinyproxy(port, child.child, child.token, opts.auth)
+      if (outcome === 'ours') started = { child: child.child, port }
+      else {
+        await stopChild(child.child)
+        if (attempt === 5) throw new Error(`tinyproxy could not start: port ${port} ${outcome === 'taken' ? 'answered for another server' : 'could not be bound'}, 5 ports tried`)
+      }
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  const { child, port } = started
 
   // The recorder: a TCP pass-through that keeps what clients send.
   const sent: Buffer[] = []
@@ -87,28 +95,72 @@ export async function startForwardProxy(opts: ForwardProxyOptions = {}): Promise
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((r) => front.close(() => r()))
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        await exited
-      }
+      await stopChild(child)
       rmSync(dir, { recursive: true, force: true })
     },
   }
 }
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+/** tinyproxy on `port`, with a stats page only this instance serves: its host and its text name a random token. */
+function startTinyproxy(dir: string, port: number, logFile: string, opts: ForwardProxyOptions): { child: ChildProcess; token: string } {
+  const token = randomBytes(8).toString('hex')
+  const statsFile = path.join(dir, 'stats.html')
+  writeFileSync(statsFile, `${statsText(token)}\n`)
+  const conf = [
+    `Port ${port}`,
+    'Listen 127.0.0.1',
+    'Timeout 30',
+    'Allow 127.0.0.1',
+    'LogLevel Connect',
+    `LogFile "${logFile}"`,
+    'DisableViaHeader Yes',
+    `StatHost "${statHost(token)}"`,
+    `StatFile "${statsFile}"`,
+    ...(opts.auth ? [`BasicAuth ${opts.auth.user} ${opts.auth.password}`] : []),
+    ...(opts.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
+  ].join('\n')
+  writeFileSync(path.join(dir, 'tinyproxy.conf'), conf + '\n')
+  return { child: spawn(TINYPROXY, ['-d', '-c', path.join(dir, 'tinyproxy.conf')], { stdio: 'ignore' }), token }
+}
+
+const statHost = (token: string) => `pdsctl-bed-${token}.invalid`
+const statsText = (token: string) => `pdsctl test bed tinyproxy ${token}`
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  await exited
+}
+
+/**
+ * Until `port` answers: 'ours' when it is the tinyproxy started with `token` (its stats page,
+ * asked for by the host only its configuration names, says the token; BasicAuth or not),
+ * 'taken' when another server answers there (another tinyproxy would try to proxy that
+ * host), 'exited' when tinyproxy ended (it exits when it cannot bind the port).
+ */
+export async function waitForTinyproxy(port: number, child: ChildProcess, token: string, auth?: { user: string; password: string }): Promise<'ours' | 'taken' | 'exited'> {
+  // With BasicAuth, tinyproxy asks for it on its stats page too.
+  const credentials = auth ? `Proxy-Authorization: Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}\r\n` : ''
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`tinyproxy exited ${child.exitCode} at start`)
-    const ok = await new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return 'exited'
+    const answer = await new Promise<string | undefined>((resolve) => {
       const s = net.connect(port, '127.0.0.1')
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
+      let text = ''
+      s.setTimeout(2000, () => s.destroy())
+      const host = statHost(token)
+      s.once('connect', () => s.write(`GET http://${host}/ HTTP/1.0\r\nHost: ${host}\r\n${credentials}\r\n`))
+      s.on('data', (c: Buffer) => (text += c.toString('latin1')))
+      s.once('error', () => resolve(undefined))
+      s.once('close', () => resolve(text))
     })
-    if (ok) return
+    // Nothing answered (refused, or closed before a word): tinyproxy is not listening yet.
+    if (answer) {
+      // The stats page: 200, tinyproxy's Server header, the token. Anything else is not ours.
+      if (/^HTTP\/1\.[01] 200 /.test(answer) && /\r\nServer: tinyproxy\//i.test(answer) && answer.includes(statsText(token))) return 'ours'
+      // Our tinyproxy may exit a moment later (the other server got the port first).
+      return child.exitCode !== null ? 'exited' : 'taken'
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error('tinyproxy did not start listening')
