@@ -65,6 +65,7 @@ JSON: {publicUrl, ok, checks: [{id, status: "pass"|"warn"|"fail", message, fix?}
       emailConfig,
       jwtSecret: await this.jwtSecret(),
       adminClient,
+      debug: this.flags.debug ? this.debugLog : undefined,
     })
     report.checks.push(...(await this.configChecks()))
     report.ok = !report.checks.some((c) => c.status === 'fail')

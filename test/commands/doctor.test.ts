@@ -128,8 +128,12 @@ describe('pdsctl doctor', () => {
   test('the firehose check: with the admin password, a no-change event reaches the public firehose; without it, a warning', async () => {
     const [a] = await bed.seed(1, 'fire')
     const before = await (await fetch(`${bed.url}/xrpc/com.atproto.sync.getRepoStatus?did=${a.did}`)).json()
-    const res = await runCli(['doctor', '--url', bed.url, '--env-file', envFile, '--no-relays', '--json'])
+    const res = await runCli(['doctor', '--url', bed.url, '--env-file', envFile, '--no-relays', '--json', '--debug'], { env: { HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' } })
     assert.equal(res.code, 0, res.stdout + res.stderr)
+    // --debug: both checks' WebSockets, direct to loopback whatever the proxy variables say.
+    const ws = `ws://127.0.0.1:${new URL(bed.url).port}/xrpc/com.atproto.sync.subscribeRepos`
+    assert.equal(res.stderr.split('\n').filter((l) => l === `debug: → WebSocket ${ws}`).length, 2, res.stderr)
+    assert.equal(res.stderr.split('\n').filter((l) => l.startsWith(`debug: ← 101 WebSocket ${ws} (`)).length, 2, res.stderr)
     const check = (JSON.parse(res.stdout) as DoctorReport).checks.find((c) => c.id === 'firehose-event')!
     // pass within 5 s, warn when slower (a loaded machine): either way the event arrived.
     assert.ok(check.status === 'pass' || check.status === 'warn', check.message)

@@ -68,7 +68,7 @@ describe('pdsctl behind a forward proxy', () => {
   test("the firehose too: relay status's seq probe opens its WebSockets (wss) through CONNECT tunnels", async () => {
     const tunnels = () => proxy.log().split('\n').filter((l) => l.includes(`CONNECT 0.0.0.0:${front.port}`)).length
     const before = tunnels()
-    const res = await runCli(['relay', 'status', '--relay', relayFront.url, '--hostname', 'pds.example.com', '--url', front.url, '--json'], {
+    const res = await runCli(['relay', 'status', '--relay', relayFront.url, '--hostname', 'pds.example.com', '--url', front.url, '--json', '--debug'], {
       env: { ...env({ HTTPS_PROXY: proxy.url }), NODE_EXTRA_CA_CERTS: `${front.caFile}` },
     })
     assert.equal(res.code === 0 || res.code === 6, true, res.stderr)
@@ -78,6 +78,11 @@ describe('pdsctl behind a forward proxy', () => {
     assert.ok(probes >= 1, pds.seqSource)
     // Each WebSocket is a connection of its own (an upgraded socket is never reused): a tunnel each, besides the XRPC requests'.
     assert.ok(tunnels() - before > probes, `${tunnels() - before} tunnels to the PDS for ${probes} WebSockets and the XRPC requests`)
+    // --debug names the proxy of each WebSocket, as of each request.
+    const asked = res.stderr.split('\n').filter((l) => l.startsWith(`debug: → WebSocket wss://0.0.0.0:${front.port}/xrpc/com.atproto.sync.subscribeRepos?cursor=`))
+    assert.equal(asked.length, probes, res.stderr)
+    for (const l of asked) assert.ok(l.endsWith(` via proxy ${proxy.url}`), l)
+    assert.ok(res.stderr.split('\n').some((l) => new RegExp(`^debug: ← 101 WebSocket wss://0\\.0\\.0\\.0:${front.port}/`).test(l)), res.stderr)
   })
 
   test('NO_PROXY and loopback go direct: a proxy that is down is never tried', async () => {

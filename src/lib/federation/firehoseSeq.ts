@@ -16,6 +16,8 @@ export interface SeqProbeOptions {
   deadlineMs?: number
   /** Each probe's cursor and answer (for --debug). */
   onProbe?: (cursor: number, answer: string) => void
+  /** --debug: each WebSocket's own lines (its URL, the proxy it goes through, how it opened). */
+  debug?: (line: string) => void
 }
 
 export interface SeqProbe {
@@ -42,7 +44,7 @@ export async function probeLatestSeq(baseUrl: string, opts: SeqProbeOptions = {}
   const probeOnce = (cursor: number): Promise<Outcome> => {
     probes++
     return new Promise((resolve, reject) => {
-      const ws = new PdsctlWebSocket(`${wsBase}?cursor=${cursor}`)
+      const ws = new PdsctlWebSocket(`${wsBase}?cursor=${cursor}`, { debug: opts.debug })
       let settled = false
       const done = (fn: () => void) => {
         if (settled) return

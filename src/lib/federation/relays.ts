@@ -262,7 +262,7 @@ export async function hostStatusReport(
   if (pds && opts.probeSeq !== false) {
     // Start from the lowest seq a relay reports: the search then costs ~2·log2(gap) probes.
     const seqs = relayRows.map((r) => r.seq).filter((x): x is number => x !== null)
-    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, onProbe: (c, a) => opts.debug?.(`subscribeRepos?cursor=${c}: ${a}`) })
+    const p = await probeLatestSeq(pds.url, { from: seqs.length ? Math.min(...seqs) : 0, onProbe: (c, a) => opts.debug?.(`subscribeRepos?cursor=${c}: ${a}`), debug: opts.debug })
     side.seq = p.seq
     side.seqSource = p.seq === null ? `subscribeRepos cursor probe failed: ${p.error}` : `subscribeRepos cursor probe (${p.probes} connection${p.probes === 1 ? '' : 's'})`
     if (p.seq !== null) for (const r of relayRows) if (r.seq !== null) r.seqBehind = p.seq - r.seq

@@ -25,6 +25,8 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 export interface WebSocketOptions {
   maxMessageBytes?: number
+  /** --debug: a line as the connection is asked for (its URL and the proxy it goes through, never credentials) and one as it opens or fails. */
+  debug?: (line: string) => void
 }
 
 export type WebSocketEventMap = {
@@ -50,12 +52,25 @@ export class PdsctlWebSocket {
   private fragments: Buffer[] = []
   private fragmentsBytes = 0
   private fragmentsOpcode = 0
+  private readonly debug: ((line: string) => void) | undefined
+  /** For debug lines: the URL without credentials, and when it was asked for. */
+  private readonly shown: string
+  private readonly started = performance.now()
 
   constructor(url: string, opts: WebSocketOptions = {}) {
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES
     const u = new URL(url)
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`)
+    this.debug = opts.debug
+    const shown = new URL(u)
+    shown.username = ''
+    shown.password = ''
+    this.shown = shown.href
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
+    if (this.debug) {
+      const proxy = this.transport.proxyFor(u)
+      this.debug(`→ WebSocket ${this.shown}${proxy ? ` via proxy ${proxy}` : ''}`)
+    }
     const key = randomBytes(16).toString('base64')
     const { answer, cancel } = this.transport.upgrade({ url: u, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } })
     this.cancel = cancel
@@ -106,12 +121,14 @@ export class PdsctlWebSocket {
     socket.on('data', (chunk: Buffer) => this.received(chunk))
     socket.on('error', (err: Error) => this.fail(`the connection failed (${err.message})`))
     socket.on('close', () => this.closed(1006, ''))
+    this.debug?.(`← 101 WebSocket ${this.shown} (${Math.round(performance.now() - this.started)} ms)`)
     this.emit('open', {})
     if (head.length && !this.ended) this.received(head)
   }
 
   private fail(message: string): void {
     if (this.ended) return
+    this.debug?.(`← WebSocket ${this.shown} failed: ${message}`)
     this.emit('error', { message })
     this.closed(1006, '')
   }

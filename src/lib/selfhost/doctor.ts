@@ -41,6 +41,8 @@ export interface DoctorInput {
   timeoutMs?: number
   /** A client that may use the admin password (for the firehose check's test event); null when none is available without a prompt. */
   adminClient?: PdsClient | null
+  /** --debug: the WebSockets' lines (the XRPC clients have their own). */
+  debug?: (line: string) => void
 }
 
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
@@ -67,7 +69,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     return { publicUrl: pub.url, ok: false, checks }
   }
   checks.push(await checkBodylessPost(pub, input.jwtSecret, version))
-  const ws = await checkWebSocket(pub.url, input.timeoutMs ?? 10_000)
+  const ws = await checkWebSocket(pub.url, input.timeoutMs ?? 10_000, input.debug)
   checks.push(ws)
   const afterWs = checks.length
   checks.push(...(await checkDescribeServer(pub)))
@@ -77,7 +79,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     // Last, so that the relays are compared with the PDS's seq before this check's own event;
     // listed next to the websocket check.
     const { checkFirehoseEvent } = await import('./firehoseCheck.js')
-    checks.splice(afterWs, 0, await checkFirehoseEvent({ publicUrl: pub.url, admin: input.adminClient ?? null }))
+    checks.splice(afterWs, 0, await checkFirehoseEvent({ publicUrl: pub.url, admin: input.adminClient ?? null, debug: input.debug }))
   }
   return { publicUrl: pub.url, ok: !checks.some((c) => c.status === 'fail'), checks }
 }
@@ -210,7 +212,7 @@ function probeRefreshToken(jwtSecret: string, aud: string): string {
 }
 
 /** Relays consume com.atproto.sync.subscribeRepos over a WebSocket through the public URL. */
-async function checkWebSocket(baseUrl: string, timeoutMs: number): Promise<Check> {
+async function checkWebSocket(baseUrl: string, timeoutMs: number, debug?: (line: string) => void): Promise<Check> {
   const id = 'websocket'
   const url = baseUrl.replace(/^http/, 'ws') + '/xrpc/com.atproto.sync.subscribeRepos'
   const outcome = await new Promise<{ ok: boolean; detail: string }>((resolve) => {
@@ -222,7 +224,7 @@ async function checkWebSocket(baseUrl: string, timeoutMs: number): Promise<Check
       ws.close()
       resolve({ ok, detail })
     }
-    const ws = new PdsctlWebSocket(url)
+    const ws = new PdsctlWebSocket(url, { debug })
     const timer = setTimeout(() => done(false, `no answer within ${timeoutMs} ms`), timeoutMs)
     ws.addEventListener('open', () => done(true, 'upgrade accepted'))
     ws.addEventListener('error', (ev) => done(false, (ev as Event & { message?: string }).message || 'the upgrade was refused'))

@@ -25,6 +25,8 @@ export interface FirehoseCheckInput {
   /** Pass when the event arrives within this (default 5 s); warn up to deadlineMs; fail after. */
   passMs?: number
   deadlineMs?: number
+  /** --debug: the WebSocket's lines (its URL, the proxy it goes through, how it opened). */
+  debug?: (line: string) => void
 }
 
 const ID = 'firehose-event'
@@ -62,7 +64,7 @@ export async function checkFirehoseEvent(input: FirehoseCheckInput): Promise<Che
   const opened = new Promise<void>((r) => (openedResolve = r))
   const seen = new Promise<{ ok: true; seq: number | null; at: number } | { ok: false; why: string }>((resolve) => {
     let opened = false
-    ws = new PdsctlWebSocket(url)
+    ws = new PdsctlWebSocket(url, { debug: input.debug })
     const timer = setTimeout(() => resolve({ ok: false, why: opened ? 'no event' : 'the WebSocket did not open' }), deadlineMs)
     const done = (v: Parameters<typeof resolve>[0]) => {
       clearTimeout(timer)

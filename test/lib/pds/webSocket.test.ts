@@ -143,4 +143,28 @@ describe('PdsctlWebSocket', () => {
     assert.deepEqual(refused.map(([t]) => t), ['error', 'close'])
     assert.match((refused[0][1] as { message: string }).message, /refused with HTTP 404/)
   })
+
+  test('--debug: a line as the WebSocket is asked for (its URL, never credentials) and one as it opens or fails', async () => {
+    const lines: string[] = []
+    const opened = new Promise<void>((resolve) => {
+      script = () => {}
+      const withCreds = url.replace('ws://', 'ws://ops:s3cret@')
+      const ws = new PdsctlWebSocket(withCreds, { debug: (l) => lines.push(l) })
+      ws.addEventListener('open', () => {
+        ws.close()
+        resolve()
+      })
+    })
+    await opened
+    assert.equal(lines.length, 2, lines.join('\n'))
+    assert.equal(lines[0], `→ WebSocket ${url}`)
+    assert.match(lines[1], new RegExp(`^← 101 WebSocket ${url.replaceAll('.', '\\.')} \\(\\d+ ms\\)$`))
+    assert.doesNotMatch(lines.join('\n'), /s3cret|ops/)
+    const failed: string[] = []
+    await new Promise<void>((resolve) => {
+      const ws = new PdsctlWebSocket(url.replace(/\/xrpc.*/, '/no-upgrade-here'), { debug: (l) => failed.push(l) })
+      ws.addEventListener('close', () => resolve())
+    })
+    assert.match(failed.at(-1) ?? '', /^← WebSocket ws:\/\/127\.0\.0\.1:\d+\/no-upgrade-here failed: .*refused with HTTP 404/)
+  })
 })
