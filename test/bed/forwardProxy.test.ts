@@ -8,34 +8,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { startForwardProxy, waitForTinyproxy } from './forwardProxy.js'
-
-/** A loopback server on a port below the ephemeral range that answers every connection with `answer` (nothing: accepts and waits). */
-async function holdPort(answer?: string): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
-  let connections = 0
-  const sockets = new Set<net.Socket>()
-  const srv = net.createServer((s) => {
-    connections++
-    sockets.add(s)
-    s.on('error', () => {})
-    if (answer !== undefined) s.once('data', () => s.end(answer))
-  })
-  // A port tinyproxy could be given: freePort's range, not the ephemeral one.
-  for (let port = 20_000 + Math.floor(Math.random() * 10_000); ; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      srv.once('error', () => resolve(false))
-      srv.listen(port, '127.0.0.1', () => resolve(true))
-    })
-    if (ok) break
-  }
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    connections: () => connections,
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((r) => srv.close(() => r()))
-    },
-  }
-}
+import { holdPort } from '../helpers/ports.js'
 
 /** GET url through the proxy at proxyUrl (absolute-form request, as to any HTTP proxy). */
 function getThrough(proxyUrl: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

@@ -54,11 +54,11 @@ export async function startForwardProxy(opts: ForwardProxyOptions = {}): Promise
     // check below finds it is not this tinyproxy: either way, again on another port.
     for (let attempt = 1; !started; attempt++) {
       const port = attempt === 1 && opts.firstPort ? opts.firstPort : await freePort()
-      const child = startTinyproxy(dir, port, logFile, opts)
-      const outcome = await waitForTinyproxy(port, child.child, child.token, opts.auth)
-      if (outcome === 'ours') started = { child: child.child, port }
+      const { child, token } = startTinyproxy(dir, port, logFile, opts)
+      const outcome = await waitForTinyproxy(port, child, token, opts.auth)
+      if (outcome === 'ours') started = { child, port }
       else {
-        await stopChild(child.child)
+        await stopChild(child)
         if (attempt === 5) throw new Error(`tinyproxy could not start: port ${port} ${outcome === 'taken' ? 'answered for another server' : 'could not be bound'}, 5 ports tried`)
       }
     }

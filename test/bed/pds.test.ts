@@ -7,13 +7,7 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import { freePort, isAddressInUse, startTestBed } from './pds.js'
-
-/** A loopback server holding a port, as the socket that raced the bed did. */
-async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
-  const srv = net.createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  return { port: (srv.address() as net.AddressInfo).port, close: () => new Promise((r) => srv.close(() => r())) }
-}
+import { holdPort } from '../helpers/ports.js'
 
 describe('test bed ports', () => {
   test('freePort: bindable, and below the ephemeral range (where listen(0) and source ports land)', async () => {

@@ -19,6 +19,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { HttpTransport, type Upgraded } from './http.js'
+import { monotonicMs } from './xrpcClient.js'
 
 /** What the firehose may send in one message: a #commit frame carries at most 2 MB of blocks (the relays' limit); 8 MiB leaves room. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -52,24 +53,23 @@ export class PdsctlWebSocket {
   private fragments: Buffer[] = []
   private fragmentsBytes = 0
   private fragmentsOpcode = 0
-  private readonly debug: ((line: string) => void) | undefined
-  /** For debug lines: the URL without credentials, and when it was asked for. */
-  private readonly shown: string
-  private readonly started = performance.now()
+  /** With --debug only: where its lines go, its URL as shown (no credentials), when it was asked for. */
+  private readonly trace: { line: (text: string) => void; url: string; started: number } | undefined
 
   constructor(url: string, opts: WebSocketOptions = {}) {
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES
     const u = new URL(url)
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`)
-    this.debug = opts.debug
-    const shown = new URL(u)
-    shown.username = ''
-    shown.password = ''
-    this.shown = shown.href
+    if (opts.debug) {
+      const shown = new URL(u)
+      shown.username = ''
+      shown.password = ''
+      this.trace = { line: opts.debug, url: shown.href, started: monotonicMs() }
+    }
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
-    if (this.debug) {
+    if (this.trace) {
       const proxy = this.transport.proxyFor(u)
-      this.debug(`→ WebSocket ${this.shown}${proxy ? ` via proxy ${proxy}` : ''}`)
+      this.trace.line(`→ WebSocket ${this.trace.url}${proxy ? ` via proxy ${proxy}` : ''}`)
     }
     const key = randomBytes(16).toString('base64')
     const { answer, cancel } = this.transport.upgrade({ url: u, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } })
@@ -121,14 +121,14 @@ export class PdsctlWebSocket {
     socket.on('data', (chunk: Buffer) => this.received(chunk))
     socket.on('error', (err: Error) => this.fail(`the connection failed (${err.message})`))
     socket.on('close', () => this.closed(1006, ''))
-    this.debug?.(`← 101 WebSocket ${this.shown} (${Math.round(performance.now() - this.started)} ms)`)
+    if (this.trace) this.trace.line(`← 101 WebSocket ${this.trace.url} (${Math.round(monotonicMs() - this.trace.started)} ms)`)
     this.emit('open', {})
     if (head.length && !this.ended) this.received(head)
   }
 
   private fail(message: string): void {
     if (this.ended) return
-    this.debug?.(`← WebSocket ${this.shown} failed: ${message}`)
+    if (this.trace) this.trace.line(`← WebSocket ${this.trace.url} failed: ${message}`)
     this.emit('error', { message })
     this.closed(1006, '')
   }
