@@ -1,5 +1,5 @@
-// Runs the test files with node's test runner, 3 processes at a time, the light files
-// grouped several to a process:
+// Runs the test files with node's test runner, 3 processes at a time, the files packed into
+// PROCESSES groups of near-equal cost (scripts/cli-test-files.mjs's WEIGHTS):
 //   node scripts/run-tests.mjs          every test file (what `npm test` runs)
 //   node scripts/run-tests.mjs --cli    the CLI test files (scripts/test-nodes.sh, on Node 22 and 26)
 //   node scripts/run-tests.mjs FILE...  these files (paths from the checkout)
@@ -8,47 +8,51 @@
 //
 // Why groups: a test process spends 4–5 CPU-s loading its modules before its first test
 // (@atproto/pds and @did-plc/server: 3.7 CPU-s plain, 5.5 through tsx; the test's own
-// TypeScript), which a light file's tests then use for 2–10 s. Measured on the 97 light files
-// (every file but HEAVIEST, pdsctl on Node 24, table part 1/3, 3 processes at a time, all 734
-// tests passing each time, 2026-12-02): one process a file 463 s wall and 881 CPU-s; 8 files
-// a process 365 s, 651 CPU-s; 16 a process 308 s, 572 CPU-s; 33 a process 345 s, 550 CPU-s
-// (fewer, longer processes leave a core idle at the end). On a 2-core CI machine every test
-// pass is CPU-bound, so the CPU saved is time saved.
+// TypeScript). On a 2-core CI machine every test pass is CPU-bound (1.92–1.94 cores busy on
+// average), so the CPU saved is time saved, as long as the groups end together. Measured on
+// the 97 light files (pdsctl on Node 24, table part 1/3, all 734 tests passing each time,
+// 2026-12-02): one process a file 463 s wall and 881 CPU-s; 8 files a process 365 s, 651
+// CPU-s; 16 a process 308 s, 572 CPU-s; 33 a process in path order 345 s, 550 CPU-s (the last
+// group ran alone at the end). Packing by cost instead removes that tail: the Node 22 pass
+// (68 CLI files, table part 2/3, 2026-12-03) took 566 s and 1,053 CPU-s in 6 packed groups,
+// against 638 s and 1,200 CPU-s the same day with each of the 18 costliest files alone and the
+// others 16 to a group (22 processes).
 //
 // A group is a module that imports its files one after another: node's runner runs it as one
 // test file, so their tests run in one process, one file after the other, and the summary
 // counts every test as before. This is what `--test-isolation=none` does for a whole run (the
-// Node docs: globals and top-level hooks are shared among the files), kept to a few files at
-// a time so that the runner still uses every core. A test must therefore not depend on a
+// Node docs: globals and top-level hooks are shared among the files), kept to PROCESSES
+// groups so that the runner still uses every core. A test must therefore not depend on a
 // process-wide state another file may have set (src/lib/redaction.ts's registered secrets: a
 // fake admin password "x" hid every "x" in a later file's messages); run a file alone with
-// `node --import tsx --test FILE`. The HEAVIEST files (scripts/cli-test-files.mjs) run alone,
-// first, as before; the rest go GROUP_SIZE at a time in path order, so that files of one
-// folder, which load the same modules, share a process.
+// `node --import tsx --test FILE`.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { cliTestFiles, HEAVIEST, testFiles } from './cli-test-files.mjs'
+import { cliTestFiles, testFiles, weightOf } from './cli-test-files.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 
-/** Files of a light group. */
-export const GROUP_SIZE = 16
+/** How many processes a run's files are packed into: two for each of the 3 the runner runs at a time. */
+export const PROCESSES = 6
 
 /**
- * The processes of a run, in the order the runner starts them: each HEAVIEST file alone, then
- * the others in order, at most GROUP_SIZE to a group, the groups of near-equal sizes.
+ * The processes of a run, in the order the runner starts them: the files packed into at most
+ * `processes` groups of near-equal cost (WEIGHTS: each file in turn, the costliest first, to
+ * the group that costs least so far), the costliest group first; in a group the files keep
+ * the order given.
  */
-export function groupFiles(files, size = GROUP_SIZE) {
-  const heavy = files.filter((f) => HEAVIEST.includes(f)).map((f) => [f])
-  const light = files.filter((f) => !HEAVIEST.includes(f))
-  // As few groups as GROUP_SIZE allows, of near-equal sizes (98 files: 7 of 14, not 6 of 16 and one of 2).
-  const count = Math.ceil(light.length / size)
-  const groups = []
-  for (let i = 0; i < count; i++) groups.push(light.slice(Math.round((i * light.length) / count), Math.round(((i + 1) * light.length) / count)))
-  return [...heavy, ...groups]
+export function groupFiles(files, processes = PROCESSES, weight = weightOf) {
+  const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: new Set(), cost: 0 }))
+  const costliestFirst = files.map((f, i) => ({ f, i, w: weight(f) })).sort((a, b) => b.w - a.w || a.i - b.i)
+  for (const { f, w } of costliestFirst) {
+    const least = groups.reduce((min, g) => (g.cost < min.cost ? g : min))
+    least.files.add(f)
+    least.cost += w
+  }
+  return groups.sort((a, b) => b.cost - a.cost).map((g) => files.filter((f) => g.files.has(f)))
 }
 
 /** The source of a group's module: its files imported one after another (absolute URLs). */

@@ -10,8 +10,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
-import { cliTestFiles, HEAVIEST, testFiles } from '../scripts/cli-test-files.mjs'
-import { GROUP_SIZE, groupFiles, groupModule } from '../scripts/run-tests.mjs'
+import { cliTestFiles, DEFAULT_WEIGHT, testFiles, WEIGHTS, weightOf } from '../scripts/cli-test-files.mjs'
+import { groupFiles, groupModule, PROCESSES } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -110,30 +110,35 @@ test('every test that spawns bin/run.js runs it on CLI_NODE, and is one of the f
   assert.ok(selected.has('test/nodes.test.ts') && selected.has('test/bench.test.ts') && selected.has('test/faults/reads.test.ts'), [...selected].join('\n'))
 })
 
-test('the test runs start every test file once, the longest (HEAVIEST) first, and every name in HEAVIEST is a test file', () => {
+test('the test lists hold every test file once, in path order, and every name in WEIGHTS is a test file', () => {
   const all = testFiles()
   const onDisk = readdirTs('test').filter((f) => f.endsWith('.test.ts') && !f.includes('node_modules')).sort()
-  assert.deepEqual([...all].sort(), onDisk)
-  assert.deepEqual(all.slice(0, HEAVIEST.length), HEAVIEST, 'a name in HEAVIEST (scripts/cli-test-files.mjs) that is not a test file any more: update the list')
-  assert.deepEqual(all.slice(HEAVIEST.length), [...all.slice(HEAVIEST.length)].sort())
+  assert.deepEqual(all, onDisk)
+  assert.deepEqual(Object.keys(WEIGHTS).filter((f) => !all.includes(f)), [], 'a name in WEIGHTS (scripts/cli-test-files.mjs) that is not a test file any more: update the table')
   // The CLI files keep that order.
   const cli = cliTestFiles()
   assert.deepEqual(cli, all.filter((f) => cli.includes(f)))
 })
 
-test('scripts/run-tests.mjs runs every test file once: each HEAVIEST file alone and first, the others grouped in order', () => {
+test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES groups of near-equal cost, the costliest first', () => {
   for (const files of [testFiles(), cliTestFiles()]) {
     const groups = groupFiles(files)
-    assert.deepEqual(groups.flat(), files, 'every file once, in the order given')
-    const heavy = files.filter((f) => HEAVIEST.includes(f))
-    assert.deepEqual(groups.slice(0, heavy.length), heavy.map((f) => [f]))
-    const light = groups.slice(heavy.length)
-    const sizes = light.map((g) => g.length)
-    assert.ok(light.length > 1 && Math.min(...sizes) >= Math.max(...sizes) - 1 && Math.max(...sizes) <= GROUP_SIZE, sizes.join(','))
-    assert.ok(light.every((g) => g.every((f) => !HEAVIEST.includes(f))))
+    assert.equal(groups.length, PROCESSES)
+    assert.deepEqual([...groups.flat()].sort(), files, 'every file once')
+    // In a group, the files keep the order given.
+    for (const g of groups) assert.deepEqual(g, files.filter((f) => g.includes(f)))
+    const costs = groups.map((g) => g.reduce((sum, f) => sum + weightOf(f), 0))
+    assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
+    // Greedy packing, costliest file first: no two groups differ by more than the costliest file.
+    const costliest = Math.max(...files.map(weightOf))
+    assert.ok(costs[0] - costs[costs.length - 1] <= costliest, costs.join(','))
   }
-  assert.deepEqual(groupFiles(['a', 'b', 'c'], 2), [['a', 'b'], ['c']])
-  assert.deepEqual(groupFiles(['a', 'b', 'c', 'd', 'e'], 4), [['a', 'b', 'c'], ['d', 'e']])
+  const w = (f: string) => ({ a: 5, b: 4, c: 3, d: 3, e: 1 })[f] ?? 0
+  // a to the first group, b to the second, c to the second (4 < 5), d to the first (5 < 7), e to the second (7 < 8): 8 and 8.
+  assert.deepEqual(groupFiles(['a', 'b', 'c', 'd', 'e'], 2, w), [['a', 'd'], ['b', 'c', 'e']])
+  assert.deepEqual(groupFiles(['a', 'b', 'c'], 2, w), [['b', 'c'], ['a']], 'the costliest group first (7 against 5)')
+  assert.deepEqual(groupFiles(['a', 'b'], 6, w), [['a'], ['b']], 'no more groups than files')
+  assert.equal(weightOf('test/a-new-one.test.ts'), DEFAULT_WEIGHT)
 })
 
 test("a group's module runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {
