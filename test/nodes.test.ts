@@ -120,13 +120,13 @@ test('the test lists hold every test file once, in path order, and every name in
   assert.deepEqual(cli, all.filter((f) => cli.includes(f)))
 })
 
-test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES groups of near-equal cost, the costliest first', () => {
+test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES groups of near-equal cost, the costliest group first and in a group the costliest file', () => {
   for (const files of [testFiles(), cliTestFiles()]) {
     const groups = groupFiles(files)
     assert.equal(groups.length, PROCESSES)
     assert.deepEqual([...groups.flat()].sort(), files, 'every file once')
-    // In a group, the files keep the order given.
-    for (const g of groups) assert.deepEqual(g, files.filter((f) => g.includes(f)))
+    // In a group, the costliest file first (ties in the order given).
+    for (const g of groups) assert.deepEqual(g, [...g].sort((a, b) => weightOf(b) - weightOf(a) || files.indexOf(a) - files.indexOf(b)))
     const costs = groups.map((g) => g.reduce((sum, f) => sum + weightOf(f), 0))
     assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
     // Greedy packing, costliest file first: no two groups differ by more than the costliest file.
@@ -134,8 +134,9 @@ test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES gro
     assert.ok(costs[0] - costs[costs.length - 1] <= costliest, costs.join(','))
   }
   const w = (f: string) => ({ a: 5, b: 4, c: 3, d: 3, e: 1 })[f] ?? 0
-  // a to the first group, b to the second, c to the second (4 < 5), d to the first (5 < 7), e to the second (7 < 8): 8 and 8.
-  assert.deepEqual(groupFiles(['a', 'b', 'c', 'd', 'e'], 2, w), [['a', 'd'], ['b', 'c', 'e']])
+  // Costliest first, ties in the order given (d before c): a to the first group, b to the
+  // second, d to the second (4 < 5), c to the first (5 < 7), e to the second (7 < 8): 8 and 8.
+  assert.deepEqual(groupFiles(['e', 'd', 'c', 'b', 'a'], 2, w), [['a', 'c'], ['b', 'd', 'e']], 'the costliest first in a group too')
   assert.deepEqual(groupFiles(['a', 'b', 'c'], 2, w), [['b', 'c'], ['a']], 'the costliest group first (7 against 5)')
   assert.deepEqual(groupFiles(['a', 'b'], 6, w), [['a'], ['b']], 'no more groups than files')
   assert.equal(weightOf('test/a-new-one.test.ts'), DEFAULT_WEIGHT)
