@@ -2,9 +2,11 @@
 export function cliTestFiles(): string[]
 /** Every test file, relative to the checkout, in path order. */
 export function testFiles(): string[]
-/** What each test file costs run alone, in CPU-seconds, by path from the checkout: scripts/run-tests.mjs packs by it. */
-export const WEIGHTS: Readonly<Record<string, number>>
-/** The cost of a file not in WEIGHTS. */
-export const DEFAULT_WEIGHT: number
-/** A file's cost for packing: WEIGHTS, else DEFAULT_WEIGHT. */
+/** What each test file costs run alone, [CPU-seconds, wall seconds], by path from the checkout: scripts/run-tests.mjs packs by it. */
+export const COSTS: Readonly<Record<string, readonly [number, number]>>
+/** The cost of a file not in COSTS. */
+export const DEFAULT_COST: readonly [number, number]
+/** A file's CPU-seconds for packing: COSTS, else DEFAULT_COST. */
 export function weightOf(file: string): number
+/** A file's wall seconds, for the order in its process: COSTS, else DEFAULT_COST. */
+export function wallOf(file: string): number

@@ -1,5 +1,5 @@
 // Runs the test files with node's test runner, 3 processes at a time, the files packed into
-// PROCESSES groups of near-equal cost (scripts/cli-test-files.mjs's WEIGHTS):
+// PROCESSES groups of near-equal cost (scripts/cli-test-files.mjs's COSTS):
 //   node scripts/run-tests.mjs          every test file (what `npm test` runs)
 //   node scripts/run-tests.mjs --cli    the CLI test files (scripts/test-nodes.sh, on Node 22 and 26)
 //   node scripts/run-tests.mjs FILE...  these files (paths from the checkout)
@@ -31,7 +31,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { cliTestFiles, testFiles, weightOf } from './cli-test-files.mjs'
+import { cliTestFiles, testFiles, wallOf, weightOf } from './cli-test-files.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 
@@ -40,20 +40,23 @@ export const PROCESSES = 6
 
 /**
  * The processes of a run, in the order the runner starts them: the files packed into at most
- * `processes` groups of near-equal cost (WEIGHTS: each file in turn, the costliest first, to
- * the group that costs least so far), the costliest group first; in a group too the costliest
- * file runs first, so that the groups end with short files and end together (a long file
- * last, such as the hangs table, waiting on its deadlines, left the other cores idle).
+ * `processes` groups of near-equal CPU (COSTS: each file in turn, the costliest first, to the
+ * group that costs least so far), the costliest group first; in a group the longest file
+ * (wall) runs first, so that the groups end with short files and end together. A long file
+ * last in its group ran alone at the end while the other core idled: c23a725's Node 24 pass
+ * ended with ~40 s of one core or less busy, 131d027's (the costliest CPU first) with ~45 s,
+ * most likely the package test waiting on npm.
  */
-export function groupFiles(files, processes = PROCESSES, weight = weightOf) {
-  const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: new Set(), cost: 0 }))
+export function groupFiles(files, processes = PROCESSES, weight = weightOf, wall = wallOf) {
+  const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: [], cost: 0 }))
   const costliestFirst = files.map((f, i) => ({ f, i, w: weight(f) })).sort((a, b) => b.w - a.w || a.i - b.i)
   for (const { f, w } of costliestFirst) {
     const least = groups.reduce((min, g) => (g.cost < min.cost ? g : min))
-    least.files.add(f)
+    least.files.push(f)
     least.cost += w
   }
-  return groups.sort((a, b) => b.cost - a.cost).map((g) => [...g.files])
+  const longestFirst = (a, b) => wall(b) - wall(a) || files.indexOf(a) - files.indexOf(b)
+  return groups.sort((a, b) => b.cost - a.cost).map((g) => g.files.sort(longestFirst))
 }
 
 /** The source of a group's module: its files imported one after another (absolute URLs). */

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
-import { cliTestFiles, DEFAULT_WEIGHT, testFiles, WEIGHTS, weightOf } from '../scripts/cli-test-files.mjs'
+import { cliTestFiles, COSTS, DEFAULT_COST, testFiles, wallOf, weightOf } from '../scripts/cli-test-files.mjs'
 import { groupFiles, groupModule, PROCESSES } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
@@ -110,23 +110,23 @@ test('every test that spawns bin/run.js runs it on CLI_NODE, and is one of the f
   assert.ok(selected.has('test/nodes.test.ts') && selected.has('test/bench.test.ts') && selected.has('test/faults/reads.test.ts'), [...selected].join('\n'))
 })
 
-test('the test lists hold every test file once, in path order, and every name in WEIGHTS is a test file', () => {
+test('the test lists hold every test file once, in path order, and every name in COSTS is a test file', () => {
   const all = testFiles()
   const onDisk = readdirTs('test').filter((f) => f.endsWith('.test.ts') && !f.includes('node_modules')).sort()
   assert.deepEqual(all, onDisk)
-  assert.deepEqual(Object.keys(WEIGHTS).filter((f) => !all.includes(f)), [], 'a name in WEIGHTS (scripts/cli-test-files.mjs) that is not a test file any more: update the table')
+  assert.deepEqual(Object.keys(COSTS).filter((f) => !all.includes(f)), [], 'a name in COSTS (scripts/cli-test-files.mjs) that is not a test file any more: update the table')
   // The CLI files keep that order.
   const cli = cliTestFiles()
   assert.deepEqual(cli, all.filter((f) => cli.includes(f)))
 })
 
-test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES groups of near-equal cost, the costliest group first and in a group the costliest file', () => {
+test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES groups of near-equal cost, the costliest group first and in a group the longest file', () => {
   for (const files of [testFiles(), cliTestFiles()]) {
     const groups = groupFiles(files)
     assert.equal(groups.length, PROCESSES)
     assert.deepEqual([...groups.flat()].sort(), files, 'every file once')
-    // In a group, the costliest file first (ties in the order given).
-    for (const g of groups) assert.deepEqual(g, [...g].sort((a, b) => weightOf(b) - weightOf(a) || files.indexOf(a) - files.indexOf(b)))
+    // In a group, the longest file (wall) first, ties in the order given.
+    for (const g of groups) assert.deepEqual(g, [...g].sort((a, b) => wallOf(b) - wallOf(a) || files.indexOf(a) - files.indexOf(b)))
     const costs = groups.map((g) => g.reduce((sum, f) => sum + weightOf(f), 0))
     assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
     // Greedy packing, costliest file first: no two groups differ by more than the costliest file.
@@ -136,10 +136,13 @@ test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES gro
   const w = (f: string) => ({ a: 5, b: 4, c: 3, d: 3, e: 1 })[f] ?? 0
   // Costliest first, ties in the order given (d before c): a to the first group, b to the
   // second, d to the second (4 < 5), c to the first (5 < 7), e to the second (7 < 8): 8 and 8.
-  assert.deepEqual(groupFiles(['e', 'd', 'c', 'b', 'a'], 2, w), [['a', 'c'], ['b', 'd', 'e']], 'the costliest first in a group too')
-  assert.deepEqual(groupFiles(['a', 'b', 'c'], 2, w), [['b', 'c'], ['a']], 'the costliest group first (7 against 5)')
-  assert.deepEqual(groupFiles(['a', 'b'], 6, w), [['a'], ['b']], 'no more groups than files')
-  assert.equal(weightOf('test/a-new-one.test.ts'), DEFAULT_WEIGHT)
+  assert.deepEqual(groupFiles(['e', 'd', 'c', 'b', 'a'], 2, w, w), [['a', 'c'], ['b', 'd', 'e']])
+  // The longest (wall) first in a group, whatever its CPU: e waits longest.
+  const wall = (f: string) => ({ e: 40 })[f] ?? 1
+  assert.deepEqual(groupFiles(['e', 'd', 'c', 'b', 'a'], 2, w, wall), [['c', 'a'], ['e', 'd', 'b']], 'ties in the order given')
+  assert.deepEqual(groupFiles(['a', 'b', 'c'], 2, w, w), [['b', 'c'], ['a']], 'the costliest group first (7 against 5)')
+  assert.deepEqual(groupFiles(['a', 'b'], 6, w, w), [['a'], ['b']], 'no more groups than files')
+  assert.deepEqual([weightOf('test/a-new-one.test.ts'), wallOf('test/a-new-one.test.ts')], DEFAULT_COST)
 })
 
 test("a group's module runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {
