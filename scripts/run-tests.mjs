@@ -42,21 +42,23 @@ export const PROCESSES = 6
  * The processes of a run, in the order the runner starts them: the files packed into at most
  * `processes` groups of near-equal CPU (COSTS: each file in turn, the costliest first, to the
  * group that costs least so far), the costliest group first; in a group the longest file
- * (wall) runs first, so that the groups end with short files and end together. A long file
- * last in its group ran alone at the end while the other core idled: c23a725's Node 24 pass
- * ended with ~40 s of one core or less busy, 131d027's (the costliest CPU first) with ~45 s,
- * most likely the package test waiting on npm.
+ * (wall) runs first, so that the groups end with short files. A long file last in its group
+ * ran alone at the end while the other core idled: c23a725's Node 24 pass ended with ~40 s of
+ * one core or less busy, 131d027's (the costliest CPU first) with ~45 s. 82dcb7a's, with this
+ * order, still did: a group holding more of the files that mostly wait (hangs, the package
+ * test, signals) ends late, since the packing balances CPU only (README, "CI time").
  */
 export function groupFiles(files, processes = PROCESSES, weight = weightOf, wall = wallOf) {
   const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: [], cost: 0 }))
-  const costliestFirst = files.map((f, i) => ({ f, i, w: weight(f) })).sort((a, b) => b.w - a.w || a.i - b.i)
-  for (const { f, w } of costliestFirst) {
+  // Each file's place in `files` breaks ties, in both orders.
+  const entries = files.map((f, i) => ({ f, i, w: weight(f), wall: wall(f) }))
+  for (const e of [...entries].sort((a, b) => b.w - a.w || a.i - b.i)) {
     const least = groups.reduce((min, g) => (g.cost < min.cost ? g : min))
-    least.files.push(f)
-    least.cost += w
+    least.files.push(e)
+    least.cost += e.w
   }
-  const longestFirst = (a, b) => wall(b) - wall(a) || files.indexOf(a) - files.indexOf(b)
-  return groups.sort((a, b) => b.cost - a.cost).map((g) => g.files.sort(longestFirst))
+  const longestFirst = (a, b) => b.wall - a.wall || a.i - b.i
+  return groups.sort((a, b) => b.cost - a.cost).map((g) => g.files.sort(longestFirst).map((e) => e.f))
 }
 
 /** The source of a group's module: its files imported one after another (absolute URLs). */
