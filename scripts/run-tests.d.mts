@@ -1,6 +1,20 @@
-/** How many processes a run's files are packed into (scripts/run-tests.mjs). */
+/** How many processes a pass's files are packed into (scripts/run-tests.mjs). */
 export const PROCESSES: number
-/** The processes of a run, in the order the runner starts them: the files packed into at most `processes` groups of near-equal CPU (COSTS), the costliest group first, and in each group the longest file (wall) first. */
+/** The Nodes besides this one that --other-nodes runs the CLI tests with pdsctl on. */
+export const OTHER_NODES: readonly string[]
+/** A pass's files packed into at most `processes` groups of near-equal CPU (COSTS), the costliest group first, and in each group the longest file (wall) first. */
 export function groupFiles(files: string[], processes?: number, weight?: (file: string) => number, wall?: (file: string) => number): string[][]
-/** The source of a group's module: its files (relative to the checkout, or absolute) imported one after another. */
-export function groupModule(files: string[]): string
+/** The source of a group's module: `env` set, then its files (relative to the checkout, or absolute) imported one after another. */
+export function groupModule(files: string[], env?: Record<string, string>): string
+/** One pass of a run: these files with pdsctl on Node `node`, its groups setting `env`. */
+export interface Pass {
+  node: string
+  files: string[]
+  env: Record<string, string>
+}
+/** The passes of a run: `files` on this Node, then `cliFiles` on each of `others`, the table parts split among them (unless `part` is 'all'). */
+export function passesOf(opts: { files: string[]; cliFiles: string[]; here: string; others?: { version: string; bin: string }[]; part: string | undefined }): Pass[]
+/** Every pass's groups, the costliest first (ties: the earlier pass first). */
+export function runGroups(passes: Pass[], processes?: number, weight?: (file: string) => number, wall?: (file: string) => number): (Pass & { cost: number })[]
+/** The options of a run: --cli, --other-nodes, the files given, and what goes to `node --test`. */
+export function parseArgs(args: string[]): { cli: boolean; otherNodes: boolean; given: string[]; passThrough: string[] }

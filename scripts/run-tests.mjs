@@ -1,9 +1,14 @@
 // Runs the test files with node's test runner, 3 processes at a time, the files packed into
 // PROCESSES groups of near-equal cost (scripts/cli-test-files.mjs's COSTS):
-//   node scripts/run-tests.mjs          every test file (what `npm test` runs)
-//   node scripts/run-tests.mjs --cli    the CLI test files (scripts/test-nodes.sh, on Node 22 and 26)
-//   node scripts/run-tests.mjs FILE...  these files (paths from the checkout)
-// The tests' TMPDIR is a folder of the run's, removed when the run ends.
+//   node scripts/run-tests.mjs                 every test file (what `npm test` runs)
+//   node scripts/run-tests.mjs --cli           the CLI test files (those that spawn pdsctl)
+//   node scripts/run-tests.mjs FILE...         these files (paths from the checkout)
+//   node scripts/run-tests.mjs --other-nodes   and, in the same run, the CLI test files (or the
+//                                              files given) again with pdsctl on each of
+//                                              OTHER_NODES (what CI runs)
+// With --other-nodes each table suite's cases are split among the Nodes (this one takes part 1
+// of 3, Node 22 part 2, Node 26 part 3: test/helpers/tablePart.ts); PDSCTL_TABLE_PART=all runs
+// every case on each. The tests' TMPDIR is a folder of the run's, removed when the run ends.
 // Any other argument goes to `node --test` before the files (e.g. --test-name-pattern=…).
 //
 // Why groups: a test process spends 4–5 CPU-s loading its modules before its first test
@@ -18,6 +23,11 @@
 // against 638 s and 1,200 CPU-s the same day with each of the 18 costliest files alone and the
 // others 16 to a group (22 processes).
 //
+// Why one run for every Node: CI ran the Node 24 pass, then the Node 22 pass, then the Node
+// 26 pass, and each ended with ~40–45 s of one core or less busy while its last group ran
+// alone (c23a725, 131d027, 82dcb7a). In one run the groups of all three are ordered
+// costliest first and share the 3 slots, so only the run's end has such a tail.
+//
 // A group is a module that imports its files one after another: node's runner runs it as one
 // test file, so their tests run in one process, one file after the other, and the summary
 // counts every test as before. This is what `--test-isolation=none` does for a whole run (the
@@ -25,8 +35,11 @@
 // groups so that the runner still uses every core. A test must therefore not depend on a
 // process-wide state another file may have set (src/lib/redaction.ts's registered secrets: a
 // fake admin password "x" hid every "x" in a later file's messages); run a file alone with
-// `node --import tsx --test FILE`.
-import { spawn } from 'node:child_process'
+// `node --import tsx --test FILE`. A group of another Node's pass sets its environment
+// (PDSCTL_NODE, PDSCTL_EXPECT_NODE, PDSCTL_TABLE_PART) before it imports its first file, as
+// the runner's environment set it for a pass of its own: test/helpers/cli.ts reads
+// PDSCTL_NODE when it is first imported, so the groups of a pass never mix with another's.
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -35,8 +48,16 @@ import { cliTestFiles, testFiles, wallOf, weightOf } from './cli-test-files.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 
-/** How many processes a run's files are packed into: two for each of the 3 the runner runs at a time. */
+/** How many processes a pass's files are packed into: two for each of the 3 the runner runs at a time. */
 export const PROCESSES = 6
+
+/**
+ * The Nodes besides this one that CI runs pdsctl's CLI tests on (--other-nodes), so that CI
+ * covers every major of package.json's engines (^22.22.2 || ^24.15.0 || >=26.0.0): 22.23.5
+ * is the Node scripts/pds04.sh fetches for the 0.4.x bed (>= the floor 22.22.2), 26.12.1 the
+ * newest 26 on npm and the single executable's. Fetched by scripts/fetch-node.sh.
+ */
+export const OTHER_NODES = Object.freeze(['22.23.5', '26.12.1'])
 
 /**
  * The processes of a run, in the order the runner starts them: the files packed into at most
@@ -61,21 +82,74 @@ export function groupFiles(files, processes = PROCESSES, weight = weightOf, wall
   return groups.sort((a, b) => b.cost - a.cost).map((g) => g.files.sort(longestFirst).map((e) => e.f))
 }
 
-/** The source of a group's module: its files imported one after another (absolute URLs). */
-export function groupModule(files) {
+/** The source of a group's module: `env` set, then its files imported one after another (absolute URLs). */
+export function groupModule(files, env = {}) {
   return (
     `// pdsctl test group (scripts/run-tests.mjs): these test files in one process, one after another.\n` +
+    (Object.keys(env).length ? `Object.assign(process.env, ${JSON.stringify(env)})\n` : '') +
     files.map((f) => `await import(${JSON.stringify(pathToFileURL(path.resolve(root, f)).href)})\n`).join('')
   )
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const args = process.argv.slice(2)
+/**
+ * The passes of a run: `files` with pdsctl on this Node, then `cliFiles` with pdsctl on each
+ * of `others` ({ version, bin }), each with the environment its groups set. With other Nodes
+ * the table suites' cases are split among all of them, this Node part 1 (`part` 'all': every
+ * case on each); without, `part` is left to the environment.
+ */
+export function passesOf({ files, cliFiles, here, others = [], part }) {
+  const split = others.length > 0 && part !== 'all'
+  const partOf = (i) => (split ? `${i + 1}/${others.length + 1}` : part)
+  const envOf = (i) => (others.length ? { PDSCTL_TABLE_PART: partOf(i) } : {})
+  return [
+    { node: here, files, env: envOf(0) },
+    ...others.map((o, i) => ({ node: o.version, files: cliFiles, env: { PDSCTL_NODE: o.bin, PDSCTL_EXPECT_NODE: o.version, ...envOf(i + 1) } })),
+  ]
+}
+
+/**
+ * The processes of a run, in the order the runner starts them: each pass's files packed into
+ * its own groups (groupFiles), then every group of every pass, the costliest first (ties: the
+ * earlier pass first). Each is { node, env, files, cost }.
+ */
+export function runGroups(passes, processes = PROCESSES, weight = weightOf, wall = wallOf) {
+  const all = passes.flatMap((p, pass) =>
+    groupFiles(p.files, processes, weight, wall).map((files) => ({ node: p.node, env: p.env, files, pass, cost: files.reduce((sum, f) => sum + weight(f), 0) })),
+  )
+  return all.sort((a, b) => b.cost - a.cost || a.pass - b.pass).map(({ pass, ...g }) => g)
+}
+
+/** The options a run was given (what `node scripts/run-tests.mjs --help` would say is in the header). */
+export function parseArgs(args) {
   const cli = args.includes('--cli')
+  const otherNodes = args.includes('--other-nodes')
   // Arguments that are not options name the files to run (paths from the checkout), in place of every file.
   const given = args.filter((a) => !a.startsWith('-'))
-  const passThrough = args.filter((a) => a !== '--cli' && a.startsWith('-'))
+  const passThrough = args.filter((a) => a !== '--cli' && a !== '--other-nodes' && a.startsWith('-'))
+  return { cli, otherNodes, given, passThrough }
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const { cli, otherNodes, given, passThrough } = parseArgs(process.argv.slice(2))
   const files = given.length ? given : cli ? cliTestFiles() : testFiles()
+  const part = process.env.PDSCTL_TABLE_PART
+  if (otherNodes && part && part !== 'all') {
+    process.stderr.write(`scripts/run-tests.mjs: PDSCTL_TABLE_PART=${part} with --other-nodes: the parts are given to each Node by the run; unset it, or set it to all\n`)
+    process.exit(2)
+  }
+  // Each other Node fetched (scripts/fetch-node.sh: already there after scripts/dev.sh's
+  // set-up), and pdsctl checked to really run on it (its --version line) before any test.
+  const others = (otherNodes ? OTHER_NODES : []).map((version) => {
+    const bin = execFileSync('bash', [path.join(root, 'scripts/fetch-node.sh'), version], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)
+    const line = execFileSync(bin, ['--', path.join(root, 'bin/run.js'), '--version'], { encoding: 'utf8' }).trim()
+    if (!line.endsWith(` node-v${version}`)) {
+      process.stderr.write(`scripts/run-tests.mjs: pdsctl on ${bin} printed "${line}", not node-v${version}\n`)
+      process.exit(1)
+    }
+    return { version, bin }
+  })
+  const here = process.env.PDSCTL_NODE ? execFileSync(process.env.PDSCTL_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim() : process.versions.node
+  const passes = passesOf({ files, cliFiles: given.length ? files : cliTestFiles(), here, others, part })
   // One folder for the run, removed when it ends however it ends: the group modules, and the
   // tests' TMPDIR, so that what a test leaves in os.tmpdir() (a temporary HOME of a killed
   // child, a bed's data) goes with the run instead of piling up in /tmp.
@@ -83,15 +157,19 @@ if (import.meta.filename === process.argv[1]) {
   const testTmp = path.join(dir, 'tmp')
   mkdirSync(testTmp, { mode: 0o700 })
   const removeDir = () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
-  const entries = groupFiles(files).map((group, i) => {
-    if (group.length === 1) return group[0]
-    // Named after the group's first file, so that a line about the group says where to look.
-    const name = `${String(i + 1).padStart(2, '0')}-${group[0].replace(/^test\//, '').replace(/\.test\.ts$/, '').replaceAll('/', '-')}-and-${group.length - 1}-more.mjs`
+  // node's runner sorts the files it is given: each name starts with its place in the run.
+  const entries = runGroups(passes).map((group, i) => {
+    if (group.files.length === 1 && !Object.keys(group.env).length) return group.files[0]
+    // Named after the pdsctl Node and the group's first file, so that a line about the group says where to look.
+    const first = group.files[0].replace(/^test\//, '').replace(/\.test\.ts$/, '').replaceAll('/', '-')
+    const name = `${String(i + 1).padStart(2, '0')}-node${group.node.split('.')[0]}-${first}-and-${group.files.length - 1}-more.mjs`
     const file = path.join(dir, name)
-    writeFileSync(file, groupModule(group))
+    writeFileSync(file, groupModule(group.files, group.env))
     return file
   })
-  process.stderr.write(`scripts/run-tests.mjs: ${files.length} test files in ${entries.length} processes, 3 at a time (${dir})\n`)
+  const partSaid = (p) => (p === undefined ? '' : p === 'all' ? ' (every table case)' : ` (table part ${p})`)
+  const said = passes.map((p, i) => `${p.files.length}${i ? '' : ' test files'} with pdsctl on Node ${p.node}${partSaid(p.env.PDSCTL_TABLE_PART)}`)
+  process.stderr.write(`scripts/run-tests.mjs: ${said.join(', ')}, in ${entries.length} processes, 3 at a time (${dir})\n`)
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000', ...passThrough, ...entries],

@@ -1,6 +1,6 @@
 // pdsctl is tested on every Node it claims (package.json engines): CI runs the whole suite
 // on Node 24, then every test that spawns pdsctl again with pdsctl on Node 22 and on Node
-// 26 (scripts/test-nodes.sh, PDSCTL_NODE), the table suites' cases split among the three. This file is itself one of those tests: in each
+// 26 (scripts/run-tests.mjs --other-nodes, PDSCTL_NODE), the table suites' cases split among the three. This file is itself one of those tests: in each
 // pass it checks that pdsctl really ran on the Node that pass is for.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles, COSTS, DEFAULT_COST, testFiles, wallOf, weightOf } from '../scripts/cli-test-files.mjs'
-import { groupFiles, groupModule, PROCESSES } from '../scripts/run-tests.mjs'
+import { groupFiles, groupModule, OTHER_NODES, passesOf, PROCESSES, runGroups } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -26,12 +26,11 @@ test('pdsctl runs on the Node this pass is for (PDSCTL_NODE), as its version lin
   assert.equal(JSON.parse(res.stdout).node, cliNodeVersion())
 })
 
-test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 (scripts/test-nodes.sh), each version inside the range", () => {
+test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 (OTHER_NODES), each version inside the range", () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; scripts: Record<string, string> }
   const ranges = pkg.engines.node.split('||').map((r) => r.trim())
   const claimed = ranges.map((r) => Number(/\d+/.exec(r)![0]))
-  const script = readFileSync(path.join(ROOT, 'scripts/test-nodes.sh'), 'utf8')
-  const extra = /\bversions=\(([\d. ]+)\)/.exec(script)![1].trim().split(/\s+/)
+  const extra = [...OTHER_NODES]
   const runner = readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8').match(/^NODE_PKG_VERSION=([\d.]+)$/m)![1]
   const tested = [runner, ...extra]
   assert.deepEqual([...new Set(tested.map((v) => Number(v.split('.')[0])))].sort(), [...new Set(claimed)].sort())
@@ -55,17 +54,27 @@ test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 
   const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8')
   assert.match(ci, /^exec bash scripts\/dev\.sh test$/m)
   assert.match(readFileSync(path.join(ROOT, 'README.md'), 'utf8'), /^scripts\/dev\.sh test +#/m)
-  assert.match(readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8'), /npm run --silent test -- "\$@"\n\s*exec bash scripts\/test-nodes\.sh\n/)
-  assert.equal(pkg.scripts['test:nodes'], 'bash scripts/test-nodes.sh')
+  assert.match(readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8'), /^ {2}exec npm run --silent test -- --other-nodes "\$@"$/m)
+  assert.equal(pkg.scripts['test:nodes'], 'node scripts/run-tests.mjs --cli --other-nodes')
+  // npm test ends with the runner, so that the arguments npm appends reach it.
+  assert.match(pkg.scripts.test, /&& node scripts\/run-tests\.mjs$/)
 })
 
 test("the table suites' cases are split among the three Nodes: each table on every Node, each case once", () => {
-  // The parts CI gives: 1/3 to the Node 24 pass (scripts/dev.sh), 2/3 and 3/3 to Node 22 and 26.
-  const dev = readFileSync(path.join(ROOT, 'scripts/dev.sh'), 'utf8')
-  const nodes = readFileSync(path.join(ROOT, 'scripts/test-nodes.sh'), 'utf8')
-  assert.match(dev, /PDSCTL_TABLE_PART="\$\{PDSCTL_TABLE_PART:-1\/3\}" npm run --silent test/)
-  const given = Object.fromEntries([...nodes.matchAll(/\[(\d+)\]=(\d\/\d)/g)].map((m) => [m[1], m[2]]))
-  assert.deepEqual(given, { 22: '2/3', 26: '3/3' })
+  // The parts CI gives (scripts/run-tests.mjs --other-nodes): 1/3 to the Node 24 pass, 2/3 and 3/3 to Node 22 and 26.
+  const others = OTHER_NODES.map((version) => ({ version, bin: `/nodes/${version}/node` }))
+  const passes = passesOf({ files: ['test/a.test.ts', 'test/b.test.ts'], cliFiles: ['test/b.test.ts'], here: '24.18.1', others, part: undefined })
+  assert.deepEqual(
+    passes.map((p) => [p.node, p.files, p.env]),
+    [
+      ['24.18.1', ['test/a.test.ts', 'test/b.test.ts'], { PDSCTL_TABLE_PART: '1/3' }],
+      ['22.23.5', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/22.23.5/node', PDSCTL_EXPECT_NODE: '22.23.5', PDSCTL_TABLE_PART: '2/3' }],
+      ['26.12.1', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/26.12.1/node', PDSCTL_EXPECT_NODE: '26.12.1', PDSCTL_TABLE_PART: '3/3' }],
+    ],
+  )
+  // PDSCTL_TABLE_PART=all: every case on each Node. Without other Nodes the environment decides.
+  assert.deepEqual(passesOf({ files: [], cliFiles: [], here: '24.18.1', others, part: 'all' }).map((p) => p.env.PDSCTL_TABLE_PART), ['all', 'all', 'all'])
+  assert.deepEqual(passesOf({ files: ['x'], cliFiles: [], here: '24.18.1', part: '2/3' }), [{ node: '24.18.1', files: ['x'], env: {} }])
   // Three parts of a table of 2..40 cases: every case taken by exactly one part, and each part
   // takes a case of every run of 3 consecutive cases (a command's text and --json, its strings).
   for (let size = 2; size <= 40; size++) {
@@ -145,17 +154,47 @@ test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES gro
   assert.deepEqual([weightOf('test/a-new-one.test.ts'), wallOf('test/a-new-one.test.ts')], DEFAULT_COST)
 })
 
-test("a group's module runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {
+test("one run for every Node: each pass's files packed into its own groups, which carry its environment, and every group of every pass ordered costliest first", () => {
+  const others = OTHER_NODES.map((version) => ({ version, bin: `/nodes/${version}/node` }))
+  const passes = passesOf({ files: testFiles(), cliFiles: cliTestFiles(), here: '24.18.1', others, part: undefined })
+  const groups = runGroups(passes)
+  assert.equal(groups.length, PROCESSES * passes.length)
+  for (const p of passes) {
+    const own = groups.filter((g) => g.node === p.node)
+    assert.deepEqual([...own.flatMap((g) => g.files)].sort(), p.files, `Node ${p.node}: every file once`)
+    for (const g of own) assert.deepEqual(g.env, p.env)
+  }
+  const costs = groups.map((g) => g.cost)
+  assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
+  for (const g of groups) assert.equal(g.cost, g.files.reduce((sum, f) => sum + weightOf(f), 0))
+  // Small made-up passes: ties go to the earlier pass.
+  const w = (f: string) => ({ a: 5, b: 4, c: 1 })[f] ?? 0
+  const made = runGroups([{ node: '24', files: ['a', 'c'], env: {} }, { node: '22', files: ['b', 'c'], env: { X: '1' } }], 2, w, w)
+  assert.deepEqual(made.map((g) => [g.node, g.files, g.cost]), [['24', ['a'], 5], ['22', ['b'], 4], ['24', ['c'], 1], ['22', ['c'], 1]])
+  assert.deepEqual(made[1].env, { X: '1' })
+})
+
+test('a run with --other-nodes refuses a table part of its own (the run gives each Node its part), before fetching anything', async () => {
+  const env = { ...process.env, NODE_TEST_CONTEXT: undefined, PDSCTL_TABLE_PART: '2/3' }
+  const run = promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts/run-tests.mjs'), '--other-nodes', 'test/no-such.test.ts'], { cwd: ROOT, env })
+  const err = (await run.then(() => assert.fail('the run started'), (e: unknown) => e)) as { code: number; stderr: string }
+  assert.equal(err.code, 2)
+  assert.equal(err.stderr, 'scripts/run-tests.mjs: PDSCTL_TABLE_PART=2/3 with --other-nodes: the parts are given to each Node by the run; unset it, or set it to all\n')
+})
+
+test("a group's module sets its environment, then runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pdsctl-group-test-'))
   try {
     const log = path.join(dir, 'log')
     const file = (name: string) =>
       `import { test } from 'node:test'\nimport { appendFileSync } from 'node:fs'\n` +
-      `test('${name} first', async () => { appendFileSync(${JSON.stringify(log)}, '${name}-1 ' + process.pid + '\\n'); await new Promise((r) => setTimeout(r, 50)) })\n` +
-      `test('${name} second', () => { appendFileSync(${JSON.stringify(log)}, '${name}-2 ' + process.pid + '\\n') })\n`
+      // Read when the file is imported, as test/helpers/cli.ts reads PDSCTL_NODE.
+      `const seen = process.env.PDSCTL_GROUP_TEST\n` +
+      `test('${name} first', async () => { appendFileSync(${JSON.stringify(log)}, '${name}-1 ' + process.pid + ' ' + seen + '\\n'); await new Promise((r) => setTimeout(r, 50)) })\n` +
+      `test('${name} second', () => { appendFileSync(${JSON.stringify(log)}, '${name}-2 ' + process.pid + ' ' + seen + '\\n') })\n`
     writeFileSync(path.join(dir, 'a.test.mjs'), file('a'))
     writeFileSync(path.join(dir, 'b.test.mjs'), file('b'))
-    writeFileSync(path.join(dir, 'group.mjs'), groupModule([path.join(dir, 'a.test.mjs'), path.join(dir, 'b.test.mjs')]))
+    writeFileSync(path.join(dir, 'group.mjs'), groupModule([path.join(dir, 'a.test.mjs'), path.join(dir, 'b.test.mjs')], { PDSCTL_GROUP_TEST: 'set-by-the-group' }))
     // Without NODE_TEST_CONTEXT: set in this test process by its runner, it would make the
     // inner runner report to it instead of running as a runner of its own.
     const env = { ...process.env, NODE_TEST_CONTEXT: undefined }
@@ -163,6 +202,7 @@ test("a group's module runs its files' tests in one process, one file after the 
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '))
     assert.deepEqual(lines.map((l) => l[0]), ['a-1', 'a-2', 'b-1', 'b-2'])
     assert.equal(new Set(lines.map((l) => l[1])).size, 1, 'one process')
+    assert.deepEqual(lines.map((l) => l[2]), Array(4).fill('set-by-the-group'), "the group's environment, set before its files are imported")
     assert.match(stdout, /^# tests 4$/m)
     assert.match(stdout, /^# pass 4$/m)
   } finally {

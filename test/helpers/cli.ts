@@ -13,7 +13,7 @@ export const BIN = path.join(ROOT, 'bin/run.js')
 /**
  * The Node that runs pdsctl in every test that spawns it: PDSCTL_NODE (a node binary), else
  * this test process's own. CI runs the CLI tests once more on Node 22 and once on Node 26
- * this way (scripts/test-nodes.sh) while the test runner and the bed's PDS stay on Node 24:
+ * this way (scripts/run-tests.mjs --other-nodes) while the test runner and the bed's PDS stay on Node 24:
  * the 0.5.x PDS runs in the test process, on the Node its better-sqlite3 was built for.
  * Every spawn of bin/run.js takes this, never process.execPath (test/nodes.test.ts).
  */

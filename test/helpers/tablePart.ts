@@ -5,8 +5,8 @@
 // takes the table's cases i (counted from 0, in the order the table lists them) with
 // i mod N = K - 1. Consecutive cases of one command (text and --json, one string after
 // another) fall in different parts, so every command of a table meets every Node.
-// scripts/dev.sh test sets 1/3 for the Node 24 pass, scripts/test-nodes.sh 2/3 for Node 22
-// and 3/3 for Node 26. Unset, or `all` (npm test, a developer's run): every case.
+// scripts/run-tests.mjs --other-nodes (scripts/dev.sh test, CI) gives 1/3 to the Node 24
+// pass, 2/3 to Node 22 and 3/3 to Node 26. Unset, or `all` (npm test, a developer's run): every case.
 
 export interface TablePart {
   /** This run's part, 1..n. */
