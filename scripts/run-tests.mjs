@@ -1,5 +1,5 @@
-// Runs the test files with node's test runner, 3 processes at a time, the files packed into
-// PROCESSES groups of near-equal cost (scripts/cli-test-files.mjs's COSTS):
+// Runs the test files with node's test runner, CONCURRENCY processes at a time, the files
+// packed into PROCESSES groups a pass of near-equal cost (scripts/cli-test-files.mjs's COSTS):
 //   node scripts/run-tests.mjs                 every test file (what `npm test` runs)
 //   node scripts/run-tests.mjs --cli           the CLI test files (those that spawn pdsctl)
 //   node scripts/run-tests.mjs FILE...         these files (paths from the checkout)
@@ -13,8 +13,9 @@
 //
 // Why groups: a test process spends 4–5 CPU-s loading its modules before its first test
 // (@atproto/pds and @did-plc/server: 3.7 CPU-s plain, 5.5 through tsx; the test's own
-// TypeScript). On a 2-core CI machine every test pass is CPU-bound (1.92–1.94 cores busy on
-// average), so the CPU saved is time saved, as long as the groups end together. Measured on
+// TypeScript). On a 2-core CI machine where starting a process is dear every test pass is
+// CPU-bound (1.92–1.94 cores busy on average), so the CPU saved is time saved, as long as the
+// groups end together. Measured on
 // the 97 light files (pdsctl on Node 24, table part 1/3, all 734 tests passing each time,
 // 2026-12-02): one process a file 463 s wall and 881 CPU-s; 8 files a process 365 s, 651
 // CPU-s; 16 a process 308 s, 572 CPU-s; 33 a process in path order 345 s, 550 CPU-s (the last
@@ -25,8 +26,9 @@
 //
 // Why one run for every Node: CI ran the Node 24 pass, then the Node 22 pass, then the Node
 // 26 pass, and each ended with ~40–45 s of one core or less busy while its last group ran
-// alone (c23a725, 131d027, 82dcb7a). In one run the groups of all three are ordered
-// costliest first and share the 3 slots, so only the run's end has such a tail.
+// alone (c23a725, 131d027, 82dcb7a; ~30 s each in the 975 s baseline of 2026-12-03, on a
+// faster machine). In one run the groups of all three are ordered largest first and share
+// the slots, so only the run's end has such a tail.
 //
 // A group is a module that imports its files one after another: node's runner runs it as one
 // test file, so their tests run in one process, one file after the other, and the summary
@@ -48,8 +50,29 @@ import { cliTestFiles, testFiles, wallOf, weightOf } from './cli-test-files.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 
-/** How many processes a pass's files are packed into: two for each of the 3 the runner runs at a time. */
+/** How many processes a pass's files are packed into (a CI run: 3 passes, 18 processes). */
 export const PROCESSES = 6
+
+/**
+ * How many test processes run at a time, on CI's 2 cores. 4: on a machine where a pass is
+ * CPU-bound more did not help (5 at a time: 543 s against 550 for 3, 1.91 cores busy), but on
+ * one where starting a process is cheap the tests wait more than they compute (the baseline
+ * of 2026-12-03, 975 s: 1.61–1.67 cores busy on average, 3 at a time).
+ */
+export const CONCURRENCY = 4
+
+/** The cores of CI's machine, for shareOf (fixed, so that the groups are the same on every machine). */
+const CORES = 2
+
+/**
+ * A file's share of a run, for packing: the longer of its wall time alone and its CPU at
+ * CONCURRENCY processes sharing CORES cores (COSTS). Packing by CPU alone left the groups
+ * holding the files that mostly wait (the hangs table: 42 CPU-s in 91 s alone; the package
+ * test: 10 CPU-s, ~40 s) ending late.
+ */
+export function shareOf(file) {
+  return Math.max(wallOf(file), (weightOf(file) * CONCURRENCY) / CORES)
+}
 
 /**
  * The Nodes besides this one that CI runs pdsctl's CLI tests on (--other-nodes), so that CI
@@ -60,16 +83,15 @@ export const PROCESSES = 6
 export const OTHER_NODES = Object.freeze(['22.23.5', '26.12.1'])
 
 /**
- * The processes of a run, in the order the runner starts them: the files packed into at most
- * `processes` groups of near-equal CPU (COSTS: each file in turn, the costliest first, to the
- * group that costs least so far), the costliest group first; in a group the longest file
- * (wall) runs first, so that the groups end with short files. A long file last in its group
- * ran alone at the end while the other core idled: c23a725's Node 24 pass ended with ~40 s of
- * one core or less busy, 131d027's (the costliest CPU first) with ~45 s. 82dcb7a's, with this
- * order, still did: a group holding more of the files that mostly wait (hangs, the package
- * test, signals) ends late, since the packing balances CPU only (README, "CI time").
+ * A pass's processes: the files packed into at most `processes` groups of near-equal share
+ * (shareOf: each file in turn, the largest first, to the group that has least so far), the
+ * largest group first; in a group the longest file (wall) runs first, so that the groups end
+ * with short files. A long file last in its group ran alone at the end while the other core
+ * idled: c23a725's Node 24 pass ended with ~40 s of one core or less busy, 131d027's (the
+ * costliest CPU first) with ~45 s. 82dcb7a's, with this order, still did, while the packing
+ * weighed CPU only (README, "CI time").
  */
-export function groupFiles(files, processes = PROCESSES, weight = weightOf, wall = wallOf) {
+export function groupFiles(files, processes = PROCESSES, weight = shareOf, wall = wallOf) {
   const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: [], cost: 0 }))
   // Each file's place in `files` breaks ties, in both orders.
   const entries = files.map((f, i) => ({ f, i, w: weight(f), wall: wall(f) }))
@@ -109,10 +131,10 @@ export function passesOf({ files, cliFiles, here, others = [], part }) {
 
 /**
  * The processes of a run, in the order the runner starts them: each pass's files packed into
- * its own groups (groupFiles), then every group of every pass, the costliest first (ties: the
+ * its own groups (groupFiles), then every group of every pass, the largest first (ties: the
  * earlier pass first). Each is { node, env, files, cost }.
  */
-export function runGroups(passes, processes = PROCESSES, weight = weightOf, wall = wallOf) {
+export function runGroups(passes, processes = PROCESSES, weight = shareOf, wall = wallOf) {
   const all = passes.flatMap((p, pass) =>
     groupFiles(p.files, processes, weight, wall).map((files) => ({ node: p.node, env: p.env, files, pass, cost: files.reduce((sum, f) => sum + weight(f), 0) })),
   )
@@ -169,10 +191,10 @@ if (import.meta.filename === process.argv[1]) {
   })
   const partSaid = (p) => (p === undefined ? '' : p === 'all' ? ' (every table case)' : ` (table part ${p})`)
   const said = passes.map((p, i) => `${p.files.length}${i ? '' : ' test files'} with pdsctl on Node ${p.node}${partSaid(p.env.PDSCTL_TABLE_PART)}`)
-  process.stderr.write(`scripts/run-tests.mjs: ${said.join(', ')}, in ${entries.length} processes, 3 at a time (${dir})\n`)
+  process.stderr.write(`scripts/run-tests.mjs: ${said.join(', ')}, in ${entries.length} processes, ${CONCURRENCY} at a time (${dir})\n`)
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000', ...passThrough, ...entries],
+    ['--import', 'tsx', '--test', `--test-concurrency=${CONCURRENCY}`, '--test-timeout=180000', ...passThrough, ...entries],
     { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } },
   )
   // Ctrl-C reaches the runner through the terminal's process group; SIGTERM sent to this

@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles, COSTS, DEFAULT_COST, testFiles, wallOf, weightOf } from '../scripts/cli-test-files.mjs'
-import { groupFiles, groupModule, OTHER_NODES, passesOf, PROCESSES, runGroups } from '../scripts/run-tests.mjs'
+import { CONCURRENCY, groupFiles, groupModule, OTHER_NODES, passesOf, PROCESSES, runGroups, shareOf } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -136,10 +136,10 @@ test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES gro
     assert.deepEqual([...groups.flat()].sort(), files, 'every file once')
     // In a group, the longest file (wall) first, ties in the order given.
     for (const g of groups) assert.deepEqual(g, [...g].sort((a, b) => wallOf(b) - wallOf(a) || files.indexOf(a) - files.indexOf(b)))
-    const costs = groups.map((g) => g.reduce((sum, f) => sum + weightOf(f), 0))
+    const costs = groups.map((g) => g.reduce((sum, f) => sum + shareOf(f), 0))
     assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
     // Greedy packing, costliest file first: no two groups differ by more than the costliest file.
-    const costliest = Math.max(...files.map(weightOf))
+    const costliest = Math.max(...files.map(shareOf))
     assert.ok(costs[0] - costs[costs.length - 1] <= costliest, costs.join(','))
   }
   const w = (f: string) => ({ a: 5, b: 4, c: 3, d: 3, e: 1 })[f] ?? 0
@@ -154,6 +154,15 @@ test('scripts/run-tests.mjs runs every test file once, packed into PROCESSES gro
   assert.deepEqual([weightOf('test/a-new-one.test.ts'), wallOf('test/a-new-one.test.ts')], DEFAULT_COST)
 })
 
+test("a file's share of a run is its wall time when it mostly waits, its CPU spread over CONCURRENCY processes on 2 cores when it mostly computes", () => {
+  // The package test waits on npm (10 CPU-s in 40 s); the hostile terminal table computes (73 CPU-s in 67 s).
+  assert.deepEqual(COSTS['test/package.test.ts'], [10, 40])
+  assert.equal(shareOf('test/package.test.ts'), 40)
+  assert.deepEqual(COSTS['test/hostile/terminal.test.ts'], [73, 67])
+  assert.equal(shareOf('test/hostile/terminal.test.ts'), (73 * CONCURRENCY) / 2)
+  assert.ok(CONCURRENCY >= 3, 'at least the 3 that CPU-bound machines were measured with')
+})
+
 test("one run for every Node: each pass's files packed into its own groups, which carry its environment, and every group of every pass ordered costliest first", () => {
   const others = OTHER_NODES.map((version) => ({ version, bin: `/nodes/${version}/node` }))
   const passes = passesOf({ files: testFiles(), cliFiles: cliTestFiles(), here: '24.18.1', others, part: undefined })
@@ -166,7 +175,7 @@ test("one run for every Node: each pass's files packed into its own groups, whic
   }
   const costs = groups.map((g) => g.cost)
   assert.deepEqual(costs, [...costs].sort((a, b) => b - a), 'the costliest group first')
-  for (const g of groups) assert.equal(g.cost, g.files.reduce((sum, f) => sum + weightOf(f), 0))
+  for (const g of groups) assert.equal(g.cost, g.files.reduce((sum, f) => sum + shareOf(f), 0))
   // Small made-up passes: ties go to the earlier pass.
   const w = (f: string) => ({ a: 5, b: 4, c: 1 })[f] ?? 0
   const made = runGroups([{ node: '24', files: ['a', 'c'], env: {} }, { node: '22', files: ['b', 'c'], env: { X: '1' } }], 2, w, w)
