@@ -174,8 +174,10 @@ describe('filterAccounts', () => {
     const big = await run(400)
     assert.equal(small.matched, 20)
     assert.equal(big.matched, 400)
-    // Holding 400,000 rows costs well over 100 MB; a stream stays within a few pages' worth.
-    assert.ok(big.growth < 40 * 1024 * 1024, `heap grew ${(big.growth / 1048576).toFixed(1)} MB for 400k rows (20k rows: ${(small.growth / 1048576).toFixed(1)} MB)`)
+    // Holding 400,000 rows costs ~186 MB of heap (measured); a stream stays within a few pages'
+    // worth plus the garbage not yet collected, which heapUsed counts: on a busy machine (a
+    // busy loop beside 4 test processes on 2 cores) V8's collector lagged to a 41.1 MB peak.
+    assert.ok(big.growth < 64 * 1024 * 1024, `heap grew ${(big.growth / 1048576).toFixed(1)} MB for 400k rows (20k rows: ${(small.growth / 1048576).toFixed(1)} MB)`)
     console.log(`# heap growth: 20k rows ${(small.growth / 1048576).toFixed(1)} MB, 400k rows ${(big.growth / 1048576).toFixed(1)} MB`)
   })
 })
