@@ -92,6 +92,11 @@ export const OTHER_NODES = Object.freeze(['22.23.5', '26.12.1'])
  * weighed CPU only (README, "CI time").
  */
 export function groupFiles(files, processes = PROCESSES, weight = shareOf, wall = wallOf) {
+  return packGroups(files, processes, weight, wall).map((g) => g.files)
+}
+
+/** groupFiles' groups with what each weighs in all ({ files, cost }), for runGroups' order. */
+function packGroups(files, processes, weight, wall) {
   const groups = Array.from({ length: Math.min(processes, files.length) }, () => ({ files: [], cost: 0 }))
   // Each file's place in `files` breaks ties, in both orders.
   const entries = files.map((f, i) => ({ f, i, w: weight(f), wall: wall(f) }))
@@ -101,7 +106,7 @@ export function groupFiles(files, processes = PROCESSES, weight = shareOf, wall 
     least.cost += e.w
   }
   const longestFirst = (a, b) => b.wall - a.wall || a.i - b.i
-  return groups.sort((a, b) => b.cost - a.cost).map((g) => g.files.sort(longestFirst).map((e) => e.f))
+  return groups.sort((a, b) => b.cost - a.cost).map((g) => ({ files: g.files.sort(longestFirst).map((e) => e.f), cost: g.cost }))
 }
 
 /** The source of a group's module: `env` set, then its files imported one after another (absolute URLs). */
@@ -135,13 +140,11 @@ export function passesOf({ files, cliFiles, here, others = [], part }) {
  * earlier pass first). Each is { node, env, files, cost }.
  */
 export function runGroups(passes, processes = PROCESSES, weight = shareOf, wall = wallOf) {
-  const all = passes.flatMap((p, pass) =>
-    groupFiles(p.files, processes, weight, wall).map((files) => ({ node: p.node, env: p.env, files, pass, cost: files.reduce((sum, f) => sum + weight(f), 0) })),
-  )
+  const all = passes.flatMap((p, pass) => packGroups(p.files, processes, weight, wall).map((g) => ({ node: p.node, env: p.env, ...g, pass })))
   return all.sort((a, b) => b.cost - a.cost || a.pass - b.pass).map(({ pass, ...g }) => g)
 }
 
-/** The options a run was given (what `node scripts/run-tests.mjs --help` would say is in the header). */
+/** The options a run was given (the header above lists them). */
 export function parseArgs(args) {
   const cli = args.includes('--cli')
   const otherNodes = args.includes('--other-nodes')
