@@ -5,7 +5,7 @@
 # headers), builds, then runs the npm script named by the first argument.
 #   scripts/dev.sh sandbox     start the sandbox PDS and try pdsctl against it
 #   scripts/dev.sh test        build and run every test: pdsctl on Node 24, and the CLI tests
-#                              on 22 and 26 in the same run, the table suites split among the three
+#                              on 22 and 26 in the same run, every table case on each
 #   scripts/dev.sh pdsctl ARGS run pdsctl from this checkout (in the caller's directory)
 # Set-up also writes .tools/bin/pdsctl (for PATH) and, when it fetched Node, links it at
 # .tools/node (so `export PATH="$PWD/.tools/node/bin:$PATH"` gives npm and pdsctl a Node 22+).
@@ -147,9 +147,9 @@ done
 trap - EXIT
 if [ "$target" = test ]; then
   # Every test with pdsctl on this Node (24) and, in the same run, every CLI test again with
-  # pdsctl on Node 22 and on 26 (scripts/run-tests.mjs --other-nodes), each table suite's
-  # cases split among the three. What CI runs; PDSCTL_TABLE_PART=all runs every table case
-  # on each Node, `npm test` all of them on this one.
+  # pdsctl on Node 22 and on 26 (scripts/run-tests.mjs --other-nodes), every table suite's
+  # every case on each. What CI runs; PDSCTL_TABLE_PART=split splits the table cases among
+  # the three (a third less time), `npm test` runs every test on this Node alone.
   exec npm run --silent test -- --other-nodes "$@"
 fi
 exec npm run --silent "$target" -- "$@"

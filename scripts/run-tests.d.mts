@@ -16,8 +16,10 @@ export interface Pass {
   files: string[]
   env: Record<string, string>
 }
-/** The passes of a run: `files` on this Node, then `cliFiles` on each of `others`, the table parts split among them (unless `part` is 'all'). */
+/** The passes of a run: `files` on this Node, then `cliFiles` on each of `others`, every table case on each (the cases split among them when `part` is 'split'). */
 export function passesOf(opts: { files: string[]; cliFiles: string[]; here: string; others?: { version: string; bin: string }[]; part: string | undefined }): Pass[]
+/** Why a run refuses PDSCTL_TABLE_PART `part` (split without other Nodes, a K/N with them), or undefined. */
+export function partRefusal(part: string | undefined, otherNodes: boolean): string | undefined
 /** Every pass's groups, the largest first (ties: the earlier pass first); `cost` is the group's sum of `weight` (shareOf). */
 export function runGroups(passes: Pass[], processes?: number, weight?: (file: string) => number, wall?: (file: string) => number): (Pass & { cost: number })[]
 /** The options of a run: --cli, --other-nodes, the files given, and what goes to `node --test`. */

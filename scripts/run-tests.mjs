@@ -6,9 +6,11 @@
 //   node scripts/run-tests.mjs --other-nodes   and, in the same run, the CLI test files (or the
 //                                              files given) again with pdsctl on each of
 //                                              OTHER_NODES (what CI runs)
-// With --other-nodes each table suite's cases are split among the Nodes (this one takes part 1
-// of 3, Node 22 part 2, Node 26 part 3: test/helpers/tablePart.ts); PDSCTL_TABLE_PART=all runs
-// every case on each. The tests' TMPDIR is a folder of the run's, removed when the run ends.
+// Every table suite runs every case on each Node (test/helpers/tablePart.ts);
+// PDSCTL_TABLE_PART=split with --other-nodes splits their cases among the Nodes instead (this
+// one part 1 of 3, Node 22 part 2, Node 26 part 3: a third less time, each case once a run),
+// and PDSCTL_TABLE_PART=K/N without it runs part K of N. The tests' TMPDIR is a folder of the
+// run's, removed when the run ends.
 // Any other argument goes to `node --test` before the files (e.g. --test-name-pattern=…).
 //
 // Why groups: a test process spends 4–5 CPU-s loading its modules before its first test
@@ -38,7 +40,7 @@
 // process-wide state another file may have set (src/lib/redaction.ts's registered secrets: a
 // fake admin password "x" hid every "x" in a later file's messages); run a file alone with
 // `node --import tsx --test FILE`. A group of another Node's pass sets its environment
-// (PDSCTL_NODE, PDSCTL_EXPECT_NODE, PDSCTL_TABLE_PART) before it imports its first file, as
+// (PDSCTL_NODE, PDSCTL_EXPECT_NODE; PDSCTL_TABLE_PART when split) before its first file, as
 // the runner's environment set it for a pass of its own: test/helpers/cli.ts reads
 // PDSCTL_NODE when it is first imported, so the groups of a pass never mix with another's.
 import { execFileSync, spawn } from 'node:child_process'
@@ -120,18 +122,28 @@ export function groupModule(files, env = {}) {
 
 /**
  * The passes of a run: `files` with pdsctl on this Node, then `cliFiles` with pdsctl on each
- * of `others` ({ version, bin }), each with the environment its groups set. With other Nodes
- * the table suites' cases are split among all of them, this Node part 1 (`part` 'all': every
- * case on each); without, `part` is left to the environment.
+ * of `others` ({ version, bin }), each with the environment its groups set. Every table case
+ * runs on every Node, unless `part` is 'split' (PDSCTL_TABLE_PART=split): then, with other
+ * Nodes, the table suites' cases are split among all of them, this Node part 1. Otherwise
+ * the groups leave PDSCTL_TABLE_PART to the environment (unset, `all`, or a K/N run alone).
  */
 export function passesOf({ files, cliFiles, here, others = [], part }) {
-  const split = others.length > 0 && part !== 'all'
-  const partOf = (i) => (split ? `${i + 1}/${others.length + 1}` : part)
-  const envOf = (i) => (others.length ? { PDSCTL_TABLE_PART: partOf(i) } : {})
+  const split = others.length > 0 && part === 'split'
+  const envOf = (i) => (split ? { PDSCTL_TABLE_PART: `${i + 1}/${others.length + 1}` } : {})
   return [
     { node: here, files, env: envOf(0) },
     ...others.map((o, i) => ({ node: o.version, files: cliFiles, env: { PDSCTL_NODE: o.bin, PDSCTL_EXPECT_NODE: o.version, ...envOf(i + 1) } })),
   ]
+}
+
+/**
+ * What PDSCTL_TABLE_PART a run refuses before it starts (a message), or undefined: `split`
+ * needs other Nodes to split among, and a K/N of its own would give every Node the same part.
+ */
+export function partRefusal(part, otherNodes) {
+  if (part === 'split' && !otherNodes) return 'PDSCTL_TABLE_PART=split splits the table cases among the Nodes of --other-nodes; add it, or unset PDSCTL_TABLE_PART'
+  if (otherNodes && part && part !== 'all' && part !== 'split') return `PDSCTL_TABLE_PART=${part} with --other-nodes: each Node runs every table case, or its own part with PDSCTL_TABLE_PART=split; unset it, or set it to all or split`
+  return undefined
 }
 
 /**
@@ -158,8 +170,9 @@ if (import.meta.filename === process.argv[1]) {
   const { cli, otherNodes, given, passThrough } = parseArgs(process.argv.slice(2))
   const files = given.length ? given : cli ? cliTestFiles() : testFiles()
   const part = process.env.PDSCTL_TABLE_PART
-  if (otherNodes && part && part !== 'all') {
-    process.stderr.write(`scripts/run-tests.mjs: PDSCTL_TABLE_PART=${part} with --other-nodes: the parts are given to each Node by the run; unset it, or set it to all\n`)
+  const refusal = partRefusal(part, otherNodes)
+  if (refusal) {
+    process.stderr.write(`scripts/run-tests.mjs: ${refusal}\n`)
     process.exit(2)
   }
   // Each other Node fetched (scripts/fetch-node.sh: already there after scripts/dev.sh's
@@ -192,8 +205,8 @@ if (import.meta.filename === process.argv[1]) {
     writeFileSync(file, groupModule(group.files, group.env))
     return file
   })
-  const partSaid = (p) => (p === undefined ? '' : p === 'all' ? ' (every table case)' : ` (table part ${p})`)
-  const said = passes.map((p, i) => `${p.files.length}${i ? '' : ' test files'} with pdsctl on Node ${p.node}${partSaid(p.env.PDSCTL_TABLE_PART)}`)
+  const partSaid = (p) => (p === undefined || p === '' || p === 'all' ? ' (every table case)' : ` (table part ${p})`)
+  const said = passes.map((p, i) => `${p.files.length}${i ? '' : ' test files'} with pdsctl on Node ${p.node}${partSaid(p.env.PDSCTL_TABLE_PART ?? part)}`)
   process.stderr.write(`scripts/run-tests.mjs: ${said.join(', ')}, in ${entries.length} processes, ${CONCURRENCY} at a time (${dir})\n`)
   const child = spawn(
     process.execPath,

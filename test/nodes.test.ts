@@ -1,6 +1,7 @@
 // pdsctl is tested on every Node it claims (package.json engines): CI runs the whole suite
 // on Node 24, then every test that spawns pdsctl again with pdsctl on Node 22 and on Node
-// 26 (scripts/run-tests.mjs --other-nodes, PDSCTL_NODE), the table suites' cases split among the three. This file is itself one of those tests: in each
+// 26 (scripts/run-tests.mjs --other-nodes, PDSCTL_NODE), every table suite's every case on
+// each. This file is itself one of those tests: in each
 // pass it checks that pdsctl really ran on the Node that pass is for.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,7 +12,7 @@ import { promisify } from 'node:util'
 import path from 'node:path'
 import { CLI_NODE, ROOT, cliNodeVersion, runCli } from './helpers/cli.js'
 import { cliTestFiles, COSTS, DEFAULT_COST, testFiles, wallOf, weightOf } from '../scripts/cli-test-files.mjs'
-import { CONCURRENCY, groupFiles, groupModule, OTHER_NODES, passesOf, PROCESSES, runGroups, shareOf } from '../scripts/run-tests.mjs'
+import { CONCURRENCY, groupFiles, groupModule, OTHER_NODES, partRefusal, passesOf, PROCESSES, runGroups, shareOf } from '../scripts/run-tests.mjs'
 import { SEA_NODE_VERSION } from '../scripts/build-binary.mjs'
 import { chooserFor, tablePartFrom } from './helpers/tablePart.js'
 
@@ -60,21 +61,33 @@ test("CI covers each major of package.json's engines: 24 (the suite), 22 and 26 
   assert.match(pkg.scripts.test, /&& node scripts\/run-tests\.mjs$/)
 })
 
-test("the table suites' cases are split among the three Nodes: each table on every Node, each case once", () => {
-  // The parts CI gives (scripts/run-tests.mjs --other-nodes): 1/3 to the Node 24 pass, 2/3 and 3/3 to Node 22 and 26.
+test('every table case runs on each of the three Nodes; PDSCTL_TABLE_PART=split splits them among the three, each case once', () => {
   const others = OTHER_NODES.map((version) => ({ version, bin: `/nodes/${version}/node` }))
-  const passes = passesOf({ files: ['test/a.test.ts', 'test/b.test.ts'], cliFiles: ['test/b.test.ts'], here: '24.18.1', others, part: undefined })
+  const files = { files: ['test/a.test.ts', 'test/b.test.ts'], cliFiles: ['test/b.test.ts'], here: '24.18.1', others }
+  // What CI runs (scripts/run-tests.mjs --other-nodes, PDSCTL_TABLE_PART unset or all): no part anywhere.
+  for (const part of [undefined, 'all']) {
+    assert.deepEqual(
+      passesOf({ ...files, part }).map((p) => [p.node, p.files, p.env]),
+      [
+        ['24.18.1', ['test/a.test.ts', 'test/b.test.ts'], {}],
+        ['22.23.5', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/22.23.5/node', PDSCTL_EXPECT_NODE: '22.23.5' }],
+        ['26.12.1', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/26.12.1/node', PDSCTL_EXPECT_NODE: '26.12.1' }],
+      ],
+    )
+  }
+  // split: 1/3 to the Node 24 pass, 2/3 and 3/3 to Node 22 and 26.
   assert.deepEqual(
-    passes.map((p) => [p.node, p.files, p.env]),
-    [
-      ['24.18.1', ['test/a.test.ts', 'test/b.test.ts'], { PDSCTL_TABLE_PART: '1/3' }],
-      ['22.23.5', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/22.23.5/node', PDSCTL_EXPECT_NODE: '22.23.5', PDSCTL_TABLE_PART: '2/3' }],
-      ['26.12.1', ['test/b.test.ts'], { PDSCTL_NODE: '/nodes/26.12.1/node', PDSCTL_EXPECT_NODE: '26.12.1', PDSCTL_TABLE_PART: '3/3' }],
-    ],
+    passesOf({ ...files, part: 'split' }).map((p) => p.env.PDSCTL_TABLE_PART),
+    ['1/3', '2/3', '3/3'],
   )
-  // PDSCTL_TABLE_PART=all: every case on each Node. Without other Nodes the environment decides.
-  assert.deepEqual(passesOf({ files: [], cliFiles: [], here: '24.18.1', others, part: 'all' }).map((p) => p.env.PDSCTL_TABLE_PART), ['all', 'all', 'all'])
+  // Without other Nodes the environment decides.
   assert.deepEqual(passesOf({ files: ['x'], cliFiles: [], here: '24.18.1', part: '2/3' }), [{ node: '24.18.1', files: ['x'], env: {} }])
+  // What a run refuses before it starts: split with nothing to split among, a K/N given to every Node.
+  assert.match(partRefusal('split', false) ?? '', /^PDSCTL_TABLE_PART=split .*--other-nodes/)
+  assert.match(partRefusal('2/3', true) ?? '', /^PDSCTL_TABLE_PART=2\/3 with --other-nodes: /)
+  for (const [part, other] of [[undefined, true], ['all', true], ['split', true], [undefined, false], ['all', false], ['2/3', false]] as const) {
+    assert.equal(partRefusal(part, other), undefined, `${part} ${other}`)
+  }
   // Three parts of a table of 2..40 cases: every case taken by exactly one part, and each part
   // takes a case of every run of 3 consecutive cases (a command's text and --json, its strings).
   for (let size = 2; size <= 40; size++) {
@@ -93,8 +106,8 @@ test("the table suites' cases are split among the three Nodes: each table on eve
     assert.equal(all.label, '')
     assert.ok(Array.from({ length: 10 }, () => all.take()).every(Boolean))
   }
-  // A mistyped part fails the run instead of quietly skipping cases.
-  for (const bad of ['0/3', '4/3', '1/0', '1', '1/3 ', 'a/b', '-1/3']) assert.throws(() => tablePartFrom(bad), /PDSCTL_TABLE_PART/, bad)
+  // A mistyped part fails the run instead of quietly skipping cases (split is the runner's, not a test's).
+  for (const bad of ['0/3', '4/3', '1/0', '1', '1/3 ', 'a/b', '-1/3', 'split']) assert.throws(() => tablePartFrom(bad), /PDSCTL_TABLE_PART/, bad)
   // This run's own part is well formed (a typo in CI's environment fails here, loudly).
   tablePartFrom(process.env.PDSCTL_TABLE_PART)
 })
@@ -183,12 +196,17 @@ test("one run for every Node: each pass's files packed into its own groups, whic
   assert.deepEqual(made[1].env, { X: '1' })
 })
 
-test('a run with --other-nodes refuses a table part of its own (the run gives each Node its part), before fetching anything', async () => {
-  const env = { ...process.env, NODE_TEST_CONTEXT: undefined, PDSCTL_TABLE_PART: '2/3' }
-  const run = promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts/run-tests.mjs'), '--other-nodes', 'test/no-such.test.ts'], { cwd: ROOT, env })
-  const err = (await run.then(() => assert.fail('the run started'), (e: unknown) => e)) as { code: number; stderr: string }
-  assert.equal(err.code, 2)
-  assert.equal(err.stderr, 'scripts/run-tests.mjs: PDSCTL_TABLE_PART=2/3 with --other-nodes: the parts are given to each Node by the run; unset it, or set it to all\n')
+test('a run refuses a table part it cannot honour (a K/N with --other-nodes, split without), before fetching anything', async () => {
+  for (const [part, args, said] of [
+    ['2/3', ['--other-nodes'], 'PDSCTL_TABLE_PART=2/3 with --other-nodes: each Node runs every table case, or its own part with PDSCTL_TABLE_PART=split; unset it, or set it to all or split'],
+    ['split', [], 'PDSCTL_TABLE_PART=split splits the table cases among the Nodes of --other-nodes; add it, or unset PDSCTL_TABLE_PART'],
+  ] as const) {
+    const env = { ...process.env, NODE_TEST_CONTEXT: undefined, PDSCTL_TABLE_PART: part }
+    const run = promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts/run-tests.mjs'), ...args, 'test/no-such.test.ts'], { cwd: ROOT, env })
+    const err = (await run.then(() => assert.fail('the run started'), (e: unknown) => e)) as { code: number; stderr: string }
+    assert.equal(err.code, 2, part)
+    assert.equal(err.stderr, `scripts/run-tests.mjs: ${said}\n`)
+  }
 })
 
 test("a group's module sets its environment, then runs its files' tests in one process, one file after the other, and node's runner counts each test", async () => {

@@ -600,7 +600,7 @@ export interface Tally {
   gapsNowPassing: string[]
   /** Hang cases that passed on a later run (HANG_CASE_RUNS). */
   rerun: string[]
-  /** A table split among CI's Nodes (test/helpers/tablePart.ts): which cases this run takes. */
+  /** A table that may run a part of its cases (test/helpers/tablePart.ts): which cases this run takes. */
   chooser?: TableChooser
 }
 
@@ -806,7 +806,7 @@ export function faultTable(kind: 'reads' | 'writes' | 'hangs', line: PdsLine, ga
       : { commands: COMMANDS.filter((c) => Boolean(c.write) === (kind === 'writes')), modes: (spec: CommandSpec) => modesOf(spec, ANSWER_MODES), killAfterMs: KILL_AFTER_MS.answer }
   describe(`fault suite: ${name}`, { concurrency: gate }, () => {
     let w: World
-    // The reads and writes are split among CI's Nodes; the hangs (each command's deadline) run whole on each.
+    // The reads and writes may run a part of their cases (PDSCTL_TABLE_PART); the hangs (each command's deadline) always run whole.
     const tally = newTally(name, kind === 'hangs' ? undefined : tableChooser())
     before(async () => {
       w = await startWorld(line)

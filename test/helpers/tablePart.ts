@@ -1,12 +1,12 @@
 // The table suites (one command line crossed with every fault, lie or kill point: the fault
 // reads and writes, the hostile terminal and secrets tables, the migration killed at every
-// step, the bench smoke run) are split among the Nodes CI runs pdsctl on, so that every
-// table runs on every Node and each of its cases runs once per CI: PDSCTL_TABLE_PART=K/N
-// takes the table's cases i (counted from 0, in the order the table lists them) with
-// i mod N = K - 1. Consecutive cases of one command (text and --json, one string after
-// another) fall in different parts, so every command of a table meets every Node.
-// scripts/run-tests.mjs --other-nodes (scripts/dev.sh test, CI) gives 1/3 to the Node 24
-// pass, 2/3 to Node 22 and 3/3 to Node 26. Unset, or `all` (npm test, a developer's run): every case.
+// step, the bench smoke run) run every case on every Node CI runs pdsctl on. A run can take a
+// part of each table instead: PDSCTL_TABLE_PART=K/N takes the table's cases i (counted from 0,
+// in the order the table lists them) with i mod N = K - 1. Consecutive cases of one command
+// (text and --json, one string after another) fall in different parts, so every command of a
+// table meets every part. scripts/run-tests.mjs --other-nodes with PDSCTL_TABLE_PART=split (a
+// developer's quicker run) gives 1/3 to the Node 24 pass, 2/3 to Node 22 and 3/3 to Node 26,
+// so that each case runs once. Unset, or `all` (CI, npm test): every case.
 
 export interface TablePart {
   /** This run's part, 1..n. */
@@ -18,7 +18,7 @@ export interface TablePart {
 export function tablePartFrom(value: string | undefined): TablePart | undefined {
   if (value === undefined || value === '' || value === 'all') return undefined
   const m = /^([1-9]\d*)\/([1-9]\d*)$/.exec(value)
-  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`PDSCTL_TABLE_PART=${JSON.stringify(value)}: expected K/N with 1 <= K <= N (e.g. 2/3), or all`)
+  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`PDSCTL_TABLE_PART=${JSON.stringify(value)}: expected K/N with 1 <= K <= N (e.g. 2/3), or all (split is for scripts/run-tests.mjs --other-nodes)`)
   return { k: Number(m[1]), n: Number(m[2]) }
 }
 

@@ -297,7 +297,7 @@ export interface Tally {
   run: number
   passed: number
   failed: string[]
-  /** A table split among CI's Nodes (test/helpers/tablePart.ts): which cases this run takes. */
+  /** A table that may run a part of its cases (test/helpers/tablePart.ts): which cases this run takes. */
   chooser?: TableChooser
 }
 
