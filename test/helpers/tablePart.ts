@@ -40,6 +40,6 @@ export function chooserFor(part: TablePart | undefined): TableChooser {
   let i = 0
   return {
     take: () => i++ % part.n === part.k - 1,
-    label: ` (part ${part.k} of ${part.n}: every case i with i mod ${part.n} = ${part.k - 1}; the other parts run with pdsctl on the other Nodes)`,
+    label: ` (part ${part.k} of ${part.n}: every case i with i mod ${part.n} = ${part.k - 1})`,
   }
 }
